@@ -1,0 +1,229 @@
+"""Command line: argument parsing and wiring only.
+
+    python -m beam_pipeline run --config FILE [--start-ledger N] [--end-ledger M] [Beam options ...]
+    python -m beam_pipeline validate --config FILE
+    python -m beam_pipeline sample --out DIR [--ledgers N]
+
+Exit codes: 0 success, 1 the job failed, 2 bad config or arguments, 3 the job finished but wrote
+dead letters (``on_error: dead_letter``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import logging
+import sys
+import time
+from datetime import datetime, timezone
+
+from beam_pipeline.config import ConfigError, PipelineConfig, describe, load_config_text
+
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_DEAD_LETTERS = 3
+
+log = logging.getLogger("beam_pipeline")
+
+
+def read_config(path: str, options=None) -> PipelineConfig:
+    """Loads a config from a local path, gs:// or s3:// (through Beam FileSystems)."""
+    from beam_pipeline.util import fs
+
+    if fs.is_local(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            raise ConfigError(path, [f"cannot read the file: {e.strerror or e}"]) from None
+    else:
+        from apache_beam.io.filesystems import FileSystems
+
+        if options is not None:
+            FileSystems.set_options(options)
+        try:
+            text = fs.read_bytes(path, max_bytes=1 << 20).decode("utf-8")
+        except Exception as e:  # noqa: BLE001 - reported with the path
+            raise ConfigError(path, [f"cannot read the file: {e}"]) from None
+    return load_config_text(text, path)
+
+
+def _override_output(cfg: PipelineConfig, url: str) -> PipelineConfig:
+    """``--output_path`` replaces the sink's root (local dir, gs://bucket/prefix, s3://bucket/prefix)."""
+    sink = cfg.sink
+    if "://" in url:
+        scheme, rest = url.split("://", 1)
+        bucket, _, prefix = rest.partition("/")
+        storage = {"gs": "GCS", "s3": "S3"}.get(scheme)
+        if storage is None:
+            raise ConfigError("--output_path", [f"unsupported URL scheme {scheme!r} (use gs://, s3:// or a path)"])
+        sink = dataclasses.replace(sink, storage_type=storage, bucket_name=bucket, path_prefix=prefix, local_path=None)
+    else:
+        sink = dataclasses.replace(sink, storage_type="FS", local_path=url, path_prefix="")
+    return dataclasses.replace(cfg, consumers=(sink,))
+
+
+def _apply_storage_options(cfg: PipelineConfig, options) -> None:
+    """Maps S3 settings from the config onto Beam's S3 options (explicit pipeline flags win)."""
+    from apache_beam.options.pipeline_options import S3Options
+
+    s3 = options.view_as(S3Options)
+    for section in (cfg.source, cfg.sink):
+        endpoint = getattr(section, "endpoint", None)
+        region = getattr(section, "region", None)
+        uses_s3 = getattr(section, "storage_type", None) == "S3" or str(getattr(section, "path", "")).startswith("s3://")
+        if not uses_s3:
+            continue
+        if endpoint and not s3.s3_endpoint_url:
+            s3.s3_endpoint_url = endpoint
+        if region and not s3.s3_region_name:
+            s3.s3_region_name = region
+
+
+def _runner(options):
+    """The configured runner, or the in-process FnApiRunner (DirectRunner would fetch Prism first)."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    if options.view_as(StandardOptions).runner:
+        return None
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    return FnApiRunner()
+
+
+def cmd_run(argv: list[str]) -> int:
+    import apache_beam as beam
+    from apache_beam.io.filesystems import FileSystems
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    from beam_pipeline.options import ArchiveOptions
+    from beam_pipeline.pipeline import build_pipeline
+    from beam_pipeline.sinks.filesets import new_run_id
+    from beam_pipeline.sinks.manifest import RunInfo
+    from beam_pipeline.sinks.parquet import temp_root
+    from beam_pipeline.summary import print_summary, query_metrics
+    from beam_pipeline.util import fs
+
+    options = PipelineOptions(argv)
+    args = options.view_as(ArchiveOptions)
+    if not args.config:
+        print("error: --config FILE is required", file=sys.stderr)
+        return EXIT_CONFIG
+    FileSystems.set_options(options)
+    try:
+        cfg = read_config(args.config, options)
+        cfg = cfg.with_range(args.start_ledger, args.end_ledger)
+        if args.output_path:
+            cfg = _override_output(cfg, args.output_path)
+    except ConfigError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_CONFIG
+    _configure_logging(cfg.sink.debug)
+    _apply_storage_options(cfg, options)
+    FileSystems.set_options(options)
+
+    src = cfg.source
+    if src.start_time is not None or src.end_time is not None:
+        from beam_pipeline.sources.timerange import resolve_time_range
+
+        cfg = resolve_time_range(cfg)
+    started = datetime.now(timezone.utc)
+    run_id = args.run_id or new_run_id(started)
+    runner = _runner(options)
+    runner_name = type(runner).__name__ if runner else options.view_as(StandardOptions).runner
+    digest = hashlib.sha256(json.dumps(describe(cfg), sort_keys=True, default=str).encode()).hexdigest()
+    run = RunInfo(
+        run_id=run_id,
+        pipeline_name=cfg.name,
+        started_at=started.isoformat().replace("+00:00", "Z"),
+        start_ledger=cfg.source.start_ledger,
+        end_ledger=cfg.source.end_ledger,
+        source="",
+        runner=runner_name,
+        config_digest=digest,
+        config_file=cfg.config_file,
+        tables=cfg.processors,
+        root=cfg.sink.root,
+        dry_run=cfg.sink.dry_run,
+    )
+    t0 = time.monotonic()
+    log.info("run %s: ledgers %s-%s -> %s%s", run_id, run.start_ledger, run.end_ledger, run.root,
+             " (dry run)" if cfg.sink.dry_run else "")
+    try:
+        p = beam.Pipeline(runner=runner, options=options)
+        built = build_pipeline(p, cfg, run, int(started.timestamp() * 1_000_000))
+        result = p.run()
+        result.wait_until_finish()
+    except Exception as e:  # noqa: BLE001 - reported, temp files removed, non-zero exit
+        if not cfg.sink.dry_run:
+            try:
+                fs.delete_tree(temp_root(cfg.sink.root, run_id))
+            except Exception:  # noqa: BLE001 - best effort; the error below is what matters
+                log.warning("could not remove temporary files of run %s", run_id)
+        print(f"error: run {run_id} failed: {_root_cause(e)}", file=sys.stderr)
+        return EXIT_FAILED
+    metrics = query_metrics(result)
+    print_summary(built.run, cfg, metrics, time.monotonic() - t0)
+    if metrics.get("dead_letters", 0):
+        return EXIT_DEAD_LETTERS
+    return 0
+
+
+def _root_cause(e: BaseException) -> str:
+    """The innermost message of a runner's wrapped exception, without the worker traceback."""
+    text = str(e).strip()
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    for ln in reversed(lines):
+        s = ln.strip()
+        if s.startswith(("beam_pipeline.", "LedgerError", "DatastoreError", "ValueError", "RpcError", "OSError")):
+            return s
+    return lines[-1] if lines else type(e).__name__
+
+
+def cmd_validate(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m beam_pipeline validate")
+    parser.add_argument("--config", required=True)
+    args = parser.parse_args(argv)
+    try:
+        cfg = read_config(args.config)
+    except ConfigError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_CONFIG
+    print(json.dumps(describe(cfg), indent=2, default=str))
+    return 0
+
+
+def cmd_sample(argv: list[str]) -> int:
+    from beam_pipeline import sample
+
+    parser = argparse.ArgumentParser(prog="python -m beam_pipeline sample")
+    sample.add_arguments(parser)
+    return sample.run(parser.parse_args(argv)) or 0
+
+
+def _configure_logging(debug: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    if not debug:
+        for noisy in ("apache_beam", "urllib3", "botocore", "google"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "sample": cmd_sample,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        print(__doc__.strip(), file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
+        return 0 if argv and argv[0] in ("-h", "--help") else EXIT_CONFIG
+    return COMMANDS[argv[0]](argv[1:])

@@ -1,0 +1,546 @@
+"""YAML job description -> frozen, validated dataclasses.
+
+Every error names the file and the key path (``pipeline.consumers[0].config.compression``) and
+all errors of a file are reported together, before any Beam work starts. Nothing falls back to a
+default silently: a key that is present must be valid, a key that is unknown is an error.
+
+No Beam imports here: the flex-template launcher and ``validate`` use this module alone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from datetime import datetime, timezone
+from typing import Any
+
+import yaml
+
+NETWORKS = {
+    "pubnet": "Public Global Stellar Network ; September 2015",
+    "mainnet": "Public Global Stellar Network ; September 2015",
+    "testnet": "Test SDF Network ; September 2015",
+    "futurenet": "Test SDF Future Network ; October 2022",
+    "standalone": "Standalone Network ; February 2017",
+}
+
+STORAGE_TYPES = ("FS", "GCS", "S3")
+PARTITION_SCHEMES = ("ledger_day", "hour", "ledger_range")
+COMPRESSIONS = ("snappy", "gzip", "zstd", "lz4", "brotli", "none")
+XDR_ENCODINGS = ("base64", "binary")
+ON_ERROR = ("fail", "dead_letter")
+
+# Seed-era (Go consumer) names users already have in their configs.
+SOURCE_ALIASES = {
+    "datastore": "datastore",
+    "BufferedStorageSourceAdapter": "datastore",
+    "S3BufferedStorageSourceAdapter": "datastore",
+    "rpc": "rpc",
+    "RPCSourceAdapter": "rpc",
+    "SorobanSourceAdapter": "rpc",
+}
+PROCESSOR_ALIASES = {
+    "LedgerReader": "ledgers",
+    "TransformToAppTransaction": "transactions",
+    "TransformToAppOperation": "operations",
+    "ContractData": "contract_data",
+    "ContractEvents": "contract_events",
+    "ContractEvent": "contract_events",
+}
+CONSUMER_TYPES = ("SaveToParquet",)
+
+
+class ConfigError(ValueError):
+    """One or more problems in a config file; the message lists each with its key path."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: invalid config:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def resolve_network(value: str) -> str:
+    """A network name (pubnet, testnet, ...) or a literal passphrase -> the passphrase."""
+    return NETWORKS.get(value.lower(), value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class DatastoreSourceConfig:
+    """A SEP-54 data store: local directory, ``gs://bucket/prefix`` or ``s3://bucket/prefix``."""
+
+    path: str
+    start_ledger: int | None = None
+    end_ledger: int | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    network: str | None = None
+    # Seed-era layout keys: when given they must agree with the store's .config.json.
+    ledgers_per_file: int | None = None
+    files_per_partition: int | None = None
+    region: str | None = None
+    endpoint: str | None = None
+    force_path_style: bool = False
+    anonymous: bool = False
+    retry_limit: int = 3
+    retry_wait: float = 1.0
+    max_object_size_mb: float = 1024.0
+    num_workers: int | None = None
+    buffer_size: int | None = None
+
+    @property
+    def network_passphrase(self) -> str | None:
+        return None if self.network is None else resolve_network(self.network)
+
+
+@dataclass(frozen=True)
+class RpcSourceConfig:
+    """A Stellar RPC server's ``getLedgers``."""
+
+    rpc_url: str
+    start_ledger: int | None = None
+    end_ledger: int | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    network: str | None = None
+    batch_size: int = 100
+    auth_header: str | None = field(default=None, repr=False)
+    retry_limit: int = 5
+    retry_wait: float = 1.0
+    timeout: float = 30.0
+    follow: bool = False
+    poll_interval: float = 5.0
+    chunk_size: int = 1000
+
+    @property
+    def network_passphrase(self) -> str | None:
+        return None if self.network is None else resolve_network(self.network)
+
+
+SourceConfig = DatastoreSourceConfig | RpcSourceConfig
+
+
+@dataclass(frozen=True)
+class ParquetSinkConfig:
+    """The SaveToParquet consumer: where and how tables are written."""
+
+    storage_type: str = "FS"
+    local_path: str | None = None
+    bucket_name: str | None = None
+    region: str | None = None
+    endpoint: str | None = None
+    path_prefix: str = ""
+    partition_by: str = "ledger_day"
+    ledgers_per_file: int = 10000
+    compression: str = "zstd"
+    buffer_size: int = 10000
+    max_file_size_mb: float = 128.0
+    num_shards: int = 1
+    include_metadata: bool = False
+    schema_evolution: bool = True
+    xdr_encoding: str = "base64"
+    rotation_interval_minutes: float = 0.0
+    allowed_lateness_minutes: float = 0.0
+    dry_run: bool = False
+    debug: bool = False
+
+    @property
+    def root(self) -> str:
+        """The archive root: a local path, ``gs://bucket`` or ``s3://bucket``, with path_prefix."""
+        if self.storage_type == "FS":
+            base = self.local_path.rstrip("/")
+        elif self.storage_type == "GCS":
+            base = "gs://" + self.bucket_name.strip("/")
+        else:
+            base = "s3://" + self.bucket_name.strip("/")
+        return f"{base}/{self.path_prefix.strip('/')}" if self.path_prefix else base
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    name: str
+    source: SourceConfig
+    processors: tuple[str, ...]
+    consumers: tuple[ParquetSinkConfig, ...]
+    on_error: str = "fail"
+    config_file: str = ""
+
+    @property
+    def sink(self) -> ParquetSinkConfig:
+        return self.consumers[0]
+
+    @property
+    def streaming(self) -> bool:
+        src = self.source
+        return isinstance(src, RpcSourceConfig) and (src.follow or (src.end_ledger is None and src.end_time is None))
+
+    def with_range(self, start: int | None, end: int | None) -> PipelineConfig:
+        """A copy with the source's ledger range overridden (CLI flags win over the file)."""
+        import dataclasses
+
+        changes = {}
+        if start is not None:
+            changes["start_ledger"] = start
+        if end is not None:
+            changes["end_ledger"] = end
+        if not changes:
+            return self
+        source = dataclasses.replace(self.source, **changes)
+        problems = _check_range(source, "pipeline.source.config")
+        if problems:
+            raise ConfigError(self.config_file or "<command line>", problems)
+        return dataclasses.replace(self, source=source)
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _expand(value: Any, path: str, problems: list[str]) -> Any:
+    """Expands ${VAR} and ${VAR:-default} in string scalars; a whole-value reference is re-typed."""
+    if isinstance(value, dict):
+        return {k: _expand(v, f"{path}.{k}" if path else str(k), problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def sub(m: re.Match) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        problems.append(f"{path}: environment variable {name} is not set and has no default")
+        return ""
+
+    expanded = _ENV.sub(sub, value)
+    if _ENV.fullmatch(value):
+        # `start_ledger: ${START}` should be an int, as if the number had been written there.
+        try:
+            typed = yaml.safe_load(expanded)
+        except yaml.YAMLError:
+            return expanded
+        return typed if isinstance(typed, (int, float, bool)) else expanded
+    return expanded
+
+
+def _as_int(v: Any) -> int:
+    if isinstance(v, bool):
+        raise TypeError("expected an integer, got a boolean")
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    raise TypeError(f"expected an integer, got {type(v).__name__} {v!r}")
+
+
+def _as_float(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise TypeError(f"expected a number, got {type(v).__name__} {v!r}")
+    return float(v)
+
+
+def _as_bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise TypeError(f"expected true or false, got {type(v).__name__} {v!r}")
+    return v
+
+
+def _as_str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise TypeError(f"expected a string, got {type(v).__name__} {v!r}")
+    return v
+
+
+def _as_time(v: Any) -> datetime:
+    if isinstance(v, datetime):
+        t = v
+    elif isinstance(v, str):
+        try:
+            t = datetime.fromisoformat(v.replace("Z", "+00:00"))
+        except ValueError:
+            raise TypeError(f"expected an RFC 3339 time such as 2024-01-01T00:00:00Z, got {v!r}") from None
+    else:
+        raise TypeError(f"expected an RFC 3339 time, got {type(v).__name__} {v!r}")
+    if t.tzinfo is None:
+        raise TypeError(f"time {v!r} has no time zone; write it in UTC with a Z suffix")
+    return t.astimezone(timezone.utc)
+
+
+_CONVERTERS: dict[Any, Callable[[Any], Any]] = {
+    "int": _as_int,
+    "int | None": _as_int,
+    "float": _as_float,
+    "float | None": _as_float,
+    "bool": _as_bool,
+    "str": _as_str,
+    "str | None": _as_str,
+    "datetime | None": _as_time,
+}
+
+
+def _build(cls, data: Any, path: str, problems: list[str], renames: Mapping[str, str] | None = None):
+    """Builds dataclass `cls` from a mapping, recording every problem with its key path."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.append(f"{path}: expected a mapping, got {type(data).__name__}")
+        return None
+    renames = renames or {}
+    known = {f.name: f for f in fields(cls)}
+    kwargs = {}
+    for key, raw in data.items():
+        name = renames.get(key, key)
+        if name not in known:
+            problems.append(f"{path}.{key}: unknown key (known: {', '.join(sorted(known))})")
+            continue
+        if raw is None:
+            problems.append(f"{path}.{key}: no value given (remove the key to use the default)")
+            continue
+        try:
+            kwargs[name] = _CONVERTERS[known[name].type](raw)
+        except TypeError as e:
+            problems.append(f"{path}.{key}: {e}")
+    missing = [
+        f.name
+        for f in fields(cls)
+        if f.name not in kwargs and f.default is MISSING and f.default_factory is MISSING
+    ]
+    for name in missing:
+        if not any(p.startswith(f"{path}.{name}:") for p in problems):
+            problems.append(f"{path}.{name}: required key is missing")
+    if missing:
+        return None
+    return cls(**kwargs)
+
+
+
+def _check_choice(value: str, choices: tuple[str, ...], path: str, problems: list[str], fold: bool = False) -> None:
+    probe = value.lower() if fold else value
+    if probe not in choices:
+        problems.append(f"{path}: {value!r} is not one of {', '.join(choices)}")
+
+
+def _check_positive(obj: Any, names: tuple[str, ...], path: str, problems: list[str]) -> None:
+    for n in names:
+        v = getattr(obj, n)
+        if v is not None and v <= 0:
+            problems.append(f"{path}.{n}: must be greater than 0, got {v}")
+
+
+def _check_range(src: SourceConfig, path: str) -> list[str]:
+    problems = []
+    if src.start_ledger is not None and src.start_ledger < 1:
+        problems.append(f"{path}.start_ledger: must be at least 1, got {src.start_ledger}")
+    if src.start_ledger is not None and src.end_ledger is not None and src.start_ledger > src.end_ledger:
+        problems.append(f"{path}: start_ledger {src.start_ledger} is after end_ledger {src.end_ledger}")
+    if src.start_time is not None and src.end_time is not None and src.start_time >= src.end_time:
+        problems.append(f"{path}: start_time {src.start_time.isoformat()} is not before end_time")
+    if src.start_ledger is not None and src.start_time is not None:
+        problems.append(f"{path}: give start_ledger or start_time, not both")
+    if src.end_ledger is not None and src.end_time is not None:
+        problems.append(f"{path}: give end_ledger or end_time, not both")
+    if src.start_ledger is None and src.start_time is None:
+        problems.append(f"{path}.start_ledger: required key is missing (or give start_time)")
+    return problems
+
+
+def _parse_source(data: Any, path: str, problems: list[str]) -> SourceConfig | None:
+    if not isinstance(data, dict):
+        problems.append(f"{path}: expected a mapping with type and config")
+        return None
+    unknown = set(data) - {"type", "config"}
+    for k in sorted(unknown):
+        problems.append(f"{path}.{k}: unknown key (known: config, type)")
+    kind = data.get("type")
+    if kind not in SOURCE_ALIASES:
+        problems.append(f"{path}.type: {kind!r} is not one of {', '.join(SOURCE_ALIASES)}")
+        return None
+    cpath = f"{path}.config"
+    cfg = data.get("config")
+    if SOURCE_ALIASES[kind] == "datastore":
+        cfg = dict(cfg or {}) if isinstance(cfg, dict) else cfg
+        if isinstance(cfg, dict) and kind != "datastore" and "bucket_name" in cfg:
+            # The seed's adapters name a bucket (with an optional prefix), not a URL.
+            scheme = "s3" if kind.startswith("S3") else "gs"
+            cfg["path"] = f"{scheme}://{str(cfg.pop('bucket_name')).strip('/')}"
+        src = _build(DatastoreSourceConfig, cfg, cpath, problems)
+        if src is not None:
+            _check_positive(src, ("ledgers_per_file", "files_per_partition", "max_object_size_mb"), cpath, problems)
+            if src.retry_limit < 0:
+                problems.append(f"{cpath}.retry_limit: must not be negative")
+    else:
+        src = _build(RpcSourceConfig, cfg, cpath, problems)
+        if src is not None:
+            _check_positive(src, ("batch_size", "timeout", "poll_interval", "chunk_size"), cpath, problems)
+            if src.batch_size > 200:
+                problems.append(f"{cpath}.batch_size: at most 200 (the RPC server's page limit), got {src.batch_size}")
+            if not src.rpc_url.startswith(("http://", "https://")):
+                problems.append(f"{cpath}.rpc_url: must be an http(s) URL")
+            if src.retry_limit < 0:
+                problems.append(f"{cpath}.retry_limit: must not be negative")
+    if src is not None:
+        problems.extend(_check_range(src, cpath))
+        if src.end_ledger is None and src.end_time is None and not isinstance(src, RpcSourceConfig):
+            problems.append(f"{cpath}.end_ledger: required for a datastore source (or give end_time)")
+    return src
+
+
+def _has_scheme_or_dots(piece: str) -> bool:
+    return "://" in piece or piece.startswith("/") or any(p == ".." for p in piece.split("/"))
+
+
+def _parse_sink(data: Any, path: str, problems: list[str]) -> ParquetSinkConfig | None:
+    if not isinstance(data, dict):
+        problems.append(f"{path}: expected a mapping with type and config")
+        return None
+    for k in sorted(set(data) - {"type", "config"}):
+        problems.append(f"{path}.{k}: unknown key (known: config, type)")
+    if data.get("type") not in CONSUMER_TYPES:
+        problems.append(f"{path}.type: {data.get('type')!r} is not one of {', '.join(CONSUMER_TYPES)}")
+        return None
+    cpath = f"{path}.config"
+    sink = _build(ParquetSinkConfig, data.get("config"), cpath, problems)
+    if sink is None:
+        return None
+    _check_choice(sink.storage_type, STORAGE_TYPES, f"{cpath}.storage_type", problems)
+    _check_choice(sink.partition_by, PARTITION_SCHEMES, f"{cpath}.partition_by", problems)
+    _check_choice(sink.compression, COMPRESSIONS, f"{cpath}.compression", problems)
+    _check_choice(sink.xdr_encoding, XDR_ENCODINGS, f"{cpath}.xdr_encoding", problems)
+    _check_positive(sink, ("ledgers_per_file", "buffer_size", "max_file_size_mb", "num_shards"), cpath, problems)
+    for n in ("rotation_interval_minutes", "allowed_lateness_minutes"):
+        if getattr(sink, n) < 0:
+            problems.append(f"{cpath}.{n}: must not be negative")
+    if sink.storage_type == "FS" and not sink.local_path:
+        problems.append(f"{cpath}.local_path: required when storage_type is FS")
+    if sink.storage_type in ("GCS", "S3"):
+        if not sink.bucket_name:
+            problems.append(f"{cpath}.bucket_name: required when storage_type is {sink.storage_type}")
+        elif _has_scheme_or_dots(sink.bucket_name):
+            problems.append(f"{cpath}.bucket_name: a bucket name, not a URL or path: {sink.bucket_name!r}")
+    if sink.path_prefix and _has_scheme_or_dots(sink.path_prefix):
+        problems.append(f"{cpath}.path_prefix: must stay inside the root (no '..', leading '/' or URL scheme)")
+    if sink.local_path and "://" in sink.local_path:
+        problems.append(f"{cpath}.local_path: a local directory, not a URL (use storage_type GCS or S3)")
+    return sink
+
+
+def parse_config(data: Any, source: str = "<config>") -> PipelineConfig:
+    """Validates a parsed YAML document; raises ConfigError listing every problem."""
+    from beam_pipeline.records import table_names  # registry of tables; light import
+
+    problems: list[str] = []
+    data = _expand(data, "", problems)
+    if not isinstance(data, dict) or "pipeline" not in data:
+        raise ConfigError(source, ["pipeline: the top-level key 'pipeline' is missing"])
+    for k in sorted(set(data) - {"pipeline"}):
+        problems.append(f"{k}: unknown top-level key (known: pipeline)")
+    p = data["pipeline"]
+    if not isinstance(p, dict):
+        raise ConfigError(source, ["pipeline: expected a mapping"])
+    known = {"name", "source", "processors", "consumers", "on_error"}
+    for k in sorted(set(p) - known):
+        problems.append(f"pipeline.{k}: unknown key (known: {', '.join(sorted(known))})")
+
+    name = p.get("name", "stellar-archive")
+    if not isinstance(name, str) or not name:
+        problems.append("pipeline.name: expected a non-empty string")
+    on_error = p.get("on_error", "fail")
+    _check_choice(str(on_error), ON_ERROR, "pipeline.on_error", problems)
+
+    if "source" not in p:
+        problems.append("pipeline.source: required key is missing")
+        source_cfg = None
+    else:
+        source_cfg = _parse_source(p["source"], "pipeline.source", problems)
+
+    processors: list[str] = []
+    procs = p.get("processors")
+    if not isinstance(procs, list) or not procs:
+        problems.append("pipeline.processors: expected a non-empty list of tables")
+        procs = []
+    available = table_names()
+    for i, item in enumerate(procs):
+        ppath = f"pipeline.processors[{i}]"
+        if not isinstance(item, dict) or "type" not in item:
+            problems.append(f"{ppath}: expected a mapping with a 'type' key")
+            continue
+        for k in sorted(set(item) - {"type", "config"}):
+            problems.append(f"{ppath}.{k}: unknown key (known: config, type)")
+        if item.get("config"):
+            problems.append(f"{ppath}.config: tables take no configuration")
+        table = PROCESSOR_ALIASES.get(item["type"], item["type"])
+        if table not in available:
+            problems.append(f"{ppath}.type: {item['type']!r} is not one of {', '.join(available)}")
+        elif table in processors:
+            problems.append(f"{ppath}.type: table {table!r} is listed twice")
+        else:
+            processors.append(table)
+
+    consumers: list[ParquetSinkConfig] = []
+    cons = p.get("consumers")
+    if not isinstance(cons, list) or not cons:
+        problems.append("pipeline.consumers: expected a non-empty list (e.g. one SaveToParquet)")
+        cons = []
+    if len(cons) > 1:
+        problems.append("pipeline.consumers: exactly one SaveToParquet consumer is supported per pipeline")
+    for i, item in enumerate(cons):
+        sink = _parse_sink(item, f"pipeline.consumers[{i}]", problems)
+        if sink is not None:
+            consumers.append(sink)
+
+    if problems:
+        raise ConfigError(source, problems)
+    return PipelineConfig(
+        name=name,
+        source=source_cfg,
+        processors=tuple(processors),
+        consumers=tuple(consumers),
+        on_error=on_error,
+        config_file=source,
+    )
+
+
+def load_config_text(text: str, source: str) -> PipelineConfig:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(source, [f"YAML syntax error: {e}"]) from None
+    return parse_config(data, source)
+
+
+def load_config(path: str) -> PipelineConfig:
+    """Reads and validates a config file from a local path (see cli for gs:// and s3://)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise ConfigError(path, [f"cannot read the file: {e.strerror or e}"]) from None
+    return load_config_text(text, path)
+
+
+def describe(cfg: PipelineConfig) -> dict:
+    """The resolved config as plain data (secrets redacted), for ``validate`` and manifests."""
+    import dataclasses
+
+    def plain(obj):
+        if dataclasses.is_dataclass(obj):
+            out = {}
+            for f in fields(obj):
+                v = getattr(obj, f.name)
+                if f.name == "auth_header" and v is not None:
+                    v = "<redacted>"
+                out[f.name] = plain(v)
+            return out
+        if isinstance(obj, (list, tuple)):
+            return [plain(v) for v in obj]
+        if isinstance(obj, datetime):
+            return obj.isoformat().replace("+00:00", "Z")
+        return obj
+
+    d = plain(cfg)
+    d["source"]["type"] = "rpc" if isinstance(cfg.source, RpcSourceConfig) else "datastore"
+    return d

@@ -1,0 +1,49 @@
+"""The archival graph, on one screen: source -> decode -> window -> Parquet -> manifest."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import apache_beam as beam
+from apache_beam.transforms.window import FixedWindows, GlobalWindows
+
+from beam_pipeline.config import ParquetSinkConfig, PipelineConfig
+from beam_pipeline.decode import LedgersToRows
+from beam_pipeline.sinks.manifest import FinalizeRun, RunInfo
+from beam_pipeline.sinks.parquet import WriteHivePartitionedParquet
+from beam_pipeline.sinks.partitioning import WINDOW_SECONDS
+from beam_pipeline.sources import make_source
+
+
+class BuiltPipeline(NamedTuple):
+    run: RunInfo
+    manifest: beam.PCollection
+
+
+def event_time_windows(sink: ParquetSinkConfig):
+    """Windows that match the partitions: hourly or daily by ledger close time."""
+    seconds = WINDOW_SECONDS.get(sink.partition_by)
+    return FixedWindows(seconds) if seconds else GlobalWindows()
+
+
+def build_pipeline(p: beam.Pipeline, cfg: PipelineConfig, run: RunInfo, ingested_at_us: int) -> BuiltPipeline:
+    """Adds the archival job to `p` without running it."""
+    sink = cfg.sink
+    source = make_source(cfg.source, run.start_ledger, run.end_ledger, cfg.on_error)
+    run = dataclasses.replace(run, source=source.description)
+
+    decoded = (
+        p
+        | "ReadLedgers" >> source
+        | "LedgersToRows" >> LedgersToRows(
+            cfg.processors, source.network_passphrase, sink, cfg.name, run.run_id, ingested_at_us, cfg.on_error
+        )
+    )
+    files = (
+        decoded.rows
+        | "WindowByCloseTime" >> beam.WindowInto(event_time_windows(sink))
+        | "WriteParquet" >> WriteHivePartitionedParquet(sink, run.run_id, (run.start_ledger, run.end_ledger))
+    )
+    manifest = (files, decoded.dead_letter) | "FinalizeRun" >> FinalizeRun(run)
+    return BuiltPipeline(run, manifest)

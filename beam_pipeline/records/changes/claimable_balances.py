@@ -1,0 +1,139 @@
+"""``claimable_balances``: claimable balance entry changes (stellar-etl ``claimable_balances``).
+
+``claimants`` is a JSON string column holding what stellar-etl emits: a list of
+``{"destination", "predicate"}`` where the predicate uses the Go SDK's JSON form
+(``unconditional``/``and``/``or``/``not``/``abs_before`` + ``abs_before_epoch``/``rel_before``).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from stellar_sdk import StrKey, xdr
+
+from beam_pipeline.records.base import UTC_TS, Table
+from beam_pipeline.records.changes._common import asset_columns, change_columns, sponsor
+from beam_pipeline.records.changes._extract import EntryChange, compacted_of_type
+from beam_pipeline.util.accounts import account_id_address
+from beam_pipeline.util.scval import json_text
+from beam_pipeline.xdr.ledger import LedgerView
+
+SCHEMA = pa.schema(
+    [
+        pa.field("balance_id", pa.string(), nullable=False),
+        pa.field("claimants", pa.string()),
+        pa.field("asset_code", pa.string(), nullable=False),
+        pa.field("asset_issuer", pa.string(), nullable=False),
+        pa.field("asset_type", pa.string(), nullable=False),
+        pa.field("asset_id", pa.int64(), nullable=False),
+        pa.field("asset_amount", pa.float64(), nullable=False),
+        pa.field("sponsor", pa.string()),
+        pa.field("flags", pa.uint32(), nullable=False),
+        pa.field("last_modified_ledger", pa.uint32(), nullable=False),
+        pa.field("ledger_entry_change", pa.uint32(), nullable=False),
+        pa.field("deleted", pa.bool_(), nullable=False),
+        pa.field("closed_at", UTC_TS, nullable=False),
+        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("balance_id_strkey", pa.string(), nullable=False),
+    ]
+)
+
+_PT = xdr.ClaimPredicateType
+# Seconds from Go's "absolute zero" (year -292277022399) to the Unix epoch. Go's time.Unix keeps
+# instants as unsigned offsets from that origin, so out-of-range epochs wrap modulo 2**64.
+_GO_ABS_TO_UNIX = 9223372028683721448
+
+
+def _civil_from_days(days: int) -> tuple[int, int, int]:
+    """Proleptic Gregorian (year, month, day) of a day count from 1970-01-01, for any integer."""
+    z = days + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (month <= 2), month, day
+
+
+def go_rfc3339(epoch: int) -> str:
+    """``time.Unix(epoch, 0).UTC().Format(time.RFC3339)`` plus the SDK's "+" for years > 9999."""
+    wrapped = (epoch + _GO_ABS_TO_UNIX) % (1 << 64) - _GO_ABS_TO_UNIX
+    days, secs = divmod(wrapped, 86400)
+    year, month, day = _civil_from_days(days)
+    ys = f"-{-year:04d}" if year < 0 else f"{year:04d}"
+    if year > 9999:
+        ys = "+" + ys
+    return f"{ys}-{month:02d}-{day:02d}T{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}Z"
+
+
+def predicate_json(p: xdr.ClaimPredicate) -> dict:
+    """A claim predicate as the Go SDK marshals it (its keys in the Go struct's order)."""
+    t = p.type
+    if t == _PT.CLAIM_PREDICATE_AND:
+        return {"and": [predicate_json(x) for x in p.and_predicates]}
+    if t == _PT.CLAIM_PREDICATE_OR:
+        return {"or": [predicate_json(x) for x in p.or_predicates]}
+    if t == _PT.CLAIM_PREDICATE_NOT:
+        if p.not_predicate is None:
+            raise ValueError("NOT claim predicate without an inner predicate")
+        return {"not": predicate_json(p.not_predicate)}
+    if t == _PT.CLAIM_PREDICATE_UNCONDITIONAL:
+        return {"unconditional": True}
+    if t == _PT.CLAIM_PREDICATE_BEFORE_ABSOLUTE_TIME:
+        epoch = p.abs_before.int64
+        return {"abs_before": go_rfc3339(epoch), "abs_before_epoch": str(epoch)}
+    if t == _PT.CLAIM_PREDICATE_BEFORE_RELATIVE_TIME:
+        return {"rel_before": str(p.rel_before.int64)}
+    raise ValueError(f"unknown claim predicate type {t}")
+
+
+def claimants_json(claimants: list[xdr.Claimant]) -> str | None:
+    """stellar-etl's claimants list as its JSON text (null when there are none, as Go's nil slice)."""
+    if not claimants:
+        return None
+    out = [
+        {"destination": account_id_address(c.v0.destination), "predicate": predicate_json(c.v0.predicate)}
+        for c in claimants
+    ]
+    return json_text(out)
+
+
+def _row(change: EntryChange, ledger: LedgerView) -> dict:
+    entry = change.entry
+    cb = entry.data.claimable_balance
+    asset_type, code, issuer, asset_id = asset_columns(cb.asset)
+    flags = cb.ext.v1.flags.uint32 if cb.ext.v == 1 else 0
+    raw_id = cb.balance_id.v0.hash
+    try:
+        claimants = claimants_json(cb.claimants)
+    except ValueError as err:
+        raise ValueError(f"ledger {ledger.sequence}: claimable balance {raw_id.hex()}: {err}") from None
+    return {
+        # Go's MarshalHex of the ClaimableBalanceID union: type discriminant then hash.
+        "balance_id": cb.balance_id.to_xdr_bytes().hex(),
+        "claimants": claimants,
+        "asset_code": code,
+        "asset_issuer": issuer,
+        "asset_type": asset_type,
+        "asset_id": asset_id,
+        "asset_amount": float(cb.amount.int64) / 1.0e7,
+        "sponsor": sponsor(entry),
+        "flags": flags,
+        "balance_id_strkey": StrKey.encode_claimable_balance(cb.balance_id.to_xdr_bytes()[3:]),
+        **change_columns(change, ledger),
+    }
+
+
+def transform(ledger: LedgerView) -> list[dict]:
+    """One row per claimable balance changed in the ledger (compacted)."""
+    return [_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.CLAIMABLE_BALANCE)]
+
+
+TABLE = Table(
+    name="claimable_balances",
+    schema=SCHEMA,
+    version=1,
+    transform=transform,
+    description="Claimable balance entry changes per ledger (stellar-etl claimable_balances).",
+)

@@ -1,0 +1,53 @@
+"""``restored_keys``: ledger keys restored from the archive (stellar-etl ``restored_key``).
+
+A key is listed when its compacted change in the ledger is a restoration (CAP-62/66: restored
+then updated in one ledger still counts; restored then removed does not). ``ledger_key_hash``
+is, despite its name, the key's XDR (base64 on disk), exactly as stellar-etl fills it.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from beam_pipeline.records.base import UTC_TS, Table, xdr_field
+from beam_pipeline.records.changes._extract import RESTORED, compacted_changes
+from beam_pipeline.xdr.ledger import LedgerView
+
+SCHEMA = pa.schema(
+    [
+        xdr_field("ledger_key_hash", nullable=False),
+        pa.field("ledger_entry_type", pa.string(), nullable=False),
+        pa.field("last_modified_ledger", pa.uint32(), nullable=False),
+        pa.field("closed_at", UTC_TS, nullable=False),
+        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+    ]
+)
+
+
+def go_entry_type_name(entry_type) -> str:
+    """Go's String() of xdr.LedgerEntryType, e.g. ``LedgerEntryTypeContractData``."""
+    return "LedgerEntryType" + "".join(part.capitalize() for part in entry_type.name.split("_"))
+
+
+def transform(ledger: LedgerView) -> list[dict]:
+    """One row per entry whose compacted change in the ledger is a restoration."""
+    return [
+        {
+            "ledger_key_hash": c.key_bytes,
+            "ledger_entry_type": go_entry_type_name(c.entry_type),
+            "last_modified_ledger": c.post.last_modified_ledger_seq.uint32,
+            "closed_at": ledger.closed_at,
+            "ledger_sequence": ledger.sequence,
+        }
+        for c in compacted_changes(ledger)
+        if c.change_type == RESTORED
+    ]
+
+
+TABLE = Table(
+    name="restored_keys",
+    schema=SCHEMA,
+    version=1,
+    transform=transform,
+    description="Ledger keys restored from the archive per ledger (stellar-etl restored_key).",
+)

@@ -1,0 +1,85 @@
+"""``trustlines``: trustline entry changes, one row per trustline per ledger (stellar-etl ``trust_lines``)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from stellar_sdk import StrKey, xdr
+
+from beam_pipeline.records.base import UTC_TS, Table, xdr_field
+from beam_pipeline.records.changes._common import GO_ASSET_TYPE_ENUM_NAMES, change_columns, sponsor, stroops_to_real
+from beam_pipeline.records.changes._extract import EntryChange, compacted_of_type
+from beam_pipeline.util.accounts import account_id_address
+from beam_pipeline.util.assets import asset_id, change_trust_asset_to_asset, extract_asset
+from beam_pipeline.xdr.ledger import LedgerView
+
+SCHEMA = pa.schema(
+    [
+        xdr_field("ledger_key", nullable=False),
+        pa.field("account_id", pa.string(), nullable=False),
+        pa.field("asset_code", pa.string(), nullable=False),
+        pa.field("asset_issuer", pa.string(), nullable=False),
+        pa.field("asset_type", pa.string(), nullable=False),
+        pa.field("asset_id", pa.int64(), nullable=False),
+        pa.field("balance", pa.float64(), nullable=False),
+        pa.field("trust_line_limit", pa.int64(), nullable=False),
+        pa.field("liquidity_pool_id", pa.string(), nullable=False),
+        pa.field("buying_liabilities", pa.float64(), nullable=False),
+        pa.field("selling_liabilities", pa.float64(), nullable=False),
+        pa.field("flags", pa.uint32(), nullable=False),
+        pa.field("last_modified_ledger", pa.uint32(), nullable=False),
+        pa.field("ledger_entry_change", pa.uint32(), nullable=False),
+        pa.field("sponsor", pa.string()),
+        pa.field("deleted", pa.bool_(), nullable=False),
+        pa.field("closed_at", UTC_TS, nullable=False),
+        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("liquidity_pool_id_strkey", pa.string(), nullable=False),
+    ]
+)
+
+
+def _row(change: EntryChange, ledger: LedgerView) -> dict:
+    entry = change.entry
+    tl = entry.data.trust_line
+    asset = tl.asset
+    code = issuer = pool_id = pool_strkey = ""
+    if asset.type == xdr.AssetType.ASSET_TYPE_POOL_SHARE:
+        raw = asset.liquidity_pool_id.pool_id.hash
+        pool_id, pool_strkey, asset_type = raw.hex(), StrKey.encode_liquidity_pool(raw), "pool_share"
+    else:
+        asset_type, code, issuer = extract_asset(change_trust_asset_to_asset(asset))
+    buying = selling = 0
+    if tl.ext.v == 1:
+        buying, selling = tl.ext.v1.liabilities.buying.int64, tl.ext.v1.liabilities.selling.int64
+    return {
+        # The key of a trustline is exactly the LedgerKey the change already carries.
+        "ledger_key": change.key_bytes,
+        "account_id": account_id_address(tl.account_id),
+        "asset_code": code,
+        "asset_issuer": issuer,
+        "asset_type": asset_type,
+        # stellar-etl hashes trustline assets with Go's enum name, not the short type name.
+        "asset_id": asset_id(code, issuer, GO_ASSET_TYPE_ENUM_NAMES[asset.type]),
+        "balance": stroops_to_real(tl.balance.int64),
+        "trust_line_limit": tl.limit.int64,
+        "liquidity_pool_id": pool_id,
+        "buying_liabilities": stroops_to_real(buying),
+        "selling_liabilities": stroops_to_real(selling),
+        "flags": tl.flags.uint32,
+        "sponsor": sponsor(entry),
+        "liquidity_pool_id_strkey": pool_strkey,
+        **change_columns(change, ledger),
+    }
+
+
+def transform(ledger: LedgerView) -> list[dict]:
+    """One row per trustline changed in the ledger (compacted)."""
+    return [_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.TRUSTLINE)]
+
+
+TABLE = Table(
+    name="trustlines",
+    schema=SCHEMA,
+    version=1,
+    transform=transform,
+    description="Trustline entry changes per ledger (stellar-etl trust_lines).",
+)

@@ -1,0 +1,1 @@
+"""Sinks: one module per sink (Parquet), plus the partition layout and the file-set rules."""

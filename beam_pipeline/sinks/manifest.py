@@ -1,0 +1,134 @@
+"""The end of a run: its manifest, its dead letters, and the removal of its temporary files.
+
+A manifest is ``{root}/_manifests/{run_id}.json``: what the run was asked to do and every file it
+made final or deleted, with sizes and checksums, so that `verify` can check an archive against
+it. Dead letters (``on_error: dead_letter``) go to ``{root}/_dead_letter/{run_id}.parquet``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.transforms.window import GlobalWindows
+
+from beam_pipeline.sinks.parquet import FileRecord, temp_root
+from beam_pipeline.util import fs
+
+MANIFEST_DIR = "_manifests"
+DEAD_LETTER_DIR = "_dead_letter"
+MANIFEST_VERSION = 1
+
+DEAD_LETTER_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("unit", pa.string(), nullable=False),  # object key or RPC ledger range
+        pa.field("ledger", pa.uint32()),
+        pa.field("error_class", pa.string(), nullable=False),
+        pa.field("message", pa.string(), nullable=False),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a run is, fixed when the pipeline is built (picklable, no secrets)."""
+
+    run_id: str
+    pipeline_name: str
+    started_at: str
+    start_ledger: int
+    end_ledger: int | None
+    source: str
+    runner: str
+    config_digest: str
+    config_file: str
+    tables: tuple[str, ...]
+    root: str
+    dry_run: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def manifest_path(root: str, run_id: str) -> str:
+    return fs.join(root, MANIFEST_DIR, f"{run_id}.json")
+
+
+def build_manifest(run: RunInfo, files: list[FileRecord], dead_letters: int) -> dict:
+    live = [f for f in files if f.action != "deleted"]
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "run_id": run.run_id,
+        "pipeline": run.pipeline_name,
+        "config_file": run.config_file,
+        "config_digest": run.config_digest,
+        "source": run.source,
+        "runner": run.runner,
+        "ledger_range": {"start": run.start_ledger, "end": run.end_ledger},
+        "tables": list(run.tables),
+        "started_at": run.started_at,
+        "finished_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "dry_run": run.dry_run,
+        "dead_letters": dead_letters,
+        "files": [
+            {
+                "path": f.path,
+                "table": f.table,
+                "partition": f.partition,
+                "ledger_range": [f.first, f.last],
+                "rows": f.rows,
+                "bytes": f.bytes,
+                "sha256": f.sha256,
+                "schema_version": f.schema_version,
+                "action": f.action,
+            }
+            for f in sorted(live, key=lambda f: f.path)
+        ],
+        "replaced": sorted(f.path for f in files if f.action == "deleted"),
+    }
+
+
+def _finalize(files: list[FileRecord], dead_letters: list, run: RunInfo) -> dict:
+    manifest = build_manifest(run, files, len(dead_letters))
+    if not run.dry_run:
+        if dead_letters:
+            table = pa.Table.from_pylist(
+                [
+                    {"run_id": run.run_id, "unit": d.unit, "ledger": d.ledger, "error_class": d.error_class,
+                     "message": d.message}
+                    for d in dead_letters
+                ],
+                schema=DEAD_LETTER_SCHEMA,
+            )
+            path = fs.join(run.root, DEAD_LETTER_DIR, f"{run.run_id}.parquet")
+            sink = pa.BufferOutputStream()
+            pq.write_table(table, sink)
+            fs.write_bytes(path, sink.getvalue().to_pybytes())
+        fs.write_bytes(manifest_path(run.root, run.run_id), json.dumps(manifest, indent=1).encode())
+        fs.delete_tree(temp_root(run.root, run.run_id))
+    return manifest
+
+
+class FinalizeRun(beam.PTransform):
+    """(files, dead letters) -> one manifest dict, after every file is committed."""
+
+    def __init__(self, run: RunInfo):
+        super().__init__()
+        self._run = run
+
+    def expand(self, pcolls):
+        files, dead = pcolls
+        all_files = (
+            files
+            | "FilesToGlobalWindow" >> beam.WindowInto(GlobalWindows())
+            | "CollectFiles" >> beam.combiners.ToList()
+        )
+        all_dead = (
+            dead
+            | "DeadToGlobalWindow" >> beam.WindowInto(GlobalWindows())
+            | "CollectDeadLetters" >> beam.combiners.ToList()
+        )
+        return all_files | "WriteManifest" >> beam.Map(_finalize, beam.pvalue.AsSingleton(all_dead), self._run)

@@ -1,0 +1,44 @@
+"""Where a ledger's rows go: partition directories and file chunks, built in one place.
+
+Partitions come from the ledger close time (event time), never from the wall clock, so the same
+ledger always lands in the same directory whichever run, runner or worker writes it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+WINDOW_SECONDS = {"hour": 3600, "ledger_day": 86400}
+
+
+def partition_path(scheme: str, close_time: int, ledger: int, ledgers_per_file: int) -> str:
+    """The Hive-style directory of one ledger's rows, relative to the table directory."""
+    if scheme == "ledger_range":
+        start, end = chunk_bounds(ledger, ledgers_per_file)
+        return f"ledgers/{start}-{end}"
+    t = datetime.fromtimestamp(close_time, tz=timezone.utc)
+    day = f"year={t.year:04d}/month={t.month:02d}/day={t.day:02d}"
+    if scheme == "ledger_day":
+        return day
+    if scheme == "hour":
+        return f"{day}/hour={t.hour:02d}"
+    raise ValueError(f"unknown partition scheme {scheme!r}")
+
+
+def chunk_bounds(ledger: int, ledgers_per_file: int) -> tuple[int, int]:
+    """The aligned ledger chunk [start, end] a ledger belongs to (multiples of ledgers_per_file)."""
+    start = ledger // ledgers_per_file * ledgers_per_file
+    return start, start + ledgers_per_file - 1
+
+
+def partition_values(path: str) -> dict[str, str]:
+    """``year=2024/month=01/day=02`` -> {'year': '2024', ...}; ``ledgers/0-9`` -> {'ledgers': '0-9'}."""
+    parts = path.split("/")
+    if parts[0] == "ledgers":
+        return {"ledgers": parts[1]}
+    return dict(p.split("=", 1) for p in parts)
+
+
+def ledger_in_partition(scheme: str, path: str, close_time: int, ledger: int, ledgers_per_file: int) -> bool:
+    """Whether a row of `ledger` belongs in directory `path` (used by verify)."""
+    return partition_path(scheme, close_time, ledger, ledgers_per_file) == path

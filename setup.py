@@ -1,0 +1,37 @@
+"""Packaging; also what Beam's --setup_file stages to Dataflow workers."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+VERSION = re.search(r'__version__ = "([^"]+)"', Path(__file__).with_name("beam_pipeline").joinpath("__init__.py").read_text())[1]
+
+# The Beam version is pinned exactly: the flex template image uses the SDK container of this version
+# (templates/flex/Dockerfile), and a test checks that the two agree.
+BEAM_VERSION = "2.77.0"
+
+setup(
+    name="stellar-beam-archive",
+    version=VERSION,
+    description="Archive Stellar ledgers (SEP-54 data lakes, Stellar RPC) to partitioned Parquet with Apache Beam",
+    packages=find_packages(include=["beam_pipeline", "beam_pipeline.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        f"apache-beam[gcp,aws]=={BEAM_VERSION}",
+        "pyarrow>=14,<26",  # Beam 2.77 requires pyarrow < 26
+        "stellar-sdk>=13,<17",
+        "pyyaml>=6,<7",
+        "zstandard>=0.22,<1",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "pytest-timeout>=2.3",
+            "duckdb>=1.1",
+            "moto[server]>=5",
+            "gcp-storage-emulator>=2024.8",
+        ],
+    },
+    entry_points={"console_scripts": ["stellar-archive=beam_pipeline.cli:main"]},
+)
