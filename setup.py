@@ -23,12 +23,13 @@ setup(
         "stellar-sdk>=13,<17",
         "pyyaml>=6,<7",
         "zstandard>=0.22,<1",
+        "pyfarmhash>=0.5,<1",  # FarmHash Fingerprint64: stellar-etl's asset_id, bit for bit
+        "duckdb>=1.1",  # verify and query read archives of any size without loading them whole
     ],
     extras_require={
         "test": [
             "pytest>=8",
             "pytest-timeout>=2.3",
-            "duckdb>=1.1",
             "moto[server]>=5",
             "gcp-storage-emulator>=2024.8",
         ],

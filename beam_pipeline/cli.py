@@ -3,6 +3,7 @@
     python -m beam_pipeline run --config FILE [--start-ledger N] [--end-ledger M] [Beam options ...]
     python -m beam_pipeline validate --config FILE
     python -m beam_pipeline sample --out DIR [--ledgers N]
+    python -m beam_pipeline verify --config FILE | --path ROOT [--manifests] (see beam_pipeline/verify.py)
 
 Exit codes: 0 success, 1 the job failed, 2 bad config or arguments, 3 the job finished but wrote
 dead letters (``on_error: dead_letter``).
@@ -66,20 +67,22 @@ def _override_output(cfg: PipelineConfig, url: str) -> PipelineConfig:
 
 
 def _apply_storage_options(cfg: PipelineConfig, options) -> None:
-    """Maps S3 settings from the config onto Beam's S3 options (explicit pipeline flags win)."""
-    from apache_beam.options.pipeline_options import S3Options
+    """Maps the config's bucket settings onto pipeline options (explicit Beam flags win).
 
-    s3 = options.view_as(S3Options)
-    for section in (cfg.source, cfg.sink):
-        endpoint = getattr(section, "endpoint", None)
-        region = getattr(section, "region", None)
-        uses_s3 = getattr(section, "storage_type", None) == "S3" or str(getattr(section, "path", "")).startswith("s3://")
-        if not uses_s3:
-            continue
-        if endpoint and not s3.s3_endpoint_url:
-            s3.s3_endpoint_url = endpoint
-        if region and not s3.s3_region_name:
-            s3.s3_region_name = region
+    Per-bucket S3 settings (endpoint, region, path-style, anonymous) and the GCS emulator set-up
+    live in `util.storage`; see there for why Beam's single S3Options are not enough.
+    """
+    from beam_pipeline.util import storage
+
+    try:
+        settings = storage.apply_options(cfg, options)
+    except storage.StorageConfigError as e:
+        raise ConfigError(cfg.config_file or "<config>", [str(e)]) from None
+    for bucket, s in settings.items():
+        log.info(
+            "s3://%s: endpoint %s, region %s%s%s", bucket, s.endpoint_url or "AWS default", s.region or "default",
+            ", path-style" if s.path_style else "", ", anonymous (unsigned)" if s.anonymous else "",
+        )
 
 
 def _runner(options):
@@ -164,11 +167,29 @@ def cmd_run(argv: list[str]) -> int:
                 log.warning("could not remove temporary files of run %s", run_id)
         print(f"error: run {run_id} failed: {_root_cause(e)}", file=sys.stderr)
         return EXIT_FAILED
+    if not _ran_here(result):
+        print(f"run {run_id}: {runner_name} took the job for ledgers {run.start_ledger}-{run.end_ledger}"
+              f" -> {run.root} without running it here (template launch or dry run); its counters appear"
+              " in the runner's UI", flush=True)
+        return 0
     metrics = query_metrics(result)
     print_summary(built.run, cfg, metrics, time.monotonic() - t0)
     if metrics.get("dead_letters", 0):
         return EXIT_DEAD_LETTERS
     return 0
+
+
+def _ran_here(result) -> bool:
+    """False when the runner only translated the job, so there are no metrics to summarize.
+
+    A Dataflow flex template launch runs this CLI with ``--template_location``: DataflowRunner writes
+    the job there for the service to start and returns a result without a job id (waiting returns at
+    once; querying its metrics raises). ``--dry_run`` returns Beam's base ``PipelineResult``, which
+    has no metrics at all.
+    """
+    from apache_beam.runners.runner import PipelineResult
+
+    return getattr(result, "has_job", True) is not False and type(result) is not PipelineResult
 
 
 def _root_cause(e: BaseException) -> str:
@@ -203,6 +224,12 @@ def cmd_sample(argv: list[str]) -> int:
     return sample.run(parser.parse_args(argv)) or 0
 
 
+def cmd_verify(argv: list[str]) -> int:
+    from beam_pipeline import verify
+
+    return verify.main(argv)
+
+
 def _configure_logging(debug: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO,
@@ -218,6 +245,7 @@ COMMANDS = {
     "run": cmd_run,
     "validate": cmd_validate,
     "sample": cmd_sample,
+    "verify": cmd_verify,
 }
 
 

@@ -434,6 +434,8 @@ def parse_config(data: Any, source: str = "<config>") -> PipelineConfig:
 
     problems: list[str] = []
     data = _expand(data, "", problems)
+    if problems:  # values built from unset variables would only add confusing follow-on errors
+        raise ConfigError(source, problems)
     if not isinstance(data, dict) or "pipeline" not in data:
         raise ConfigError(source, ["pipeline: the top-level key 'pipeline' is missing"])
     for k in sorted(set(data) - {"pipeline"}):

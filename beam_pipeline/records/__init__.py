@@ -13,6 +13,18 @@ _MODULES = {
     "ledgers": "beam_pipeline.records.ledgers",
     "transactions": "beam_pipeline.records.transactions",
     "operations": "beam_pipeline.records.operations",
+    "contract_events": "beam_pipeline.records.contract_events",
+    "accounts": "beam_pipeline.records.changes.accounts",
+    "trustlines": "beam_pipeline.records.changes.trustlines",
+    "offers": "beam_pipeline.records.changes.offers",
+    "liquidity_pools": "beam_pipeline.records.changes.liquidity_pools",
+    "claimable_balances": "beam_pipeline.records.changes.claimable_balances",
+    "contract_data": "beam_pipeline.records.changes.contract_data",
+    "contract_code": "beam_pipeline.records.changes.contract_code",
+    "ttl": "beam_pipeline.records.changes.ttl",
+    "config_settings": "beam_pipeline.records.changes.config_settings",
+    "restored_keys": "beam_pipeline.records.changes.restored_keys",
+    "ledger_entry_changes": "beam_pipeline.records.changes.ledger_entry_changes",
 }
 
 

@@ -91,7 +91,7 @@ def event_fields(diagnostic_event: xdr.DiagnosticEvent) -> Row:
     body = event.body.v0
     type_string = _TYPE_STRINGS.get(event.type)
     if type_string is None:
-        raise ContractEventError(f"unknown contract event type {event.type}")
+        raise ContractEventError(f"unknown contract event type {event.type.name}")
     contract_id = "" if event.contract_id is None else StrKey.encode_contract(event.contract_id.contract_id.hash)
     return {
         "in_successful_contract_call": diagnostic_event.in_successful_contract_call,

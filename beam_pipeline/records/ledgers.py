@@ -192,7 +192,13 @@ def ledger_row(ledger: LedgerView) -> Row:
 
 
 def transform(ledger: LedgerView) -> list[Row]:
-    return [ledger_row(ledger)]
+    """The one-row list for a ledger; unexpected XDR shapes are re-raised naming the ledger."""
+    try:
+        return [ledger_row(ledger)]
+    except LedgerTransformError:
+        raise
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        raise LedgerTransformError(f"ledger {ledger.sequence}: {type(exc).__name__}: {exc}") from exc
 
 
 TABLE = Table(

@@ -341,7 +341,18 @@ def transform(ledger: LedgerView) -> list[Row]:
         raise TransactionTransformError(
             f"ledger {ledger.sequence}: close time {ledger.close_time} is negative as int64"
         )
-    return [transaction_row(tx) for tx in ledger.transactions]
+    rows = []
+    for tx in ledger.transactions:
+        try:
+            rows.append(transaction_row(tx))
+        except TransactionTransformError:
+            raise
+        except (AttributeError, TypeError, ValueError, KeyError) as exc:
+            # Malformed XDR surfaces as a bare attribute/type error deep inside; say where it was.
+            raise TransactionTransformError(
+                f"ledger {ledger.sequence}, transaction {tx.index} ({tx.hash_hex}): {type(exc).__name__}: {exc}"
+            ) from exc
+    return rows
 
 
 TABLE = Table(

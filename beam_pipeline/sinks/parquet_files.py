@@ -107,6 +107,11 @@ class RollingParquetWriter:
         self._file_max: int | None = None
         self._bytes_per_row: float | None = None
         self.files: list[WrittenFile] = []
+        # Min/max statistics on raw XDR blobs would copy whole blobs into the footer of every row
+        # group (kilobytes each) and help no query; keep them for everything else.
+        self._groups_in_file = 0
+        self._footer_per_group = 200.0 * len(schema)  # a first guess; measured once a file closes
+        self._stats_columns = [f.name for f in schema if not (f.metadata and b"stellar.xdr" in f.metadata)]
 
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:
@@ -126,9 +131,18 @@ class RollingParquetWriter:
         """Rows for the next row group: a full buffer, or what still fits in the current file."""
         if self._bytes_per_row is None:
             return self._buffer_size
-        remaining = self._max_bytes - (self._stream.size if self._stream else 0)
-        fits = max(1, math.floor(remaining / self._bytes_per_row))
+        fits = math.floor(self._budget(self._groups_in_file + 1) / self._bytes_per_row)
         return max(1, min(self._buffer_size, fits))
+
+    def _budget(self, groups: int) -> float:
+        """Data bytes still free in the current file if it ends up with `groups` row groups.
+
+        The footer grows by one metadata block per row group (column offsets, sizes and statistics),
+        which matters for small targets and wide tables, so it is budgeted from what earlier files
+        measured.
+        """
+        used = self._stream.size if self._stream else 0
+        return self._max_bytes - used - groups * self._footer_per_group
 
     def _flush_group(self, rows: int) -> None:
         table = pa.Table.from_batches(self._pending, schema=self._schema)
@@ -141,6 +155,7 @@ class RollingParquetWriter:
         self._writer.write_table(group, row_group_size=rows)
         self._stream.flush()
         written = self._stream.size - before
+        self._groups_in_file += 1
         self._file_rows += group.num_rows
         ledgers = group.column(self._ledger_column)
         lo, hi = pa.compute.min(ledgers).as_py(), pa.compute.max(ledgers).as_py()
@@ -149,8 +164,9 @@ class RollingParquetWriter:
         if written > 0:
             observed = written / group.num_rows
             self._bytes_per_row = observed if self._bytes_per_row is None else 0.5 * (self._bytes_per_row + observed)
-        # Roll when the file is within 5% of the target: the footer adds a little on close.
-        if self._stream.size >= 0.95 * self._max_bytes:
+        # Roll when another row of data would not fit (5% slack): a file ends near the target.
+        remaining = self._budget(self._groups_in_file)
+        if remaining <= 0.05 * self._max_bytes or remaining < (self._bytes_per_row or 0):
             self._close_file()
 
     def _open_file(self) -> None:
@@ -161,14 +177,17 @@ class RollingParquetWriter:
             self._stream,
             self._schema,
             compression=self._compression,
-            write_statistics=True,
+            write_statistics=self._stats_columns,
         )
         self._current_path = path
 
     def _close_file(self) -> None:
         if self._writer is None:
             return
+        data_bytes = self._stream.size
         self._writer.close()
+        self._footer_per_group = (self._stream.size - data_bytes) / self._groups_in_file
+        self._groups_in_file = 0
         self._stream.close()
         self.files.append(
             WrittenFile(

@@ -12,6 +12,8 @@ import posixpath
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from beam_pipeline.util.storage import prepare
+
 
 class ObjectTooLarge(IOError):
     pass
@@ -29,11 +31,13 @@ def join(base: str, *parts: str) -> str:
 
 
 def exists(path: str) -> bool:
+    prepare(path)
     return FileSystems.exists(path)
 
 
 def read_bytes(path: str, max_bytes: int | None = None) -> bytes:
     """Reads a whole object; refuses one larger than `max_bytes` before reading it into memory."""
+    prepare(path)
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
         if max_bytes is None:
             return f.read()
@@ -45,6 +49,7 @@ def read_bytes(path: str, max_bytes: int | None = None) -> bytes:
 
 def create(path: str):
     """A writable binary stream; local parent directories are created."""
+    prepare(path)
     if is_local(path):
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     return FileSystems.create(path, mime_type="application/octet-stream", compression_type=CompressionTypes.UNCOMPRESSED)
@@ -57,6 +62,7 @@ def write_bytes(path: str, data: bytes) -> None:
 
 def rename(src: str, dst: str) -> None:
     """Moves one file; the target appears whole (local rename, or a server-side object copy)."""
+    prepare(dst)
     if is_local(dst):
         os.makedirs(os.path.dirname(dst) or ".", exist_ok=True)
     FileSystems.rename([src], [dst])
@@ -64,6 +70,7 @@ def rename(src: str, dst: str) -> None:
 
 def list_files(directory: str, pattern: str = "*") -> list[tuple[str, int]]:
     """(path, size) of the files directly in `directory` matching `pattern`."""
+    prepare(directory)
     glob = join(directory, pattern)
     result = FileSystems.match([glob])[0]
     return sorted((m.path, m.size_in_bytes) for m in result.metadata_list)
@@ -78,12 +85,14 @@ def list_tree(directory: str) -> list[tuple[str, int]]:
                 p = os.path.join(dirpath, n)
                 out.append((p, os.path.getsize(p)))
         return sorted(out)
+    prepare(directory)
     result = FileSystems.match([directory.rstrip("/") + "/**"])[0]
     return sorted((m.path, m.size_in_bytes) for m in result.metadata_list)
 
 
 def delete(paths: list[str]) -> None:
     if paths:
+        prepare(paths[0])
         FileSystems.delete(paths)
 
 

@@ -46,11 +46,10 @@ contract executable, present in newer XDR) raise `ScValError`: stellar-etl canno
 from __future__ import annotations
 
 import json
-from typing import Union
 
 from stellar_sdk import StrKey, xdr
 
-JsonValue = Union[None, bool, int, str, list["JsonValue"], dict[str, "JsonValue"]]
+JsonValue = None | bool | int | str | list["JsonValue"] | dict[str, "JsonValue"]
 
 _T = xdr.SCValType
 
@@ -83,9 +82,11 @@ _ERROR_CODE_NAMES = {
 # escape-bytes' table: the four named control escapes and the backslash; the rest of 0x20..0x7e
 # passes through and every other byte is hex-escaped.
 _BYTE_ESCAPES = {0x00: "\\0", 0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r", 0x5C: "\\\\"}
-_ESCAPED_BYTE = [
-    _BYTE_ESCAPES.get(b, chr(b) if 0x20 <= b <= 0x7E else f"\\x{b:02x}") for b in range(256)
-]
+_ESCAPED_BYTE = [_BYTE_ESCAPES.get(b, chr(b) if 0x20 <= b <= 0x7E else f"\\x{b:02x}") for b in range(256)]
+
+
+# Characters Go's encoding/json escapes although JSON does not require it.
+_GO_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 
 
 class ScValError(ValueError):
@@ -118,23 +119,23 @@ def sc_address_strkey(address: xdr.SCAddress) -> str:
     if t == xdr.SCAddressType.SC_ADDRESS_TYPE_CLAIMABLE_BALANCE:
         balance_id = address.claimable_balance_id
         if balance_id.type != xdr.ClaimableBalanceIDType.CLAIMABLE_BALANCE_ID_TYPE_V0:
-            raise ScValError(f"unsupported claimable balance id type {balance_id.type}")
+            raise ScValError(f"unsupported claimable balance id type {balance_id.type.name}")
         # The B... payload is the one-byte id type followed by the hash (SEP-23).
         return StrKey.encode_claimable_balance(b"\x00" + balance_id.v0.hash)
     if t == xdr.SCAddressType.SC_ADDRESS_TYPE_LIQUIDITY_POOL:
         return StrKey.encode_liquidity_pool(address.liquidity_pool_id.pool_id.hash)
-    raise ScValError(f"unsupported SCAddress type {t}")
+    raise ScValError(f"unsupported SCAddress type {t.name}")
 
 
 def _error(err: xdr.SCError) -> dict[str, JsonValue]:
     name = _ERROR_TYPE_NAMES.get(err.type)
     if name is None:
-        raise ScValError(f"unsupported SCError type {err.type}")
+        raise ScValError(f"unsupported SCError type {err.type.name}")
     if err.type == xdr.SCErrorType.SCE_CONTRACT:
         return {name: err.contract_code.uint32}
     code = _ERROR_CODE_NAMES.get(err.code)
     if code is None:
-        raise ScValError(f"unsupported SCErrorCode {err.code}")
+        raise ScValError(f"unsupported SCErrorCode {err.code.name}")
     return {name: code}
 
 
@@ -150,7 +151,7 @@ def _executable(executable: xdr.ContractExecutable) -> JsonValue:
         return {"wasm": executable.wasm_hash.hash.hex()}
     if t == xdr.ContractExecutableType.CONTRACT_EXECUTABLE_STELLAR_ASSET:
         return "stellar_asset"
-    raise ScValError(f"contract executable type {t} has no stellar-etl JSON rendering")
+    raise ScValError(f"contract executable type {t.name} has no stellar-etl JSON rendering")
 
 
 def scval_to_json(val: xdr.SCVal) -> JsonValue:
@@ -204,20 +205,25 @@ def scval_to_json(val: xdr.SCVal) -> JsonValue:
         return {"address": sc_address_strkey(val.address)}
     if t == _T.SCV_CONTRACT_INSTANCE:
         inst = val.instance
-        return {"contract_instance": {"executable": _executable(inst.executable), "storage": _map_entries(inst.storage)}}
+        return {
+            "contract_instance": {"executable": _executable(inst.executable), "storage": _map_entries(inst.storage)}
+        }
     if t == _T.SCV_LEDGER_KEY_CONTRACT_INSTANCE:
         return "ledger_key_contract_instance"
     if t == _T.SCV_LEDGER_KEY_NONCE:
         return {"ledger_key_nonce": {"nonce": str(val.nonce_key.nonce.int64)}}
-    raise ScValError(f"SCVal type {t} has no stellar-etl JSON rendering")
+    raise ScValError(f"SCVal type {t.name} has no stellar-etl JSON rendering")
 
 
 def json_text(value: JsonValue) -> str:
     """`value` as the JSON text Go's ``encoding/json`` writes for it in stellar-etl's output.
 
     Compact separators, keys sorted (stellar-etl re-marshals every row through a Go map, which sorts
-    keys at every depth) and Go's HTML-safe escaping of ``<``, ``>`` and ``&``. Those three characters
-    can only occur inside JSON strings, so replacing them in the text is exact.
+    keys at every depth), non-ASCII kept as UTF-8, and Go's HTML-safe escaping of ``<``, ``>``, ``&``
+    plus its escaping of U+2028 and U+2029. These characters can only occur inside JSON strings, so
+    replacing them in the text is exact.
     """
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    for char, escaped in _GO_ESCAPES:
+        text = text.replace(char, escaped)
+    return text

@@ -143,11 +143,19 @@ def test_set_and_results_of_different_length_raise_naming_the_ledger() -> None:
 
 
 def test_evicted_keys_are_typed_and_encoded() -> None:
-    """No datastore evicts anything, so one real key stands in: it must round-trip as stellar-etl writes it."""
+    """No ledger in the datastores evicts anything, so a synthetic TTL key is planted in a real v2 LCM."""
     ledger = load_ledgers("standalone-p23-loadtest", 1)[0]
     copy = LedgerView(xdr.LedgerCloseMeta.from_xdr_bytes(ledger.lcm.to_xdr_bytes()), ledger.network_passphrase)
-    key = xdr.LedgerKey(xdr.LedgerEntryType.TTL, ttl=xdr.LedgerKeyTTL(xdr.Hash(hashlib.sha256(b"k").digest())))
+    key = xdr.LedgerKey(xdr.LedgerEntryType.TTL, ttl=xdr.LedgerKeyTtl(xdr.Hash(hashlib.sha256(b"k").digest())))
     copy.body.evicted_keys = [key]
     row = ledgers.ledger_row(copy)
     assert row["evicted_ledger_keys_type"] == ["LedgerEntryTypeTtl"]
     assert row["evicted_ledger_keys_hash"] == [key.to_xdr_bytes()]
+
+
+def test_malformed_xdr_is_reported_with_the_ledger() -> None:
+    ledger = load_ledgers("testnet-p20-galexie", 1)[0]
+    copy = LedgerView(xdr.LedgerCloseMeta.from_xdr_bytes(ledger.lcm.to_xdr_bytes()), ledger.network_passphrase)
+    copy.body.tx_processing[0].result.result.result.results = None  # a success without operation results
+    with pytest.raises(ledgers.LedgerTransformError, match="ledger 997"):
+        ledgers.transform(copy)

@@ -180,3 +180,13 @@ def test_unbounded_max_time_prints_open_interval() -> None:
     tx = ledger.transactions[0]
     tx.envelope.v1.tx.cond.time_bounds.max_time = xdr.TimePoint(xdr.Uint64(0))
     assert transactions.transaction_row(tx)["time_bounds"] == "[0,)"
+
+
+def test_malformed_xdr_is_reported_with_ledger_and_transaction() -> None:
+    ledger = _fresh_copy("mainnet-p13-30820015-metav4")
+    tx = ledger.transactions[2]
+    tx.envelope.v1.tx.memo = xdr.Memo(xdr.MemoType.MEMO_TEXT)  # a text memo without text
+    with pytest.raises(
+        transactions.TransactionTransformError, match=rf"ledger 30820015, transaction 3 \({tx.hash_hex}\)"
+    ):
+        transactions.transform(ledger)

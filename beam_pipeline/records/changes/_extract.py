@@ -333,26 +333,42 @@ def compact(changes: list[EntryChange], sequence: int) -> list[EntryChange]:
     return list(cache.values())
 
 
-_READ_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_COMPACT_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+class _LastLedgerCache:
+    """The changes of the most recently read ledger, shared by the eleven change tables.
+
+    Only one ledger is kept: the changes reference their TxViews and so the LedgerView, and a
+    worker moves from ledger to ledger, so a larger (or weak-keyed) cache would only pin memory.
+    """
+
+    def __init__(self) -> None:
+        self._ledger: weakref.ref | None = None
+        self.read: list[EntryChange] | None = None
+        self.compacted: list[EntryChange] | None = None
+
+    def of(self, ledger: LedgerView) -> _LastLedgerCache:
+        if self._ledger is None or self._ledger() is not ledger:
+            self._ledger, self.read, self.compacted = weakref.ref(ledger), None, None
+        return self
+
+
+_CACHE = _LastLedgerCache()
 
 
 def ledger_changes(ledger: LedgerView) -> list[EntryChange]:
-    """Every change of the ledger in reader order (cached per LedgerView: eleven tables share it)."""
-    out = _READ_CACHE.get(ledger)
-    if out is None:
-        out = _read(ledger)
-        _READ_CACHE[ledger] = out
-    return out
+    """Every change of the ledger in reader order."""
+    cache = _CACHE.of(ledger)
+    if cache.read is None:
+        cache.read = _read(ledger)
+    return cache.read
 
 
 def compacted_changes(ledger: LedgerView) -> list[EntryChange]:
     """The ledger's changes after per-ledger compaction, evictions excluded (what stellar-etl exports)."""
-    out = _COMPACT_CACHE.get(ledger)
-    if out is None:
-        out = compact([c for c in ledger_changes(ledger) if c.phase != PHASE_EVICTION], ledger.sequence)
-        _COMPACT_CACHE[ledger] = out
-    return out
+    cache = _CACHE.of(ledger)
+    if cache.compacted is None:
+        read = ledger_changes(ledger)
+        cache.compacted = compact([c for c in read if c.phase != PHASE_EVICTION], ledger.sequence)
+    return cache.compacted
 
 
 def compacted_of_type(ledger: LedgerView, entry_type: xdr.LedgerEntryType) -> list[EntryChange]:

@@ -51,7 +51,8 @@ def _without_signers(entry: xdr.LedgerEntry) -> bytes:
     account.signers = []
     if account.ext.v == 0:
         account.ext = xdr.AccountEntryExt(
-            1, xdr.AccountEntryExtensionV1(xdr.Liabilities(xdr.Int64(0), xdr.Int64(0)), xdr.AccountEntryExtensionV1Ext(0))
+            1,
+            xdr.AccountEntryExtensionV1(xdr.Liabilities(xdr.Int64(0), xdr.Int64(0)), xdr.AccountEntryExtensionV1Ext(0)),
         )
     return account.to_xdr_bytes()
 
@@ -65,7 +66,7 @@ def changed_except_signers(change: EntryChange) -> bool:
     return _without_signers(change.pre) != _without_signers(change.post)
 
 
-def _row(change: EntryChange, ledger: LedgerView) -> dict:
+def change_row(change: EntryChange, ledger: LedgerView) -> dict:
     entry = change.entry
     a = entry.data.account
     address = account_id_address(a.account_id)
@@ -114,7 +115,9 @@ def _row(change: EntryChange, ledger: LedgerView) -> dict:
 def transform(ledger: LedgerView) -> list[dict]:
     """One row per account whose non-signer fields changed in the ledger (compacted)."""
     return [
-        _row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.ACCOUNT) if changed_except_signers(c)
+        change_row(c, ledger)
+        for c in compacted_of_type(ledger, xdr.LedgerEntryType.ACCOUNT)
+        if changed_except_signers(c)
     ]
 
 

@@ -99,7 +99,7 @@ def claimants_json(claimants: list[xdr.Claimant]) -> str | None:
     return json_text(out)
 
 
-def _row(change: EntryChange, ledger: LedgerView) -> dict:
+def change_row(change: EntryChange, ledger: LedgerView) -> dict:
     entry = change.entry
     cb = entry.data.claimable_balance
     asset_type, code, issuer, asset_id = asset_columns(cb.asset)
@@ -127,7 +127,7 @@ def _row(change: EntryChange, ledger: LedgerView) -> dict:
 
 def transform(ledger: LedgerView) -> list[dict]:
     """One row per claimable balance changed in the ledger (compacted)."""
-    return [_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.CLAIMABLE_BALANCE)]
+    return [change_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.CLAIMABLE_BALANCE)]
 
 
 TABLE = Table(

@@ -43,7 +43,7 @@ SCHEMA = pa.schema(
 )
 
 
-def _row(change: EntryChange, ledger: LedgerView) -> dict:
+def change_row(change: EntryChange, ledger: LedgerView) -> dict:
     code = change.entry.data.contract_code
     costs = dict.fromkeys(_COST_INPUTS, 0)
     if code.ext.v == 1:
@@ -61,7 +61,7 @@ def _row(change: EntryChange, ledger: LedgerView) -> dict:
 
 def transform(ledger: LedgerView) -> list[dict]:
     """One row per contract code entry changed in the ledger (compacted)."""
-    return [_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.CONTRACT_CODE)]
+    return [change_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.CONTRACT_CODE)]
 
 
 TABLE = Table(

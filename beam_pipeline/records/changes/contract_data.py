@@ -170,7 +170,7 @@ def balance_from_contract_data(cd: xdr.ContractDataEntry) -> tuple[bytes, int] |
     return holder.address.contract_id.contract_id.hash, (hi << 64) | lo
 
 
-def _row(change: EntryChange, ledger: LedgerView) -> dict | None:
+def change_row(change: EntryChange, ledger: LedgerView) -> dict | None:
     entry = change.entry
     cd = entry.data.contract_data
     if cd.key.type == _T.SCV_LEDGER_KEY_NONCE:
@@ -213,7 +213,7 @@ def _row(change: EntryChange, ledger: LedgerView) -> dict | None:
 
 def transform(ledger: LedgerView) -> list[dict]:
     """One row per contract-data entry changed in the ledger (compacted), nonces excluded."""
-    rows = (_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.CONTRACT_DATA))
+    rows = (change_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.CONTRACT_DATA))
     return [r for r in rows if r is not None]
 
 
@@ -222,5 +222,5 @@ TABLE = Table(
     schema=SCHEMA,
     version=1,
     transform=transform,
-    description="Contract data entry changes per ledger, with SAC asset and balance decoding (stellar-etl contract_data).",
+    description="Contract data entry changes per ledger, with SAC assets and balances (stellar-etl contract_data).",
 )

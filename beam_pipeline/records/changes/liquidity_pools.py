@@ -39,7 +39,7 @@ SCHEMA = pa.schema(
 _POOL_TYPES = {xdr.LiquidityPoolType.LIQUIDITY_POOL_CONSTANT_PRODUCT: "constant_product"}
 
 
-def _row(change: EntryChange, ledger: LedgerView) -> dict:
+def change_row(change: EntryChange, ledger: LedgerView) -> dict:
     lp = change.entry.data.liquidity_pool
     raw_id = lp.liquidity_pool_id.pool_id.hash
     if lp.body.type not in _POOL_TYPES:
@@ -70,7 +70,7 @@ def _row(change: EntryChange, ledger: LedgerView) -> dict:
 
 def transform(ledger: LedgerView) -> list[dict]:
     """One row per liquidity pool changed in the ledger (compacted)."""
-    return [_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.LIQUIDITY_POOL)]
+    return [change_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.LIQUIDITY_POOL)]
 
 
 TABLE = Table(

@@ -38,7 +38,7 @@ SCHEMA = pa.schema(
 )
 
 
-def _row(change: EntryChange, ledger: LedgerView) -> dict:
+def change_row(change: EntryChange, ledger: LedgerView) -> dict:
     entry = change.entry
     o = entry.data.offer
     offer_id, amount = o.offer_id.int64, o.amount.int64
@@ -70,7 +70,7 @@ def _row(change: EntryChange, ledger: LedgerView) -> dict:
 
 def transform(ledger: LedgerView) -> list[dict]:
     """One row per offer changed in the ledger (compacted)."""
-    return [_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.OFFER)]
+    return [change_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.OFFER)]
 
 
 TABLE = Table(

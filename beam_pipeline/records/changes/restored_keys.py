@@ -10,7 +10,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from beam_pipeline.records.base import UTC_TS, Table, xdr_field
-from beam_pipeline.records.changes._extract import RESTORED, compacted_changes
+from beam_pipeline.records.changes._extract import RESTORED, EntryChange, compacted_changes
 from beam_pipeline.xdr.ledger import LedgerView
 
 SCHEMA = pa.schema(
@@ -29,19 +29,19 @@ def go_entry_type_name(entry_type) -> str:
     return "LedgerEntryType" + "".join(part.capitalize() for part in entry_type.name.split("_"))
 
 
+def change_row(change: EntryChange, ledger: LedgerView) -> dict:
+    return {
+        "ledger_key_hash": change.key_bytes,
+        "ledger_entry_type": go_entry_type_name(change.entry_type),
+        "last_modified_ledger": change.post.last_modified_ledger_seq.uint32,
+        "closed_at": ledger.closed_at,
+        "ledger_sequence": ledger.sequence,
+    }
+
+
 def transform(ledger: LedgerView) -> list[dict]:
     """One row per entry whose compacted change in the ledger is a restoration."""
-    return [
-        {
-            "ledger_key_hash": c.key_bytes,
-            "ledger_entry_type": go_entry_type_name(c.entry_type),
-            "last_modified_ledger": c.post.last_modified_ledger_seq.uint32,
-            "closed_at": ledger.closed_at,
-            "ledger_sequence": ledger.sequence,
-        }
-        for c in compacted_changes(ledger)
-        if c.change_type == RESTORED
-    ]
+    return [change_row(c, ledger) for c in compacted_changes(ledger) if c.change_type == RESTORED]
 
 
 TABLE = Table(

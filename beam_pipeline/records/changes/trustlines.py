@@ -37,7 +37,7 @@ SCHEMA = pa.schema(
 )
 
 
-def _row(change: EntryChange, ledger: LedgerView) -> dict:
+def change_row(change: EntryChange, ledger: LedgerView) -> dict:
     entry = change.entry
     tl = entry.data.trust_line
     asset = tl.asset
@@ -73,7 +73,7 @@ def _row(change: EntryChange, ledger: LedgerView) -> dict:
 
 def transform(ledger: LedgerView) -> list[dict]:
     """One row per trustline changed in the ledger (compacted)."""
-    return [_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.TRUSTLINE)]
+    return [change_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.TRUSTLINE)]
 
 
 TABLE = Table(

@@ -27,7 +27,7 @@ SCHEMA = pa.schema(
 )
 
 
-def _row(change: EntryChange, ledger: LedgerView) -> dict:
+def change_row(change: EntryChange, ledger: LedgerView) -> dict:
     ttl = change.entry.data.ttl
     return {
         # sha256 of the contract data / code LedgerKey the TTL belongs to
@@ -39,7 +39,7 @@ def _row(change: EntryChange, ledger: LedgerView) -> dict:
 
 def transform(ledger: LedgerView) -> list[dict]:
     """One row per TTL entry changed in the ledger (compacted)."""
-    return [_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.TTL)]
+    return [change_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.TTL)]
 
 
 TABLE = Table(

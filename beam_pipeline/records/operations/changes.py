@@ -121,7 +121,7 @@ def signer_sponsors(account: xdr.AccountEntry) -> dict[str, str]:
         return {}
     ids = ext.v1.ext.v2.signer_sponsoring_i_ds
     out = {}
-    for signer, sponsor in zip(account.signers, ids):
+    for signer, sponsor in zip(account.signers, ids, strict=True):
         if sponsor.sponsorship_descriptor is not None:
             out[signer_key_address(signer.key)] = account_id_address(sponsor.sponsorship_descriptor)
     return out

@@ -12,14 +12,12 @@ from typing import Any
 
 from stellar_sdk import StrKey, xdr
 
-from beam_pipeline.records.operations._common import Details, OpContext, add_account, stroops_to_real
+from beam_pipeline.records.operations._common import Details, OpContext, add_account, go_utc_parts, stroops_to_real
 from beam_pipeline.util.accounts import account_id_address
 from beam_pipeline.util.assets import canonical_asset
 
 _OT = xdr.OperationType
 _P = xdr.ClaimPredicateType
-
-_UNIX_TO_GO_INTERNAL = 62135596800  # seconds from 0001-01-01 to 1970-01-01
 
 
 def balance_id_hex(balance_id: xdr.ClaimableBalanceID) -> str:
@@ -34,32 +32,10 @@ def balance_id_strkey(balance_id: xdr.ClaimableBalanceID) -> str:
     return StrKey.encode_claimable_balance(bytes([balance_id.type.value]) + balance_id.v0.hash)
 
 
-def _civil_from_days(days: int) -> tuple[int, int, int]:
-    """Proleptic Gregorian (year, month, day) of a day count from 1970-01-01, for any year."""
-    z = days + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = mp + 3 if mp < 10 else mp - 9
-    return yoe + era * 400 + (month <= 2), month, day
-
-
 def go_rfc3339(epoch: int) -> str:
     """Go's ``time.Unix(epoch, 0).UTC().Format(RFC3339)`` with the ``+`` prefix Go's claim
-    predicate JSON adds for years past 9999.
-
-    Go keeps seconds since year 1 in an int64, so an epoch near the int64 limit wraps; that is
-    reproduced so that absurd but valid predicates print as stellar-etl prints them.
-    """
-    internal = (epoch + _UNIX_TO_GO_INTERNAL + (1 << 63)) % (1 << 64) - (1 << 63)
-    seconds = internal - _UNIX_TO_GO_INTERNAL
-    days, rem = divmod(seconds, 86400)
-    year, month, day = _civil_from_days(days)
-    hh, rem = divmod(rem, 3600)
-    mm, ss = divmod(rem, 60)
+    predicate JSON adds for years past 9999."""
+    year, month, day, hh, mm, ss = go_utc_parts(epoch)
     year_text = f"-{-year:04d}" if year < 0 else f"{year:04d}"
     text = f"{year_text}-{month:02d}-{day:02d}T{hh:02d}:{mm:02d}:{ss:02d}Z"
     return "+" + text if year > 9999 else text
