@@ -3,6 +3,8 @@
     python -m beam_pipeline run --config FILE [--start-ledger N] [--end-ledger M] [Beam options ...]
     python -m beam_pipeline validate --config FILE
     python -m beam_pipeline sample --out DIR [--ledgers N]
+    python -m beam_pipeline query --root DIR --sql "SELECT ..."
+    python -m beam_pipeline schemas [--out docs/tables.md]
     python -m beam_pipeline verify --config FILE | --path ROOT [--manifests] (see beam_pipeline/verify.py)
 
 Exit codes: 0 success, 1 the job failed, 2 bad config or arguments, 3 the job finished but wrote
@@ -221,13 +223,30 @@ def cmd_sample(argv: list[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m beam_pipeline sample")
     sample.add_arguments(parser)
-    return sample.run(parser.parse_args(argv)) or 0
+    sample.run(parser.parse_args(argv))
+    return 0
 
 
 def cmd_verify(argv: list[str]) -> int:
     from beam_pipeline import verify
 
     return verify.main(argv)
+
+
+def cmd_query(argv: list[str]) -> int:
+    from beam_pipeline import query
+
+    parser = argparse.ArgumentParser(prog="python -m beam_pipeline query")
+    query.add_arguments(parser)
+    return query.run(parser.parse_args(argv))
+
+
+def cmd_schemas(argv: list[str]) -> int:
+    from beam_pipeline import schemas
+
+    parser = argparse.ArgumentParser(prog="python -m beam_pipeline schemas")
+    schemas.add_arguments(parser)
+    return schemas.run(parser.parse_args(argv))
 
 
 def _configure_logging(debug: bool) -> None:
@@ -245,6 +264,8 @@ COMMANDS = {
     "run": cmd_run,
     "validate": cmd_validate,
     "sample": cmd_sample,
+    "query": cmd_query,
+    "schemas": cmd_schemas,
     "verify": cmd_verify,
 }
 

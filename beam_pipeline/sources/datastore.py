@@ -147,7 +147,27 @@ def _decompress(data: bytes, path: str, max_output: int) -> bytes:
         raise DatastoreError(f"{path}: decompresses to more than {max_output} bytes; refused")
     if not out:
         raise DatastoreError(f"{path}: empty or truncated zstd frame")
+    _check_frames_complete(data, path)
     return out
+
+
+def _check_frames_complete(data: bytes, path: str) -> None:
+    """Refuses data whose last zstd frame is cut short.
+
+    The stream reader above returns a silent prefix of a truncated frame, which would surface
+    later as a misleading XDR error. A decompression object says whether each frame reached its
+    end; this second pass is bounded because the first one already capped the output size.
+    """
+    rest = data
+    while rest:
+        dobj = zstandard.ZstdDecompressor().decompressobj()
+        try:
+            dobj.decompress(rest)
+        except zstandard.ZstdError as e:
+            raise DatastoreError(f"{path}: corrupt zstd data: {e}") from None
+        if not dobj.eof:
+            raise DatastoreError(f"{path}: truncated zstd frame ({len(data)} bytes end before the frame does)")
+        rest = dobj.unused_data
 
 
 class ReadDatastoreLedgers(beam.PTransform):

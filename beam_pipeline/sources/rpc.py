@@ -155,34 +155,43 @@ class _FetchChunkFn(beam.DoFn):
             for position, item in enumerate(ledgers):
                 if expected > chunk.last:
                     break  # the server sent more than asked: later ledgers belong to another chunk
-                seq = item.get("sequence") if isinstance(item, dict) else None
-                if not isinstance(seq, int):
-                    yield self._failed(expected, expected, RpcError(
-                        f"getLedgers from {safe_url}: entry {position} of the page for {what} has no integer "
-                        f"sequence where ledger {expected} was expected", expected))
-                    expected += 1
-                elif seq > expected:
-                    # A gap: the ledgers in between are missing from the server's answer.
-                    missing = min(seq, chunk.last + 1) - 1
-                    yield self._failed(expected, missing, RpcError(
-                        f"getLedgers from {safe_url}: {_ledgers_text(expected, missing)} missing from the response "
-                        f"(it went on with ledger {seq})", expected))
-                    expected = missing + 1
-                    if seq <= chunk.last:
-                        yield self._checked(item, seq, safe_url)
-                        expected = seq + 1
-                elif seq < expected:
-                    yield self._failed(expected, expected, RpcError(
-                        f"getLedgers from {safe_url}: returned ledger {seq} where ledger {expected} was expected "
-                        "(repeated or out of order)", expected))
-                    expected += 1
-                else:
-                    yield self._checked(item, seq, safe_url)
-                    expected += 1
+                blobs, expected = self._account(item, position, expected, chunk.last, what)
+                yield from blobs
             # The next page starts right after the last ledger accounted for. That is the server's
             # own cursor (the last ledger it sent) unless it sent more than asked, and using ours
             # means no ledger is fetched twice or jumped over whatever the server's cursor says.
             cursor = str(expected - 1)
+
+    def _account(self, item, position: int, expected: int, last: int, what: str) -> tuple[list[LedgerBlob], int]:
+        """Blobs for one page entry, which should be ledger `expected`; and the next ledger expected.
+
+        Every ledger up to the returned one is accounted for exactly once: emitted, or reported
+        (raised, or an error blob in dead-letter mode). Each entry moves `expected` forward, so a
+        server that repeats itself cannot keep a worker busy forever.
+        """
+        safe_url = self._client.safe_url
+        seq = item.get("sequence") if isinstance(item, dict) else None
+        if not isinstance(seq, int):
+            message = (
+                f"entry {position} of the page for {what} has no integer sequence where ledger {expected} was expected"
+            )
+            return [
+                self._failed(expected, expected, RpcError(f"getLedgers from {safe_url}: {message}", expected))
+            ], expected + 1
+        if seq < expected:
+            message = f"returned ledger {seq} where ledger {expected} was expected (repeated or out of order)"
+            return [
+                self._failed(expected, expected, RpcError(f"getLedgers from {safe_url}: {message}", expected))
+            ], expected + 1
+        blobs = []
+        if seq > expected:  # a gap: the ledgers in between are missing from the server's answer
+            missing = min(seq, last + 1) - 1
+            message = f"{_ledgers_text(expected, missing)} missing from the response (it went on with ledger {seq})"
+            blobs.append(self._failed(expected, missing, RpcError(f"getLedgers from {safe_url}: {message}", expected)))
+            if seq > last:
+                return blobs, last + 1
+        blobs.append(self._checked(item, seq, safe_url))
+        return blobs, seq + 1
 
     def _checked(self, item: dict, seq: int, safe_url: str) -> LedgerBlob:
         """The blob for a ledger, or an error blob/exception naming it when its metadata is bad."""
@@ -198,7 +207,9 @@ class _FetchChunkFn(beam.DoFn):
         if self._on_error != DEAD_LETTER:
             raise error
         log.warning("dead letter: %s", error)
-        return LedgerBlob(f"{self._client.safe_url} {_ledgers_text(first, last)}", ERROR, str(error).encode(), first, last)
+        return LedgerBlob(
+            f"{self._client.safe_url} {_ledgers_text(first, last)}", ERROR, str(error).encode(), first, last
+        )
 
 
 def _metadata(item: dict, seq: int, safe_url: str) -> bytes:

@@ -239,7 +239,13 @@ class RpcClient:
                     wait = max(wait, min(e.retry_after, MAX_RETRY_AFTER_S))
                 log.warning(
                     "%s for %s from %s: %s; retry %d/%d in %.2fs",
-                    method, what, self.safe_url, reason, attempt, self._retry_limit, wait,
+                    method,
+                    what,
+                    self.safe_url,
+                    reason,
+                    attempt,
+                    self._retry_limit,
+                    wait,
                 )
                 self._sleep(wait)
 
@@ -261,7 +267,9 @@ class RpcClient:
         if status == 429:
             raise _Transient("HTTP 429 Too Many Requests", _retry_after(resp.headers.get("Retry-After")))
         if status >= 500:
-            raise _Transient(f"HTTP {status} {resp.reason or ''}".strip(), _retry_after(resp.headers.get("Retry-After")))
+            raise _Transient(
+                f"HTTP {status} {resp.reason or ''}".strip(), _retry_after(resp.headers.get("Retry-After"))
+            )
         if status in (401, 403):
             raise RpcError(
                 f"{method} for {what} from {self.safe_url}: HTTP {status}: the server refused our credentials "

@@ -76,48 +76,61 @@ class DatastoreClock:
         self.root = cfg.path.rstrip("/")
         self.manifest = load_manifest(self.root, cfg)
         self._max_bytes = int(cfg.max_object_size_mb * 1024 * 1024)
-        self.batches = self._list_batches()  # [(start, end, key)] ascending, the store's objects at the ends
+        self._list_batches()
         self.reads = 0  # objects read, for tests and logs
 
     @property
     def description(self) -> str:
         return f"data store {self.root}"
 
-    def _list_batches(self) -> list[tuple[int, int, str]]:
-        """The batches of the oldest and newest partitions, plus the full partition grid between.
+    def _list_batches(self) -> None:
+        """Lists the oldest and newest partitions object by object; the partitions between are arithmetic.
 
-        Only the two end partitions are listed object by object; batches in between are assumed
-        present at their formula keys (galexie writes contiguously); a missing one is reported
-        when a probe reads it.
+        A pubnet store holds tens of millions of objects, so only its root and its two end
+        partitions are listed; batches in between are taken to be at their formula keys (galexie
+        writes contiguously) and a missing one is reported when a probe reads it.
         """
-        from beam_pipeline.sources import sep54
         from beam_pipeline.util import storage
 
         names = storage.list_dir(self.root)
         partitions = sorted((int(m[1]), int(m[2]), n) for n in names if (m := _PARTITION.match(n)))
-        objects = self._objects("", names)
+        low = high = self._objects("", names)
+        self._ext = "zst"
         if partitions:
-            lpb = self.manifest.ledgers_per_batch
             first_part, last_part = partitions[0], partitions[-1]
-            low = self._objects(first_part[2], storage.list_dir(self.root + "/" + first_part[2]))
-            high = low if last_part is first_part else self._objects(
-                last_part[2], storage.list_dir(self.root + "/" + last_part[2])
-            )
-            if not low or not high:
-                raise TimeRangeError(f"{self.root}: partition {(first_part if not low else last_part)[2]} is empty")
-            ext = low[0][2].rsplit(".", 1)[1]
-            middle = [
-                (b, b + lpb - 1, sep54.object_key(b, lpb, self.manifest.batches_per_partition, ext))
-                for b in range(low[-1][0] + lpb, high[0][0], lpb)
-            ]
-            objects = sorted(set(objects) | set(low) | set(middle) | set(high))
-        if not objects:
+            low = sorted(set(low) | set(self._objects(first_part[2], storage.list_dir(self.root + "/" + first_part[2]))))
+            if last_part is not first_part:
+                high = self._objects(last_part[2], storage.list_dir(self.root + "/" + last_part[2]))
+            else:
+                high = []
+        if not low:
             raise TimeRangeError(f"{self.root}: the data store holds no ledger objects")
         # Root-level copies of partitioned objects (seen in old stores) are the same batches: keep one.
         dedup: dict[int, tuple[int, int, str]] = {}
-        for o in objects:
+        for o in low:
             dedup.setdefault(o[0], o)
-        return [dedup[k] for k in sorted(dedup)]
+        self._low = [dedup[k] for k in sorted(dedup)]
+        self._high = [o for o in high if o[0] > self._low[-1][1]]
+        self._ext = self._low[0][2].rsplit(".", 1)[1]
+        lpb = self.manifest.ledgers_per_batch
+        self._mid_start = self._low[-1][0] + lpb
+        self._mid_count = max(0, (self._high[0][0] - self._mid_start) // lpb) if self._high else 0
+
+    def __len__(self) -> int:
+        return len(self._low) + self._mid_count + len(self._high)
+
+    def batch(self, i: int) -> tuple[int, int, str]:
+        """(first ledger, last ledger, key) of the store's `i`-th batch, oldest first."""
+        from beam_pipeline.sources import sep54
+
+        if i < len(self._low):
+            return self._low[i]
+        i -= len(self._low)
+        if i < self._mid_count:
+            m = self.manifest
+            b = self._mid_start + i * m.ledgers_per_batch
+            return b, b + m.ledgers_per_batch - 1, sep54.object_key(b, m.ledgers_per_batch, m.batches_per_partition, self._ext)
+        return self._high[i - self._mid_count]
 
     @staticmethod
     def _objects(prefix: str, names: list[str]) -> list[tuple[int, int, str]]:
@@ -130,7 +143,7 @@ class DatastoreClock:
         return sorted(out)
 
     def bounds(self) -> tuple[int, int]:
-        return self.batches[0][0], self.batches[-1][1]
+        return self.batch(0)[0], self.batch(len(self) - 1)[1]
 
     def _read(self, key: str) -> bytes:
         from beam_pipeline.sources.datastore import _decompress
@@ -156,7 +169,7 @@ class DatastoreClock:
         from stellar_sdk import xdr
         from stellar_sdk.xdr.base import Unpacker
 
-        start, _, key = self.batches[i]
+        start, _, key = self.batch(i)
         u = Unpacker(self._read(key))
         first_seq = u.unpack_uint()
         u.unpack_uint()  # endSequence
@@ -171,7 +184,7 @@ class DatastoreClock:
         seq = header.ledger_seq.uint32
         if seq != first_seq or seq != start:
             raise TimeRangeError(f"{self.root}/{key}: first ledger is {seq}, but the object key says {start}")
-        return seq, header.scp_value.close_time.uint64
+        return seq, header.scp_value.close_time.time_point.uint64
 
     @lru_cache(maxsize=4)  # noqa: B019
     def batch_closes(self, i: int) -> tuple[tuple[int, int], ...]:
@@ -180,17 +193,17 @@ class DatastoreClock:
 
         from beam_pipeline.xdr.ledger import LedgerView
 
-        key = self.batches[i][2]
+        key = self.batch(i)[2]
         batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(self._read(key))
         out = []
         for lcm in batch.ledger_close_metas:
             h = LedgerView(lcm, "").header
-            out.append((h.ledger_seq.uint32, h.scp_value.close_time.uint64))
+            out.append((h.ledger_seq.uint32, h.scp_value.close_time.time_point.uint64))
         return tuple(out)
 
     def first_at_or_after(self, t: datetime) -> tuple[int, datetime] | None:
         """(ledger, close time) of the first ledger closing at or after `t`, or None if none does."""
-        n = len(self.batches)
+        n = len(self)
         # The last batch whose first ledger closes before t holds the answer, or the next batch starts with it.
         j = first_at_or_after(0, n - 1, t, self.batch_first_close)
         if j == 0:
@@ -207,11 +220,17 @@ class DatastoreClock:
         return seq, _utc(close)
 
     def close_of(self, ledger: int) -> datetime:
-        i = bisect.bisect_right([b[0] for b in self.batches], ledger) - 1
-        for seq, close in self.batch_closes(i):
+        lo, hi = 0, len(self) - 1  # the last batch starting at or before `ledger`
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.batch(mid)[0] <= ledger:
+                lo = mid
+            else:
+                hi = mid - 1
+        for seq, close in self.batch_closes(lo):
             if seq == ledger:
                 return _utc(close)
-        raise TimeRangeError(f"{self.root}: ledger {ledger} is not in its batch {self.batches[i][2]}")
+        raise TimeRangeError(f"{self.root}: ledger {ledger} is not in the data store (looked in {self.batch(lo)[2]})")
 
 
 # --- RPC ---------------------------------------------------------------------------------------

@@ -1,0 +1,54 @@
+"""Dataflow flex template entry point (``FLEX_TEMPLATE_PYTHON_PY_FILE``).
+
+The template launcher runs this file on a launcher VM with the template parameters and Dataflow's
+own options as ``--name=value`` arguments (``--config``, ``--start_ledger``, ..., ``--runner``,
+``--project``, ``--region``, ``--temp_location``, ``--template_location`` ...). It is deliberately
+thin: everything it does is what ``python -m beam_pipeline run`` does, so a template launch and a
+command-line launch build the same graph. With ``--template_location`` DataflowRunner writes the job
+for the service to start instead of submitting it, and the CLI returns without waiting.
+
+One guard is added here: a Dataflow job whose workers would run Google's stock Beam image (no
+``--sdk_container_image``, no ``--setup_file``) fails only once workers start, with an import
+error for stellar-sdk, minutes after the launch reported success. Refusing the launch instead
+names the fix.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, SetupOptions, StandardOptions
+from apache_beam.options.pipeline_options import WorkerOptions
+
+from beam_pipeline.cli import EXIT_CONFIG, cmd_run
+
+
+def missing_worker_image(argv: list[str]) -> bool:
+    """True for a Dataflow launch that gives workers neither this image nor the package to install."""
+    options = PipelineOptions(argv)
+    runner = options.view_as(StandardOptions).runner or ""
+    to_dataflow = runner.split(".")[-1] in ("DataflowRunner", "TestDataflowRunner") or bool(
+        options.view_as(GoogleCloudOptions).template_location
+    )
+    if not to_dataflow:
+        return False
+    worker = options.view_as(WorkerOptions)
+    setup = options.view_as(SetupOptions)
+    return not (worker.sdk_container_image or worker.worker_harness_container_image or setup.setup_file)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Runs (or, on Dataflow, submits) the archival job with the template's arguments; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if missing_worker_image(argv):
+        print(
+            "error: Dataflow workers need this image: pass --sdk_container_image=<the template image>"
+            " (flex template parameter sdk_container_image), or --setup_file for a launch without the image",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    return cmd_run(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(run())
