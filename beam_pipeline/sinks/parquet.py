@@ -14,6 +14,7 @@ sub-directories on local disk, the second has no dynamic destinations.
 from __future__ import annotations
 
 import logging
+import time
 from typing import NamedTuple
 
 import apache_beam as beam
@@ -108,29 +109,50 @@ class _Layout:
 
 
 class _WriteTempFilesFn(beam.DoFn):
+    # A failed write (a dropped connection to the object store, a full local disk that frees up)
+    # is retried by rewriting the whole file set: temp names are deterministic, so a retry
+    # overwrites any partial file, and nothing outside _temporary/ is touched before the commit.
+    WRITE_ATTEMPTS = 3
+    RETRY_WAIT = 0.5
+
     def __init__(self, layout: _Layout):
         self._layout = layout
+        self._retries = Metrics.counter(NAMESPACE, "write_retries")
 
     def process(self, element):
         (table, partition, chunk_start, shard), chunks = element
         layout = self._layout
         coverage = layout.coverage(chunk_start)
-        schema = layout.schema(table)
-        temp_dir = fs.join(temp_root(layout.root, layout.run_id), table, partition)
-        names = {}
-
-        def path_for(part: int) -> str:
-            names[part] = filesets.file_name(table, coverage, layout.run_id, shard, part)
-            return fs.join(temp_dir, names[part])
-
-        writer = layout.writer(table, schema, path_for)
-        for chunk in chunks:
-            writer.write(chunk_to_batch(chunk, schema))
-        for f in writer.close():
+        for attempt in range(1, self.WRITE_ATTEMPTS + 1):
+            try:
+                written = self._write(table, partition, coverage, shard, chunks)
+                break
+            except Exception as e:  # noqa: BLE001 - bounded; the last failure is raised
+                if attempt == self.WRITE_ATTEMPTS:
+                    raise
+                self._retries.inc()
+                log.warning("writing %s %s %s-%s failed (%s); retry %d/%d", table, partition, *coverage, e,
+                            attempt, self.WRITE_ATTEMPTS - 1)
+                time.sleep(self.RETRY_WAIT * attempt)
+        for f in written:
             yield (table, partition), TempFile(
                 f.path, f.path.rsplit("/", 1)[-1], table, partition, *coverage,
                 f.rows, f.bytes, f.sha256, f.ledger_min, f.ledger_max,
             )
+
+    def _write(self, table, partition, coverage, shard, chunks):
+        """Writes one file set to temp files; GroupByKey values are re-iterable, so a retry can reread."""
+        layout = self._layout
+        schema = layout.schema(table)
+        temp_dir = fs.join(temp_root(layout.root, layout.run_id), table, partition)
+
+        def path_for(part: int) -> str:
+            return fs.join(temp_dir, filesets.file_name(table, coverage, layout.run_id, shard, part))
+
+        writer = layout.writer(table, schema, path_for)
+        for chunk in chunks:
+            writer.write(chunk_to_batch(chunk, schema))
+        return writer.close()
 
 
 class _CommitPartitionFn(beam.DoFn):

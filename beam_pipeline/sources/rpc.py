@@ -169,29 +169,27 @@ class _FetchChunkFn(beam.DoFn):
         (raised, or an error blob in dead-letter mode). Each entry moves `expected` forward, so a
         server that repeats itself cannot keep a worker busy forever.
         """
-        safe_url = self._client.safe_url
         seq = item.get("sequence") if isinstance(item, dict) else None
         if not isinstance(seq, int):
-            message = (
-                f"entry {position} of the page for {what} has no integer sequence where ledger {expected} was expected"
-            )
+            where = f"entry {position} of the page for {what}"
             return [
-                self._failed(expected, expected, RpcError(f"getLedgers from {safe_url}: {message}", expected))
+                self._bad(expected, expected, f"{where} has no integer sequence where ledger {expected} was expected")
             ], expected + 1
         if seq < expected:
-            message = f"returned ledger {seq} where ledger {expected} was expected (repeated or out of order)"
-            return [
-                self._failed(expected, expected, RpcError(f"getLedgers from {safe_url}: {message}", expected))
-            ], expected + 1
+            problem = f"returned ledger {seq} where ledger {expected} was expected (repeated or out of order)"
+            return [self._bad(expected, expected, problem)], expected + 1
         blobs = []
         if seq > expected:  # a gap: the ledgers in between are missing from the server's answer
             missing = min(seq, last + 1) - 1
-            message = f"{_ledgers_text(expected, missing)} missing from the response (it went on with ledger {seq})"
-            blobs.append(self._failed(expected, missing, RpcError(f"getLedgers from {safe_url}: {message}", expected)))
+            problem = f"{_ledgers_text(expected, missing)} missing from the response (it went on with ledger {seq})"
+            blobs.append(self._bad(expected, missing, problem))
             if seq > last:
                 return blobs, last + 1
-        blobs.append(self._checked(item, seq, safe_url))
+        blobs.append(self._checked(item, seq, self._client.safe_url))
         return blobs, seq + 1
+
+    def _bad(self, first: int, last: int, problem: str) -> LedgerBlob:
+        return self._failed(first, last, RpcError(f"getLedgers from {self._client.safe_url}: {problem}", first))
 
     def _checked(self, item: dict, seq: int, safe_url: str) -> LedgerBlob:
         """The blob for a ledger, or an error blob/exception naming it when its metadata is bad."""

@@ -26,8 +26,8 @@ pytestmark = pytest.mark.timeout(240)
 P19 = "testnet-p19-lpf64"
 START, END = 1410048, 1410100
 TABLES = ["ledgers", "transactions"]
-# Close times of 1410048 and 1410101 (first ledger after END), so the time range equals START..END.
-START_TIME, END_TIME = "2022-06-10T04:23:44Z", "2022-06-10T04:28:30Z"
+# Close times of 1410048 and of 1410101 (the first ledger after END; end_time is exclusive), so the time range equals START..END.
+START_TIME, END_TIME = "2022-06-10T04:23:44Z", "2022-06-10T04:28:20Z"
 
 
 @pytest.fixture
@@ -157,9 +157,14 @@ def test_s3_settings_from_config():
     pickle.loads(pickle.dumps(settings))  # plain data, shipped to workers as JSON
 
 
-def test_one_bucket_with_two_settings_is_a_config_error(tmp_path):
-    cfg = _bucket_job("s3://same/store", "same", "S3", anonymous=True)
-    assert run_job(cfg, tmp_path) == 2
+def test_one_bucket_with_two_settings_is_a_config_error():
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from beam_pipeline.cli import _apply_storage_options
+
+    cfg = parse_config(_bucket_job("s3://same/store", "same", "S3", anonymous=True), "job.yaml")
+    with pytest.raises(ConfigError, match=r"job\.yaml.*\n.*consumers\[0\]\.config\.bucket_name: bucket 'same' is also"):
+        _apply_storage_options(cfg, PipelineOptions([]))
 
 
 def test_anonymous_gcs_source_is_refused():
