@@ -98,7 +98,8 @@ def _runner(options):
     return FnApiRunner()
 
 
-def cmd_run(argv: list[str]) -> int:
+def cmd_run(argv: list[str], wait: bool = True) -> int:
+    """Runs the archival job; ``wait=False`` returns once the runner has the job (flex template launches)."""
     import apache_beam as beam
     from apache_beam.io.filesystems import FileSystems
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
@@ -160,7 +161,8 @@ def cmd_run(argv: list[str]) -> int:
         p = beam.Pipeline(runner=runner, options=options)
         built = build_pipeline(p, cfg, run, int(started.timestamp() * 1_000_000))
         result = p.run()
-        result.wait_until_finish()
+        if wait:
+            result.wait_until_finish()
     except Exception as e:  # noqa: BLE001 - reported, temp files removed, non-zero exit
         if not cfg.sink.dry_run:
             try:
@@ -169,9 +171,9 @@ def cmd_run(argv: list[str]) -> int:
                 log.warning("could not remove temporary files of run %s", run_id)
         print(f"error: run {run_id} failed: {_root_cause(e)}", file=sys.stderr)
         return EXIT_FAILED
-    if not _ran_here(result):
+    if not wait or not _ran_here(result):
         print(f"run {run_id}: {runner_name} took the job for ledgers {run.start_ledger}-{run.end_ledger}"
-              f" -> {run.root} without running it here (template launch or dry run); its counters appear"
+              f" -> {run.root}; not waiting for it here (template launch or dry run), its counters appear"
               " in the runner's UI", flush=True)
         return 0
     metrics = query_metrics(result)
@@ -258,6 +260,9 @@ def _configure_logging(debug: bool) -> None:
     if not debug:
         for noisy in ("apache_beam", "urllib3", "botocore", "google"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+        # The in-process runner logs each failing element's worker traceback; the run's one-line
+        # error names the object and ledger already, and debug: true shows the tracebacks.
+        logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
 
 
 COMMANDS = {

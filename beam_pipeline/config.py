@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from beam_pipeline.util.urls import redact_url
+
 NETWORKS = {
     "pubnet": "Public Global Stellar Network ; September 2015",
     "mainnet": "Public Global Stellar Network ; September 2015",
@@ -535,6 +537,8 @@ def describe(cfg: PipelineConfig) -> dict:
                 v = getattr(obj, f.name)
                 if f.name == "auth_header" and v is not None:
                     v = "<redacted>"
+                elif f.name == "rpc_url":
+                    v = redact_url(v)
                 out[f.name] = plain(v)
             return out
         if isinstance(obj, (list, tuple)):

@@ -106,7 +106,7 @@ class _DecodeToRowsFn(beam.DoFn):
 
     def _process(self, blob: LedgerBlob):
         if blob.kind == ERROR:
-            raise LedgerError(blob.data.decode())
+            raise _named(blob.data.decode(), blob.first)
         started = time.perf_counter()
         self._xdr_bytes.inc(len(blob.data))
         metas = list(_ledgers_in(blob))
@@ -116,6 +116,8 @@ class _DecodeToRowsFn(beam.DoFn):
             view = LedgerView(lcm, self._passphrase, blob.origin)
             seq = view.sequence
             if not blob.first <= seq <= blob.last:
+                if blob.kind == LEDGER:
+                    raise _named(f"{blob.origin}: holds ledger {seq}, expected {blob.first}", blob.first)
                 continue  # batch edges outside the requested range
             chunks = []
             for table in self._tables:

@@ -336,6 +336,10 @@ def ledger_ranges(ledgers: list[int]) -> str:
     return text
 
 
+def _ledgers_word(items: list) -> str:
+    return "ledger" if len(items) == 1 else "ledgers"
+
+
 def _examples(items: list[str]) -> list[str]:
     return items[:_EXAMPLES] + ([f"... and {len(items) - _EXAMPLES} more"] if len(items) > _EXAMPLES else [])
 
@@ -399,29 +403,32 @@ def check_table(
         by_ledger[g.ledger].append(g)
 
     # Misplaced: the directory the row's close time and ledger say, vs the one it sits in.
-    misplaced = []
+    misplaced: dict[tuple[str, str], list[LedgerRows]] = defaultdict(list)
     for g in groups:
         want = partition_path(scheme, g.close_ts, g.ledger, lpf or 1)
         have = set_info[g.file_set][0]
         if want != have:
-            misplaced.append(f"ledger {g.ledger}: {g.rows} rows in {have or '<table root>'}, belong in {want}")
-    if misplaced:
-        report.problems["misplaced"].extend(_examples(misplaced))
+            misplaced[(have, want)].append(g)
+    for (have, want), gs in sorted(misplaced.items()):
+        report.add(
+            "misplaced",
+            f"{_ledgers_word(gs)} {ledger_ranges([g.ledger for g in gs])}: {sum(g.rows for g in gs)} rows in "
+            f"{have or '<table root>'}, belong in {want}",
+        )
 
     # Duplicated: rows of one ledger from two file sets, or one id twice within a set.
-    dup = []
+    dup: dict[str, list[int]] = defaultdict(list)
     for ledger, gs in by_ledger.items():
         sets = sorted({g.file_set for g in gs})
         if len(sets) > 1:
             names = ", ".join(set_info[s][1].path.rsplit("/", 1)[-1] for s in sets)
-            dup.append(f"ledger {ledger}: rows in {len(sets)} file sets ({names})")
+            dup[f"rows in {len(sets)} file sets ({names})"].append(ledger)
         elif any(g.keys is not None and g.keys < g.rows for g in gs):
-            extra = sum(g.rows - g.keys for g in gs if g.keys is not None)
-            dup.append(f"ledger {ledger}: {extra} rows repeat an id of the same file set")
+            dup[f"rows repeat an id of the same file set ({set_info[sets[0]][1].path})"].append(ledger)
         elif table == "ledgers" and sum(g.rows for g in gs) > 1:
-            dup.append(f"ledger {ledger}: {sum(g.rows for g in gs)} rows")
-    if dup:
-        report.problems["duplicated"].extend(_examples(dup))
+            dup["more than one row"].append(ledger)
+    for why, ledgers in sorted(dup.items(), key=lambda kv: min(kv[1])):
+        report.add("duplicated", f"{_ledgers_word(ledgers)} {ledger_ranges(ledgers)}: {why}")
 
     present = {ledger: sum(g.rows for g in gs) for ledger, gs in by_ledger.items()}
     if table == "ledgers":

@@ -18,7 +18,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -138,7 +137,9 @@ def test_beam_sdk_image_is_the_pinned_beam_version(dockerfile):
 
 def test_one_python_version_across_the_three_images(dockerfile):
     (sdk_python,) = re.findall(r"^FROM\s+apache/beam_python(\d+\.\d+)_sdk:", dockerfile, re.M)
-    (launcher,) = re.findall(r"^FROM\s+gcr\.io/dataflow-templates-base/python(\d+)-template-launcher-base", dockerfile, re.M)
+    (launcher,) = re.findall(
+        r"^FROM\s+gcr\.io/dataflow-templates-base/python(\d+)-template-launcher-base", dockerfile, re.M
+    )
     (base,) = re.findall(r"^FROM\s+python:(\d+\.\d+)[-\s]", dockerfile, re.M)
     assert sdk_python == base == f"{sys.version_info[0]}.{sys.version_info[1]}"
     assert launcher == base.replace(".", "")
@@ -150,7 +151,9 @@ def test_image_is_launcher_and_worker(dockerfile):
     assert re.search(r'^ENTRYPOINT \["/opt/apache/beam/boot"\]\s*$', dockerfile, re.M)
     workdir = re.search(r"^ARG WORKDIR=(\S+)", dockerfile, re.M)[1]
     py_file = re.search(r'^ENV FLEX_TEMPLATE_PYTHON_PY_FILE="([^"]+)"', dockerfile, re.M)[1]
-    copied = {dst.replace("${WORKDIR}", workdir): src for src, dst in re.findall(r"^COPY (\S+) (\S+)$", dockerfile, re.M)}
+    copied = {
+        dst.replace("${WORKDIR}", workdir): src for src, dst in re.findall(r"^COPY (\S+) (\S+)$", dockerfile, re.M)
+    }
     assert copied.get(py_file.replace("${WORKDIR}", workdir)) == "templates/flex/main.py"
     for src in copied.values():  # the build context is the repository root
         assert (REPO / src).exists(), src
@@ -163,6 +166,7 @@ def test_requirements_pin_beam_and_satisfy_setup_py():
         if line:
             name, _, version = line.partition("==")
             assert version, f"unpinned requirement {line!r}"
+            assert canonicalize_name(name) not in pins, f"{name} pinned twice"
             pins[canonicalize_name(name)] = version
     assert pins["apache-beam"] == beam_version_of_setup_py()
     requires = importlib.metadata.distribution("stellar-beam-archive").requires or []
@@ -197,7 +201,11 @@ def test_main_archives_from_a_config_in_a_bucket(tmp_path, shared_ledgers):
         ]
         proc = subprocess.run(
             [sys.executable, str(FLEX / "main.py"), *args],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"ledgers {START}-{END}: {END - START + 1} archived" in proc.stdout
@@ -211,8 +219,8 @@ def test_dataflow_dry_run_translates_the_graph_offline(tmp_path, shared_ledgers,
     """DataflowRunner builds the whole Dataflow job without submitting it (no network, no credentials).
 
     This is the launch path of the template minus the upload: the graph must translate, every
-    environment must be the template image, and the CLI must return 0 without asking a job that
-    never ran for metrics (a flex launch's DataflowRunner result has no job id either).
+    environment must be the template image, and main.py must return 0 without waiting for the job
+    or asking it for metrics (Google's launcher requires the program to exit once the job is handed over).
     """
     from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner
 
@@ -227,14 +235,22 @@ def test_dataflow_dry_run_translates_the_graph_offline(tmp_path, shared_ledgers,
     monkeypatch.setattr(DataflowRunner, "run_pipeline", recording_run_pipeline)
     out = tmp_path / "archive"
     cfg = job_config(datastore("testnet-p19-lpf64"), START, END, out, tables=["ledgers", "transactions"])
-    code = load_main().run([
-        "--config", write_config(cfg, tmp_path),
-        "--runner=DataflowRunner", "--project=test-project", "--region=us-central1",
-        "--temp_location=gs://test-bucket/tmp", "--job_name=stellar-archive-dry-run",
-        "--no_auth", "--dry_run=True", f"--sdk_container_image={IMAGE}",
-    ])
+    code = load_main().run(
+        [
+            "--config",
+            write_config(cfg, tmp_path),
+            "--runner=DataflowRunner",
+            "--project=test-project",
+            "--region=us-central1",
+            "--temp_location=gs://test-bucket/tmp",
+            "--job_name=stellar-archive-dry-run",
+            "--no_auth",
+            "--dry_run=True",
+            f"--sdk_container_image={IMAGE}",
+        ]
+    )
     assert code == 0, capsys.readouterr().err[-2000:]
-    assert "without running it here" in capsys.readouterr().out
+    assert "not waiting for it here" in capsys.readouterr().out
     proto = translated["runner"].proto_pipeline
     top_level = {t.unique_name for t in proto.components.transforms.values() if "/" not in t.unique_name}
     assert {"ReadLedgers", "LedgersToRows", "WindowByCloseTime", "WriteParquet", "FinalizeRun"} <= top_level
@@ -249,10 +265,56 @@ def test_dataflow_dry_run_translates_the_graph_offline(tmp_path, shared_ledgers,
 def test_dataflow_launch_without_the_worker_image_is_refused(tmp_path, shared_ledgers, capsys):
     cfg = job_config(datastore("testnet-p19-lpf64"), START, END, tmp_path / "archive", tables=["ledgers"])
     main = load_main()
-    args = ["--config", write_config(cfg, tmp_path), "--runner=DataflowRunner", "--project=p", "--region=r",
-            "--temp_location=gs://b/tmp", "--no_auth", "--dry_run=True"]
+    args = [
+        "--config",
+        write_config(cfg, tmp_path),
+        "--runner=DataflowRunner",
+        "--project=p",
+        "--region=r",
+        "--temp_location=gs://b/tmp",
+        "--no_auth",
+        "--dry_run=True",
+    ]
     assert main.run(args) == 2
     assert "--sdk_container_image" in capsys.readouterr().err
     assert main.missing_worker_image(["--template_location=gs://b/t/job_object"])
     assert not main.missing_worker_image([*args, f"--sdk_container_image={IMAGE}"])
     assert not main.missing_worker_image(["--config=x.yaml"])  # local runners need no image
+
+
+def test_cli_on_dataflow_reports_a_translated_job_instead_of_metrics(tmp_path, shared_ledgers, capsys):
+    """``python -m beam_pipeline run`` waits, but a job that was only translated has no metrics to query.
+
+    ``--dry_run`` returns Beam's base PipelineResult, and a launch with ``--template_location`` (how
+    the flex template launcher has DataflowRunner write the job) returns a result without a job id;
+    asking either for metrics raises, which would fail a launch that had succeeded.
+    """
+    from apache_beam.runners.dataflow.dataflow_metrics import DataflowMetrics
+    from apache_beam.runners.dataflow.dataflow_runner import DataflowPipelineResult, DataflowRunner
+
+    from beam_pipeline.cli import _ran_here, main
+
+    cfg = job_config(datastore("testnet-p19-lpf64"), START, END, tmp_path / "archive", tables=["ledgers"])
+    code = main(
+        [
+            "run",
+            "--config",
+            write_config(cfg, tmp_path),
+            "--runner=DataflowRunner",
+            "--project=p",
+            "--region=us-central1",
+            "--temp_location=gs://b/tmp",
+            "--no_auth",
+            "--dry_run=True",
+            f"--sdk_container_image={IMAGE}",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err[-2000:]
+    assert "not waiting for it here" in capsys.readouterr().out
+    # What DataflowRunner returns after writing the job to --template_location (create_job gave no job).
+    template_result = DataflowPipelineResult(None, DataflowRunner())
+    template_result.metric_results = DataflowMetrics(None, template_result, None)
+    assert template_result.is_in_terminal_state()  # so wait_until_finish returns at once
+    with pytest.raises(ValueError, match="Job id is unknown"):
+        template_result.metrics().query()
+    assert not _ran_here(template_result)

@@ -106,7 +106,7 @@ def test_file_copied_under_new_run_id_is_duplicated(archive, capsys):
     code, out = verify(capsys, "--path", str(archive), "--manifests")
     assert code == 1
     assert table_line(out, "transactions").endswith("FAILED")
-    assert "duplicated: ledger 1410048: rows in 2 file sets" in out
+    assert "duplicated: ledgers 1410048-" in out and "rows in 2 file sets" in out
     assert f"{OTHER_RUN}_000-0000.parquet: in no manifest" in out
 
 
@@ -125,8 +125,8 @@ def test_file_moved_to_another_partition_is_misplaced(archive, capsys):
     src.rename(dst)
     code, out = verify(capsys, "--path", str(archive))
     assert code == 1
-    assert "misplaced: ledger 1410048:" in out
-    assert "in year=2022/month=06/day=11, belong in year=2022/month=06/day=10" in out
+    assert "misplaced: ledgers 1410048-" in out
+    assert "203 rows in year=2022/month=06/day=11, belong in year=2022/month=06/day=10" in out
     assert "missing" not in out  # the rows are all there, just in the wrong place
 
 

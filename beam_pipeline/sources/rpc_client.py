@@ -26,9 +26,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
+
+from beam_pipeline.util.urls import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -58,19 +60,6 @@ class _Transient(Exception):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
-
-
-def redact_url(url: str) -> str:
-    """The URL without userinfo, query string and fragment: safe for logs, errors and manifests."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        netloc = f"{host}:{parts.port}" if parts.port else host
-    except ValueError:
-        return "<unparseable RPC url>"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def auth_headers(auth_header: str | None) -> dict[str, str]:

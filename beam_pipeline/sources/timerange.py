@@ -98,7 +98,8 @@ class DatastoreClock:
         self._ext = "zst"
         if partitions:
             first_part, last_part = partitions[0], partitions[-1]
-            low = sorted(set(low) | set(self._objects(first_part[2], storage.list_dir(self.root + "/" + first_part[2]))))
+            oldest = self._objects(first_part[2], storage.list_dir(self.root + "/" + first_part[2]))
+            low = sorted(set(low) | set(oldest))
             if last_part is not first_part:
                 high = self._objects(last_part[2], storage.list_dir(self.root + "/" + last_part[2]))
             else:
@@ -129,7 +130,8 @@ class DatastoreClock:
         if i < self._mid_count:
             m = self.manifest
             b = self._mid_start + i * m.ledgers_per_batch
-            return b, b + m.ledgers_per_batch - 1, sep54.object_key(b, m.ledgers_per_batch, m.batches_per_partition, self._ext)
+            key = sep54.object_key(b, m.ledgers_per_batch, m.batches_per_partition, self._ext)
+            return b, b + m.ledgers_per_batch - 1, key
         return self._high[i - self._mid_count]
 
     @staticmethod
@@ -291,7 +293,8 @@ class Resolution:
     end_close: datetime | None
 
     def describe(self) -> str:
-        asked = f"[{_iso(self.start_time) if self.start_time else '-'}, {_iso(self.end_time) if self.end_time else '-'})"
+        start = _iso(self.start_time) if self.start_time else "-"
+        asked = f"[{start}, {_iso(self.end_time) if self.end_time else '-'})"
         end = "" if self.end_close is None else _iso(self.end_close)
         return (
             f"time range {asked} -> ledgers {self.start_ledger}-{self.end_ledger or ''} "
@@ -364,14 +367,19 @@ def resolve(src, clock=None) -> Resolution:
             clock.close()
 
 
-def resolve_time_range(cfg: PipelineConfig) -> PipelineConfig:
-    """The config with start_ledger/end_ledger set from start_time/end_time (and the times cleared)."""
+def resolve_time_range_detailed(cfg: PipelineConfig) -> tuple[PipelineConfig, Resolution | None]:
+    """`resolve_time_range`, also returning the `Resolution` (None without times) for the run summary."""
     src = cfg.source
     if src.start_time is None and src.end_time is None:
-        return cfg
+        return cfg, None
     res = resolve(src)
     log.info("%s", res.describe())
     source = dataclasses.replace(
         src, start_ledger=res.start_ledger, end_ledger=res.end_ledger, start_time=None, end_time=None
     )
-    return dataclasses.replace(cfg, source=source)
+    return dataclasses.replace(cfg, source=source), res
+
+
+def resolve_time_range(cfg: PipelineConfig) -> PipelineConfig:
+    """The config with start_ledger/end_ledger set from start_time/end_time (and the times cleared)."""
+    return resolve_time_range_detailed(cfg)[0]

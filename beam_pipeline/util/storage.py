@@ -405,7 +405,9 @@ def handler_for(url: str):
     try:
         return _HANDLERS[scheme]
     except KeyError:
-        raise StorageConfigError(f"{url}: unsupported URL scheme {scheme!r} (use a local path, gs:// or s3://)") from None
+        raise StorageConfigError(
+            f"{url}: unsupported URL scheme {scheme!r} (use a local path, gs:// or s3://)"
+        ) from None
 
 
 def prepare(url: str) -> None:

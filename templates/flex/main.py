@@ -3,9 +3,10 @@
 The template launcher runs this file on a launcher VM with the template parameters and Dataflow's
 own options as ``--name=value`` arguments (``--config``, ``--start_ledger``, ..., ``--runner``,
 ``--project``, ``--region``, ``--temp_location``, ``--template_location`` ...). It is deliberately
-thin: everything it does is what ``python -m beam_pipeline run`` does, so a template launch and a
-command-line launch build the same graph. With ``--template_location`` DataflowRunner writes the job
-for the service to start instead of submitting it, and the CLI returns without waiting.
+thin: it calls ``python -m beam_pipeline run``'s `cmd_run`, so a template launch and a command-line
+launch build the same graph. Google requires the launch program to exit once the job is handed
+over (waiting would block the launch), so for Dataflow it does not wait and prints no end-of-run
+summary: the counters are in the Dataflow UI. Other runners (local tests) wait as the CLI does.
 
 One guard is added here: a Dataflow job whose workers would run Google's stock Beam image (no
 ``--sdk_container_image``, no ``--setup_file``) fails only once workers start, with an import
@@ -17,21 +18,31 @@ from __future__ import annotations
 
 import sys
 
-from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, SetupOptions, StandardOptions
-from apache_beam.options.pipeline_options import WorkerOptions
+from apache_beam.options.pipeline_options import (
+    GoogleCloudOptions,
+    PipelineOptions,
+    SetupOptions,
+    StandardOptions,
+    WorkerOptions,
+)
 
 from beam_pipeline.cli import EXIT_CONFIG, cmd_run
 
 
-def missing_worker_image(argv: list[str]) -> bool:
-    """True for a Dataflow launch that gives workers neither this image nor the package to install."""
+def to_dataflow(argv: list[str]) -> bool:
+    """True when these arguments launch on Dataflow (the template launcher always does)."""
     options = PipelineOptions(argv)
     runner = options.view_as(StandardOptions).runner or ""
-    to_dataflow = runner.split(".")[-1] in ("DataflowRunner", "TestDataflowRunner") or bool(
+    return runner.split(".")[-1] in ("DataflowRunner", "TestDataflowRunner") or bool(
         options.view_as(GoogleCloudOptions).template_location
     )
-    if not to_dataflow:
+
+
+def missing_worker_image(argv: list[str]) -> bool:
+    """True for a Dataflow launch that gives workers neither this image nor the package to install."""
+    if not to_dataflow(argv):
         return False
+    options = PipelineOptions(argv)
     worker = options.view_as(WorkerOptions)
     setup = options.view_as(SetupOptions)
     return not (worker.sdk_container_image or worker.worker_harness_container_image or setup.setup_file)
@@ -47,7 +58,7 @@ def run(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    return cmd_run(argv)
+    return cmd_run(argv, wait=not to_dataflow(argv))
 
 
 if __name__ == "__main__":

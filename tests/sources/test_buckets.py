@@ -26,7 +26,8 @@ pytestmark = pytest.mark.timeout(240)
 P19 = "testnet-p19-lpf64"
 START, END = 1410048, 1410100
 TABLES = ["ledgers", "transactions"]
-# Close times of 1410048 and of 1410101 (the first ledger after END; end_time is exclusive), so the time range equals START..END.
+# Close times of 1410048 and of 1410101 (the first ledger after END; end_time is exclusive):
+# the time range is START..END.
 START_TIME, END_TIME = "2022-06-10T04:23:44Z", "2022-06-10T04:28:20Z"
 
 

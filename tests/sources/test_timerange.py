@@ -110,7 +110,8 @@ def test_bounds_come_from_listing_not_the_config():
     clock = DatastoreClock(_ds("2022-06-10T04:30:00Z", "2022-06-10T04:40:00Z"))
     assert clock.bounds() == (FIRST, LAST)
     assert len(clock) == 5
-    other = DatastoreClock(DatastoreSourceConfig(path=datastore("standalone-p23-loadtest"), start_ledger=1, end_ledger=2))
+    p23 = DatastoreSourceConfig(path=datastore("standalone-p23-loadtest"), start_ledger=1, end_ledger=2)
+    other = DatastoreClock(p23)
     assert other.bounds() == (84, 88)  # non-contiguous store: 84, 85, 88
 
 

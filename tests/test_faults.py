@@ -1,0 +1,231 @@
+"""Faults during a run: retried reads and writes, a crash mid-commit, overlapping and disjoint runs.
+
+FnApiRunner runs every step in this process, so monkeypatching a module function or a DoFn method
+reaches the workers. Each scenario ends with `verify` over the archive and a comparison with the
+row counts of a single clean run: the archive must be exact, not just "not failed".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import threading
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+
+from beam_pipeline.cli import main
+from beam_pipeline.sinks import parquet as parquet_sink
+from beam_pipeline.util import fs
+from tests.harness import datastore, job_config, parquet_files, read_table, run_job
+
+STORE = "testnet-p19-lpf64"
+FIRST, LAST = 1410048, 1410367
+TABLES = ["ledgers", "transactions"]
+TX_ROWS = 1145  # transactions in ledgers 1410048..1410367 (the data set's README)
+
+
+def run(capsys, cfg: dict, tmp_path: Path, *extra: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = run_job(cfg, tmp_path, *extra)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def verify(capsys, root: Path, start: int, end: int, *extra: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["verify", "--path", str(root), "--start-ledger", str(start), "--end-ledger", str(end), *extra])
+    return code, capsys.readouterr().out
+
+
+def assert_exact(root: Path, start: int, end: int, tx_rows: int | None = None) -> None:
+    """One ledgers row per ledger of the range, transaction ids unique (independent of verify)."""
+    ledgers = read_table(root, "ledgers")
+    seqs = sorted(ledgers["sequence"].to_pylist())
+    assert seqs == list(range(start, end + 1))
+    tx = read_table(root, "transactions")
+    ids = tx["id"].to_pylist()
+    assert len(ids) == len(set(ids)), "duplicate transaction rows"
+    expected = pc.sum(
+        pc.add(ledgers["successful_transaction_count"], ledgers["failed_transaction_count"])
+    ).as_py()
+    assert len(ids) == expected
+    if tx_rows is not None:
+        assert len(ids) == tx_rows
+
+
+def sink_keys(scheme: str) -> dict:
+    return {"partition_by": scheme, "ledgers_per_file": 100} if scheme == "ledger_range" else {"partition_by": scheme}
+
+
+# --- retried reads and writes --------------------------------------------------------------------
+
+
+def test_transient_read_failure_is_retried(tmp_path, capsys, monkeypatch, shared_ledgers):
+    real = fs.read_bytes
+    failed: set[str] = set()
+    lock = threading.Lock()
+
+    def flaky(path, max_bytes=None):
+        if path.endswith(".xdr.zst"):
+            with lock:
+                first = path not in failed
+                failed.add(path)
+            if first:
+                raise OSError(f"simulated connection reset reading {path}")
+        return real(path, max_bytes)
+
+    monkeypatch.setattr(fs, "read_bytes", flaky)
+    out = tmp_path / "out"
+    cfg = job_config(datastore(STORE), FIRST, LAST, out, tables=TABLES)
+    cfg["pipeline"]["source"]["config"]["retry_wait"] = 0.01
+    code, text = run(capsys, cfg, tmp_path)
+    assert code == 0, text
+    assert len(failed) == 5  # every object failed once ...
+    assert "retries: 5" in text  # ... and was read again
+    assert_exact(out, FIRST, LAST, TX_ROWS)
+    code, report = verify(capsys, out, FIRST, LAST, "--manifests")
+    assert code == 0, report
+
+
+def test_read_failing_every_time_gives_up_after_retry_limit(tmp_path, capsys, monkeypatch, shared_ledgers):
+    real = fs.read_bytes
+    calls = itertools.count()
+
+    def broken(path, max_bytes=None):
+        if path.endswith("FFEA7BFF--1410048-1410111.xdr.zst"):
+            next(calls)
+            raise OSError("simulated outage")
+        return real(path, max_bytes)
+
+    monkeypatch.setattr(fs, "read_bytes", broken)
+    out = tmp_path / "out"
+    cfg = job_config(datastore(STORE), FIRST, 1410060, out, tables=["ledgers"])
+    cfg["pipeline"]["source"]["config"].update(retry_wait=0.01, retry_limit=2)
+    code, text = run(capsys, cfg, tmp_path)
+    assert code == 1
+    assert "FFEA7BFF--1410048-1410111.xdr.zst: read failed after 3 attempts: simulated outage" in text
+    assert next(calls) == 3
+    assert parquet_files(out) == [] and not (out / "_temporary").exists()
+
+
+def test_transient_write_failure_is_retried(tmp_path, capsys, monkeypatch, shared_ledgers):
+    real = fs.create
+    failed: set[str] = set()
+    lock = threading.Lock()
+
+    def flaky(path):
+        if "/_temporary/" in path:
+            with lock:
+                first = path not in failed
+                failed.add(path)
+            if first:
+                raise OSError(f"simulated write failure on {path}")
+        return real(path)
+
+    monkeypatch.setattr(fs, "create", flaky)
+    monkeypatch.setattr(parquet_sink._WriteTempFilesFn, "RETRY_WAIT", 0.01)
+    out = tmp_path / "out"
+    code, text = run(capsys, job_config(datastore(STORE), FIRST, LAST, out, tables=TABLES), tmp_path)
+    assert code == 0, text
+    assert len(failed) == 2  # one file set per table, each failed once
+    assert_exact(out, FIRST, LAST, TX_ROWS)
+    assert len(parquet_files(out)) == 2
+    code, report = verify(capsys, out, FIRST, LAST, "--manifests")
+    assert code == 0, report
+
+
+# --- a crash, then a rerun -----------------------------------------------------------------------
+
+
+def test_crash_after_renames_before_deletes_then_rerun_is_exact(tmp_path, capsys, monkeypatch, shared_ledgers):
+    out = tmp_path / "out"
+    assert run(capsys, job_config(datastore(STORE), FIRST, 1410200, out, tables=TABLES), tmp_path)[0] == 0
+
+    def crash(paths):
+        raise OSError("simulated crash: the worker died before deleting superseded files")
+
+    with monkeypatch.context() as m:
+        m.setattr(fs, "delete", crash)
+        code, text = run(capsys, job_config(datastore(STORE), 1410100, LAST, out, tables=TABLES), tmp_path)
+    assert code == 1
+    assert "simulated crash" in text
+    # The crash left both runs' files for 1410100..1410200: readers would see those rows twice.
+    code, report = verify(capsys, out, FIRST, LAST)
+    assert code == 1 and "duplicated: ledgers 1410100-1410200: rows in 2 file sets" in report
+
+    code, text = run(capsys, job_config(datastore(STORE), 1410100, LAST, out, tables=TABLES), tmp_path)
+    assert code == 0, text
+    assert_exact(out, FIRST, LAST, TX_ROWS)
+    code, report = verify(capsys, out, FIRST, LAST)
+    assert code == 0, report
+    assert not (out / "_temporary").exists()
+
+
+def test_crash_after_some_partitions_committed_then_rerun_is_exact(tmp_path, capsys, monkeypatch, shared_ledgers):
+    out = tmp_path / "out"
+    cfg = job_config(datastore(STORE), FIRST, LAST, out, tables=TABLES, partition_by="ledger_range",
+                     ledgers_per_file=100)
+    real = parquet_sink._CommitPartitionFn.process
+    commits = itertools.count()
+
+    def crash_on_third(self, element):
+        if next(commits) == 2:
+            raise RuntimeError("simulated crash during commit")
+        yield from real(self, element)
+
+    with monkeypatch.context() as m:
+        m.setattr(parquet_sink._CommitPartitionFn, "process", crash_on_third)
+        code, text = run(capsys, cfg, tmp_path)
+    assert code == 1 and "simulated crash during commit" in text
+    committed = parquet_files(out)
+    assert 0 < len(committed) < 8  # some partitions were final before the crash, not all
+    assert not (out / "_manifests").exists()
+
+    code, text = run(capsys, cfg, tmp_path)
+    assert code == 0, text
+    assert_exact(out, FIRST, LAST, TX_ROWS)
+    assert set(committed).isdisjoint(parquet_files(out))  # the crashed run's files were all superseded
+    code, report = verify(capsys, out, FIRST, LAST, "--manifests")
+    assert code == 0, report
+
+
+# --- several runs into one archive --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["ledger_day", "hour", "ledger_range"])
+def test_overlapping_runs_leave_an_exact_archive(scheme, tmp_path, capsys, shared_ledgers):
+    out = tmp_path / "out"
+    first = job_config(datastore(STORE), FIRST, 1410200, out, tables=TABLES, **sink_keys(scheme))
+    second = job_config(datastore(STORE), 1410100, LAST, out, tables=TABLES, **sink_keys(scheme))
+    assert run(capsys, first, tmp_path)[0] == 0
+    code, text = run(capsys, second, tmp_path)
+    assert code == 0, text
+    assert "replaced" in text
+    assert_exact(out, FIRST, LAST, TX_ROWS)
+    code, report = verify(capsys, out, FIRST, LAST, "--manifests")
+    assert code == 0, report
+    assert f"partition_by {scheme}" in report
+
+
+def _fingerprint(paths: list[str]) -> dict[str, tuple[int, str]]:
+    return {p: (Path(p).stat().st_mtime_ns, hashlib.sha256(Path(p).read_bytes()).hexdigest()) for p in paths}
+
+
+def test_disjoint_runs_never_touch_each_others_files(tmp_path, capsys, shared_ledgers):
+    out = tmp_path / "out"
+    assert run(capsys, job_config(datastore(STORE), FIRST, 1410111, out, tables=TABLES), tmp_path)[0] == 0
+    before = _fingerprint(parquet_files(out))
+    assert len(before) == 2
+    code, text = run(capsys, job_config(datastore(STORE), 1410176, 1410239, out, tables=TABLES), tmp_path)
+    assert code == 0, text
+    assert "replaced" not in text
+    after = _fingerprint(parquet_files(out))
+    assert {p: after[p] for p in before} == before
+    assert len(after) == 4
+    for start, end in ((FIRST, 1410111), (1410176, 1410239)):
+        code, report = verify(capsys, out, start, end, "--manifests")
+        assert code == 0, report
+    code, report = verify(capsys, out, FIRST, 1410239)
+    assert code == 1 and "missing: 64 ledgers have no row: 1410112-1410175" in report
