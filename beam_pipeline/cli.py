@@ -135,6 +135,13 @@ def cmd_run(argv: list[str], wait: bool = True) -> int:
         from beam_pipeline.sources.timerange import resolve_time_range
 
         cfg = resolve_time_range(cfg)
+    if cfg.streaming:  # --- following the chain: resume from the archive, run in streaming mode
+        cfg = _resume_from_archive(cfg)
+        options.view_as(StandardOptions).streaming = True
+        if cfg.source.end_ledger is None and not options.view_as(StandardOptions).runner:
+            print("error: following the chain without an end ledger needs a streaming runner: pass "
+                  "--runner=DataflowRunner, FlinkRunner or PrismRunner (see docs/streaming.md)", file=sys.stderr)
+            return EXIT_CONFIG
     started = datetime.now(timezone.utc)
     run_id = args.run_id or new_run_id(started)
     runner = _runner(options)
@@ -181,6 +188,24 @@ def cmd_run(argv: list[str], wait: bool = True) -> int:
     if metrics.get("dead_letters", 0):
         return EXIT_DEAD_LETTERS
     return 0
+
+
+def _resume_from_archive(cfg: PipelineConfig) -> PipelineConfig:
+    """A restarted tail starts at the first ledger of the archive's newest partitions, if later.
+
+    See `sinks.streaming.resume_ledger`: re-archiving from there supersedes what a stopped run left,
+    so stopping and starting the same command neither loses nor duplicates ledgers.
+    """
+    from beam_pipeline.sinks.streaming import resume_ledger
+
+    resume = resume_ledger(cfg.sink.root, cfg.processors)
+    start, end = cfg.source.start_ledger, cfg.source.end_ledger
+    if resume is None or resume <= start:
+        return cfg
+    if end is not None:
+        resume = min(resume, end)
+    log.info("resuming from the archive at ledger %d (configured start %d)", resume, start)
+    return cfg.with_range(resume, None)
 
 
 def _ran_here(result) -> bool:

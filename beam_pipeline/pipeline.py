@@ -30,7 +30,17 @@ def event_time_windows(sink: ParquetSinkConfig):
 def build_pipeline(p: beam.Pipeline, cfg: PipelineConfig, run: RunInfo, ingested_at_us: int) -> BuiltPipeline:
     """Adds the archival job to `p` without running it."""
     sink = cfg.sink
-    source = make_source(cfg.source, run.start_ledger, run.end_ledger, cfg.on_error)
+    if cfg.streaming:  # --- following the chain (docs/streaming.md); step labels as in batch, for --update
+        from beam_pipeline.sinks.streaming import NetFileRecords, WriteStreamingParquet, streaming_windowing
+        from beam_pipeline.sources.rpc_tail import TailRpcLedgers
+
+        source = TailRpcLedgers(cfg.source, run.start_ledger, run.end_ledger, cfg.on_error)
+        windowing = streaming_windowing(sink)
+        write = WriteStreamingParquet(sink, run.run_id)
+    else:
+        source = make_source(cfg.source, run.start_ledger, run.end_ledger, cfg.on_error)
+        windowing = beam.WindowInto(event_time_windows(sink))
+        write = WriteHivePartitionedParquet(sink, run.run_id, (run.start_ledger, run.end_ledger))
     run = dataclasses.replace(run, source=source.description)
 
     decoded = (
@@ -40,10 +50,8 @@ def build_pipeline(p: beam.Pipeline, cfg: PipelineConfig, run: RunInfo, ingested
             cfg.processors, source.network_passphrase, sink, cfg.name, run.run_id, ingested_at_us, cfg.on_error
         )
     )
-    files = (
-        decoded.rows
-        | "WindowByCloseTime" >> beam.WindowInto(event_time_windows(sink))
-        | "WriteParquet" >> WriteHivePartitionedParquet(sink, run.run_id, (run.start_ledger, run.end_ledger))
-    )
+    files = decoded.rows | "WindowByCloseTime" >> windowing | "WriteParquet" >> write
+    if cfg.streaming:
+        files = files | "NetFiles" >> NetFileRecords()
     manifest = (files, decoded.dead_letter) | "FinalizeRun" >> FinalizeRun(run)
     return BuiltPipeline(run, manifest)

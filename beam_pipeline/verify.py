@@ -499,7 +499,7 @@ def load_manifests(root: str) -> tuple[list[dict], list[str]]:
 
 
 def check_manifests(
-    root: str, manifests: list[dict], archive: dict[str, list[ArchiveFile]], start: int, end: int
+    root: str, manifests: list[dict], archive: dict[str, list[ArchiveFile]], scheme: str, start: int, end: int
 ) -> tuple[list[str], str]:
     """The files the manifests say are live must exist with the recorded size and sha256; the
     archive must hold no file of the verified tables that no manifest lists."""
@@ -508,10 +508,10 @@ def check_manifests(
     listed: dict[str, tuple[str, dict]] = {}
     for m in manifests:
         for p in m.get("replaced", []):
-            replaced_after[_manifest_relative(p)] = m["run_id"]
+            replaced_after[_manifest_relative(p, scheme)] = m["run_id"]
     for m in manifests:
         for entry in m["files"]:
-            rel = _manifest_relative(entry["path"], entry.get("table"), entry.get("partition"))
+            rel = _manifest_relative(entry["path"], scheme, entry.get("table"), entry.get("partition"))
             listed[rel] = (m["run_id"], entry)
     present = {_relative(root, f.path): f for files in archive.values() for f in files}
     checked = 0
@@ -543,17 +543,19 @@ def check_manifests(
     return problems, f"{len(manifests)} manifests, {checked} live files checked"
 
 
-def _manifest_relative(path: str, table: str | None = None, partition: str | None = None) -> str:
-    """A manifest path relative to the archive root (manifests hold absolute paths; archives move)."""
-    base = posixpath.basename(path.replace(os.sep, "/"))
-    if table is not None and partition is not None:
-        return "/".join(p for p in (table, partition, base) if p)
-    parsed = filesets.parse_file_name(base)
+_PARTITION_DEPTH = {"ledger_day": 3, "hour": 4, "ledger_range": 2}
+
+
+def _manifest_relative(path: str, scheme: str, table: str | None = None, partition: str | None = None) -> str:
+    """A manifest path relative to the archive root (manifests hold absolute paths; archives move).
+
+    File entries name their table and partition; a ``replaced`` entry is only a path, whose last
+    ``table/partition.../name`` components are taken by the scheme's directory depth.
+    """
     parts = path.replace(os.sep, "/").split("/")
-    if parsed is not None and parsed.table in parts:
-        i = len(parts) - 1 - parts[::-1].index(parsed.table)
-        return "/".join(parts[i:])
-    return base
+    if table is not None and partition is not None:
+        return "/".join(p for p in (table, partition, parts[-1]) if p)
+    return "/".join(parts[-(_PARTITION_DEPTH[scheme] + 2) :])
 
 
 # --- the command ---------------------------------------------------------------------------------
@@ -604,7 +606,7 @@ def verify(target: Target) -> Report:
         if not manifests:
             report.manifest_problems.append(f"{fs.join(root, '_manifests')}: no manifests to check against")
         else:
-            problems, summary = check_manifests(root, manifests, archive, start, end)
+            problems, summary = check_manifests(root, manifests, archive, scheme, start, end)
             report.manifest_problems.extend(problems)
             report.manifest_summary = summary
     return report

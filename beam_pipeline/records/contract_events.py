@@ -44,6 +44,7 @@ from stellar_sdk import StrKey, xdr
 from beam_pipeline.records.base import UTC_TS, Row, Table, xdr_field, xdr_list_field
 from beam_pipeline.util.scval import json_text, scval_to_json
 from beam_pipeline.util.toid import toid
+from beam_pipeline.xdr.fast import xdr_bytes
 from beam_pipeline.xdr.ledger import LedgerView, TxView
 
 SCHEMA = pa.schema(
@@ -98,11 +99,11 @@ def event_fields(diagnostic_event: xdr.DiagnosticEvent) -> Row:
         "contract_id": contract_id,
         "type": event.type.value,
         "type_string": type_string,
-        "topics": [t.to_xdr_bytes() for t in body.topics],
+        "topics": [xdr_bytes(t) for t in body.topics],
         "topics_decoded": json_text([scval_to_json(t) for t in body.topics]),
-        "data": body.data.to_xdr_bytes(),
+        "data": xdr_bytes(body.data),
         "data_decoded": json_text(scval_to_json(body.data)),
-        "contract_event_xdr": diagnostic_event.to_xdr_bytes(),
+        "contract_event_xdr": xdr_bytes(diagnostic_event),
     }
 
 

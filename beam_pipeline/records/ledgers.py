@@ -17,6 +17,7 @@ from stellar_sdk import StrKey, xdr
 from beam_pipeline.records.base import UTC_TS, Row, Table, xdr_field, xdr_list_field
 from beam_pipeline.records.transactions import go_enum_name
 from beam_pipeline.util.toid import toid
+from beam_pipeline.xdr.fast import xdr_bytes
 from beam_pipeline.xdr.ledger import LedgerView
 
 SCHEMA = pa.schema(
@@ -104,7 +105,7 @@ def header_fields(header: xdr.LedgerHeader, ledger_hash: bytes) -> Row:
         "sequence": seq,
         "ledger_hash": ledger_hash.hex(),
         "previous_ledger_hash": header.previous_ledger_hash.hash.hex(),
-        "ledger_header": header.to_xdr_bytes(),
+        "ledger_header": xdr_bytes(header),
         "closed_at": datetime.fromtimestamp(close_time, tz=UTC),
         "total_coins": total_coins,
         "fee_pool": fee_pool,
@@ -177,7 +178,7 @@ def close_meta_fields(ledger: LedgerView) -> Row:
     fields["total_byte_size_of_live_soroban_state"] = size
     keys = body.evicted_keys or []
     fields["evicted_ledger_keys_type"] = [go_enum_name(k.type, "LedgerEntryType") for k in keys]
-    fields["evicted_ledger_keys_hash"] = [k.to_xdr_bytes() for k in keys]
+    fields["evicted_ledger_keys_hash"] = [xdr_bytes(k) for k in keys]
     return fields
 
 

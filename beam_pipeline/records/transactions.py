@@ -19,6 +19,7 @@ from stellar_sdk import StrKey, xdr
 from beam_pipeline.records.base import UTC_TS, Row, Table, xdr_field
 from beam_pipeline.util.accounts import account_address, account_id_address, muxed_address, signer_key_address
 from beam_pipeline.util.toid import toid
+from beam_pipeline.xdr.fast import xdr_bytes
 from beam_pipeline.xdr.ledger import LedgerView, TxView
 
 SCHEMA = pa.schema(
@@ -295,10 +296,10 @@ def transaction_row(tx: TxView) -> Row:
         "max_fee": inner.fee.uint32,
         "fee_charged": fee_charged,
         "operation_count": len(inner.operations),
-        "tx_envelope": env.to_xdr_bytes(),
-        "tx_result": tx.result.to_xdr_bytes(),
-        "tx_meta": tx.meta.to_xdr_bytes(),
-        "tx_fee_meta": tx.fee_changes.to_xdr_bytes(),
+        "tx_envelope": xdr_bytes(env),
+        "tx_result": xdr_bytes(tx.result),
+        "tx_meta": xdr_bytes(tx.meta),
+        "tx_fee_meta": xdr_bytes(tx.fee_changes),
         "created_at": ledger.closed_at,
         "memo_type": go_enum_name(inner.memo.type, "MemoType"),
         "memo": _memo(inner.memo),

@@ -11,15 +11,23 @@ Objects here are stellar_sdk XDR objects: they never leave the DoFn that decoded
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
 
 from stellar_sdk import xdr
 
+from beam_pipeline.xdr import fast
+from beam_pipeline.xdr.fast import xdr_bytes
+
 _ENVELOPE_TYPE_TX = (2).to_bytes(4, "big")
 _ENVELOPE_TYPE_TX_FEE_BUMP = (5).to_bytes(4, "big")
 _KEY_TYPE_ED25519 = (0).to_bytes(4, "big")
+
+# The fast path (xdr/fast.py) is the default; BEAM_PIPELINE_DECODE=sdk selects plain stellar_sdk
+# decoding, which the benchmark and tests/test_fast_decode.py compare it against.
+FAST_DECODE = os.environ.get("BEAM_PIPELINE_DECODE", "fast") != "sdk"
 
 
 class LedgerDecodeError(ValueError):
@@ -35,16 +43,17 @@ def transaction_hash(envelope: xdr.TransactionEnvelope, net_id: bytes) -> bytes:
 
     A v0 envelope is hashed as the equivalent v1 Transaction: its XDR is the v0 body with the
     ed25519 muxed-account discriminant prepended, because an optional TimeBounds and a
-    PRECOND_TIME precondition encode identically.
+    PRECOND_TIME precondition encode identically. Envelopes from the fast decoder hash their
+    original bytes; re-encoding every transaction used to cost as much as a table.
     """
     env_type = envelope.type
     if env_type == xdr.EnvelopeType.ENVELOPE_TYPE_TX_V0:
-        body = _KEY_TYPE_ED25519 + envelope.v0.tx.to_xdr_bytes()
+        body = _KEY_TYPE_ED25519 + xdr_bytes(envelope.v0.tx)
         payload = net_id + _ENVELOPE_TYPE_TX + body
     elif env_type == xdr.EnvelopeType.ENVELOPE_TYPE_TX:
-        payload = net_id + _ENVELOPE_TYPE_TX + envelope.v1.tx.to_xdr_bytes()
+        payload = net_id + _ENVELOPE_TYPE_TX + xdr_bytes(envelope.v1.tx)
     elif env_type == xdr.EnvelopeType.ENVELOPE_TYPE_TX_FEE_BUMP:
-        payload = net_id + _ENVELOPE_TYPE_TX_FEE_BUMP + envelope.fee_bump.tx.to_xdr_bytes()
+        payload = net_id + _ENVELOPE_TYPE_TX_FEE_BUMP + xdr_bytes(envelope.fee_bump.tx)
     else:
         raise LedgerDecodeError(f"unknown envelope type {env_type}")
     return hashlib.sha256(payload).digest()
@@ -237,9 +246,14 @@ class LedgerView:
         return out
 
 
-def decode_batch(data: bytes) -> xdr.LedgerCloseMetaBatch:
+def decode_batch(data: bytes, fast_path: bool | None = None) -> xdr.LedgerCloseMetaBatch:
+    """Decodes a LedgerCloseMetaBatch; `fast_path` (default `FAST_DECODE`) keeps raw slices."""
+    if FAST_DECODE if fast_path is None else fast_path:
+        return fast.decode_batch(data)
     return xdr.LedgerCloseMetaBatch.from_xdr_bytes(data)
 
 
-def decode_ledger(data: bytes) -> xdr.LedgerCloseMeta:
+def decode_ledger(data: bytes, fast_path: bool | None = None) -> xdr.LedgerCloseMeta:
+    if FAST_DECODE if fast_path is None else fast_path:
+        return fast.decode_ledger(data)
     return xdr.LedgerCloseMeta.from_xdr_bytes(data)

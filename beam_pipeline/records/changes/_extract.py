@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from stellar_sdk import xdr
 
 from beam_pipeline.util.toid import toid
+from beam_pipeline.xdr.fast import xdr_bytes
 from beam_pipeline.xdr.ledger import LedgerView, TxView
 
 CREATED = xdr.LedgerEntryChangeType.LEDGER_ENTRY_CREATED
@@ -240,7 +241,7 @@ def _meta_changes(tx: TxView) -> list[EntryChange]:
 def _evictions(ledger: LedgerView) -> list[EntryChange]:
     out = []
     for key in ledger.evicted_keys:
-        out.append(EntryChange(key.type, REMOVED, None, None, key, key.to_xdr_bytes(), PHASE_EVICTION))
+        out.append(EntryChange(key.type, REMOVED, None, None, key, xdr_bytes(key), PHASE_EVICTION))
     return out
 
 

@@ -25,6 +25,7 @@ from beam_pipeline.records.changes._common import change_columns
 from beam_pipeline.records.changes._extract import EntryChange, compacted_of_type
 from beam_pipeline.util.assets import asset_contract_id, extract_asset
 from beam_pipeline.util.scval import ScValError, json_text, scval_to_json
+from beam_pipeline.xdr.fast import xdr_bytes
 from beam_pipeline.xdr.ledger import LedgerView
 
 SCHEMA = pa.schema(
@@ -190,7 +191,7 @@ def change_row(change: EntryChange, ledger: LedgerView) -> dict | None:
         key_decoded, val_decoded = json_text(scval_to_json(cd.key)), json_text(scval_to_json(cd.val))
     except ScValError as err:
         raise ValueError(f"ledger {ledger.sequence}: contract data {change.key_hash_hex}: {err}") from None
-    key_xdr = cd.key.to_xdr_bytes()
+    key_xdr = xdr_bytes(cd.key)
     return {
         "contract_id": StrKey.encode_contract(cd.contract.contract_id.contract_id.hash),
         "contract_key_type": _GO_SCVAL_TYPE_NAMES[cd.key.type],
@@ -203,9 +204,9 @@ def change_row(change: EntryChange, ledger: LedgerView) -> dict | None:
         "ledger_key_hash": hashlib.sha256(change.key_bytes).hexdigest(),
         "key": key_xdr,
         "key_decoded": key_decoded,
-        "val": cd.val.to_xdr_bytes(),
+        "val": xdr_bytes(cd.val),
         "val_decoded": val_decoded,
-        "contract_data_xdr": cd.to_xdr_bytes(),
+        "contract_data_xdr": xdr_bytes(cd),
         "ledger_key_hash_base_64": change.key_bytes,
         **change_columns(change, ledger),
     }

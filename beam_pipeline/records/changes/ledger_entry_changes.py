@@ -26,6 +26,7 @@ from beam_pipeline.records.changes._extract import (
     ledger_changes,
 )
 from beam_pipeline.records.changes.restored_keys import go_entry_type_name
+from beam_pipeline.xdr.fast import xdr_bytes
 from beam_pipeline.xdr.ledger import LedgerView
 
 SCHEMA = pa.schema(
@@ -74,7 +75,7 @@ def _row(i: int, change: EntryChange, ledger: LedgerView) -> dict:
         "last_modified_ledger": None if entry is None else entry.last_modified_ledger_seq.uint32,
         "ledger_key_hash": change.key_hash_hex,
         "key_xdr": change.key_bytes,
-        "val_xdr": None if entry is None else entry.to_xdr_bytes(),
+        "val_xdr": None if entry is None else xdr_bytes(entry),
     }
 
 

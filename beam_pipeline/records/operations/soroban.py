@@ -17,6 +17,7 @@ from beam_pipeline.records.operations._common import Details, OpContext, go_enum
 from beam_pipeline.records.operations.scval_text import ARM_NAMES, scval_text
 from beam_pipeline.util.assets import asset_contract_id, canonical_asset, extract_asset
 from beam_pipeline.util.scval import sc_address_strkey, scval_to_json
+from beam_pipeline.xdr.fast import xdr_bytes
 
 _OT = xdr.OperationType
 _HF = xdr.HostFunctionType
@@ -35,7 +36,7 @@ def _footprint_details(ctx: OpContext, details: Details, with_contract_id: bool)
     """``ledger_key_hash`` (read-only then read-write keys), optionally ``contract_id``, and a null
     ``contract_code_hash`` (stellar-etl never fills it)."""
     footprint = _soroban_data(ctx).resources.footprint
-    hashes = [hashlib.sha256(k.to_xdr_bytes()).hexdigest() for k in [*footprint.read_only, *footprint.read_write]]
+    hashes = [hashlib.sha256(xdr_bytes(k)).hexdigest() for k in [*footprint.read_only, *footprint.read_write]]
     details["ledger_key_hash"] = hashes or None
     if with_contract_id:
         details["contract_id"] = _footprint_contract_id(footprint)
@@ -63,7 +64,7 @@ def _parameters(details: Details, args: list[xdr.SCVal]) -> None:
     params, decoded, as_json, as_json_decoded = [], [], [], []
     for arg in args:
         arm = ARM_NAMES.get(arg.type)
-        raw = base64.b64encode(arg.to_xdr_bytes()).decode("ascii")
+        raw = base64.b64encode(xdr_bytes(arg)).decode("ascii")
         if arm is None:  # an arm Go's XDR library does not know
             params.append({"type": "n/a", "value": "n/a"})
             decoded.append({"type": "n/a", "value": "n/a"})

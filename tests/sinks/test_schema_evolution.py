@@ -1,0 +1,53 @@
+"""Archives that span schema versions: additive changes are allowed only with schema_evolution."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import duckdb
+import pytest
+
+import beam_pipeline.records.ledgers as ledgers_module
+from tests.harness import datastore, job_config, read_table, run_job
+
+P19 = "testnet-p19-lpf64"
+
+
+@pytest.fixture
+def older_ledgers_table(monkeypatch):
+    """Makes the ledgers table look like a version 0 that lacked the protocol_version column."""
+    current = ledgers_module.TABLE
+    dropped = "protocol_version"
+    older_schema = current.schema.remove(current.schema.get_field_index(dropped))
+
+    def transform(view):
+        return [{k: v for k, v in row.items() if k != dropped} for row in current.transform(view)]
+
+    monkeypatch.setattr(ledgers_module, "TABLE", dataclasses.replace(current, schema=older_schema, version=0,
+                                                                     transform=transform))
+    return dropped, lambda: monkeypatch.setattr(ledgers_module, "TABLE", current)
+
+
+@pytest.mark.parametrize("evolve", [True, False])
+def test_newer_version_over_an_older_archive(tmp_path, older_ledgers_table, evolve, capsys):
+    dropped, restore_current = older_ledgers_table
+    out = tmp_path / "out"
+    assert run_job(job_config(datastore(P19), 1410048, 1410200, out, ["ledgers"]), tmp_path) == 0
+    restore_current()
+    code = run_job(job_config(datastore(P19), 1410150, 1410250, out, ["ledgers"], schema_evolution=evolve), tmp_path)
+    if not evolve:
+        assert code == 1
+        err = capsys.readouterr().err
+        assert "schema version 0 differs from the current version 1 of table 'ledgers'" in err
+        assert "ledgers_1410048-1410200_" in err  # names the file
+        return
+    assert code == 0
+    # The older rows keep their older schema (the carried file), and read together with the new ones.
+    rows = duckdb.sql(
+        f"SELECT sequence, {dropped} FROM read_parquet('{out}/ledgers/**/*.parquet', union_by_name = true) "
+        "ORDER BY sequence"
+    ).fetchall()
+    assert [r[0] for r in rows] == list(range(1410048, 1410251))
+    assert all(r[1] is None for r in rows if r[0] < 1410150)
+    assert all(r[1] == 19 for r in rows if r[0] >= 1410150)
+    assert sorted(read_table(out, "ledgers").column("sequence").to_pylist()) == list(range(1410048, 1410251))
