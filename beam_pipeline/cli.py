@@ -119,22 +119,10 @@ def cmd_run(argv: list[str], wait: bool = True) -> int:
         return EXIT_CONFIG
     FileSystems.set_options(options)
     try:
-        cfg = read_config(args.config, options)
-        cfg = cfg.with_range(args.start_ledger, args.end_ledger)
-        if args.output_path:
-            cfg = _override_output(cfg, args.output_path)
+        cfg, resolution = _resolve_config(args, options)
     except ConfigError as e:
         print(str(e), file=sys.stderr)
         return EXIT_CONFIG
-    _configure_logging(cfg.sink.debug)
-    _apply_storage_options(cfg, options)
-    FileSystems.set_options(options)
-
-    src = cfg.source
-    if src.start_time is not None or src.end_time is not None:
-        from beam_pipeline.sources.timerange import resolve_time_range
-
-        cfg = resolve_time_range(cfg)
     if cfg.streaming:  # --- following the chain: resume from the archive, run in streaming mode
         cfg = _resume_from_archive(cfg)
         options.view_as(StandardOptions).streaming = True
@@ -185,9 +173,50 @@ def cmd_run(argv: list[str], wait: bool = True) -> int:
         return 0
     metrics = query_metrics(result)
     print_summary(built.run, cfg, metrics, time.monotonic() - t0)
+    if resolution is not None:
+        print("  " + resolution.describe(), flush=True)
     if metrics.get("dead_letters", 0):
         return EXIT_DEAD_LETTERS
     return 0
+
+
+def _resolve_config(args, options):
+    """Config file + command-line overrides + storage settings + time range -> (config, time resolution).
+
+    Everything that can be wrong with what the user asked for surfaces here as a ConfigError,
+    before any Beam work starts.
+    """
+    from apache_beam.io.filesystems import FileSystems
+
+    from beam_pipeline.sources.sep54 import DatastoreError
+    from beam_pipeline.sources.timerange import TimeRangeError, resolve_time_range_detailed
+    from beam_pipeline.util.storage import StorageConfigError
+
+    where = args.config
+    cfg = read_config(args.config, options)
+    cfg = cfg.with_range(args.start_ledger, args.end_ledger, _flag_time(args.start_time, "--start_time"),
+                         _flag_time(args.end_time, "--end_time"))
+    if args.output_path:
+        cfg = _override_output(cfg, args.output_path)
+    _configure_logging(cfg.sink.debug)
+    try:
+        _apply_storage_options(cfg, options)
+        FileSystems.set_options(options)
+        cfg, resolution = resolve_time_range_detailed(cfg)
+    except (StorageConfigError, TimeRangeError, DatastoreError) as e:
+        raise ConfigError(where, [str(e)]) from None
+    return cfg, resolution
+
+
+def _flag_time(value: str | None, flag: str):
+    if value is None:
+        return None
+    from beam_pipeline.config import _as_time
+
+    try:
+        return _as_time(value)
+    except TypeError as e:
+        raise ConfigError(flag, [str(e)]) from None
 
 
 def _resume_from_archive(cfg: PipelineConfig) -> PipelineConfig:

@@ -177,15 +177,28 @@ class PipelineConfig:
         src = self.source
         return isinstance(src, RpcSourceConfig) and (src.follow or (src.end_ledger is None and src.end_time is None))
 
-    def with_range(self, start: int | None, end: int | None) -> PipelineConfig:
-        """A copy with the source's ledger range overridden (CLI flags win over the file)."""
+    def with_range(
+        self,
+        start: int | None,
+        end: int | None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+    ) -> PipelineConfig:
+        """A copy with the source's range overridden (command-line flags win over the file).
+
+        A ledger bound replaces a time bound on the same side and vice versa.
+        """
         import dataclasses
 
-        changes = {}
+        changes: dict[str, Any] = {}
         if start is not None:
-            changes["start_ledger"] = start
+            changes.update(start_ledger=start, start_time=None)
         if end is not None:
-            changes["end_ledger"] = end
+            changes.update(end_ledger=end, end_time=None)
+        if start_time is not None:
+            changes.update(start_time=start_time, start_ledger=None)
+        if end_time is not None:
+            changes.update(end_time=end_time, end_ledger=None)
         if not changes:
             return self
         source = dataclasses.replace(self.source, **changes)

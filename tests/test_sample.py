@@ -14,6 +14,7 @@ import zstandard
 from stellar_sdk import Keypair, xdr
 
 from beam_pipeline import sample
+from beam_pipeline.sources import sep54
 from beam_pipeline.xdr.ledger import LedgerView, decode_batch, network_id, transaction_hash
 
 PASSPHRASE = sample.STANDALONE_PASSPHRASE
@@ -69,9 +70,9 @@ def test_other_passphrase_changes_the_transactions(tmp_path: Path) -> None:
 
 def test_object_key_matches_sep54_example() -> None:
     # The example of /work/shared/ledgers/README.md, plus the no-partition and one-ledger forms.
-    assert sample.object_key(56065483, 1, 64000) == "FCA887FF--56064000-56127999/FCA88234--56065483.xdr.zst"
-    assert sample.object_key(10, 8, 1) == "FFFFFFF7--8-15.xdr.zst"
-    assert sample.object_key(997, 1, 1, "zstd") == "FFFFFC1A--997.xdr.zstd"
+    assert sep54.object_key(56065483, 1, 64000) == "FCA887FF--56064000-56127999/FCA88234--56065483.xdr.zst"
+    assert sep54.object_key(10, 8, 1) == "FFFFFFF7--8-15.xdr.zst"
+    assert sep54.object_key(997, 1, 1, "zstd") == "FFFFFC1A--997.xdr.zstd"
 
 
 def test_config_json_is_galexie_manifest(store: tuple[Path, dict]) -> None:
@@ -106,7 +107,7 @@ def test_objects_sit_at_formula_keys_and_hold_their_ranges(
         seqs = [m.v1.ledger_header.header.ledger_seq.uint32 for m in batch.ledger_close_metas]
         assert seqs == list(range(start, end + 1))
         assert start // 8 == end // 8  # never straddles two batch ranges
-        assert sample.object_key(start, 8, 4) == key == sample.object_key(end, 8, 4)
+        assert sep54.object_key(start, 8, 4) == key == sep54.object_key(end, 8, 4)
         covered += seqs
     assert covered == list(range(2, 66))
     assert (summary["first_ledger"], summary["last_ledger"], summary["ledgers"]) == (2, 65, 64)
