@@ -61,11 +61,20 @@ def write_bytes(path: str, data: bytes) -> None:
 
 
 def rename(src: str, dst: str) -> None:
-    """Moves one file; the target appears whole (local rename, or a server-side object copy)."""
+    """Moves one file; the target appears whole (local rename, or a server-side object copy).
+
+    Idempotent, because runners retry bundles: when the source is gone and the target exists, an
+    earlier attempt already moved it.
+    """
     prepare(dst)
     if is_local(dst):
         os.makedirs(os.path.dirname(dst) or ".", exist_ok=True)
-    FileSystems.rename([src], [dst])
+    try:
+        FileSystems.rename([src], [dst])
+    except Exception:
+        if not FileSystems.exists(src) and FileSystems.exists(dst):
+            return
+        raise
 
 
 def list_files(directory: str, pattern: str = "*") -> list[tuple[str, int]]:
@@ -91,9 +100,12 @@ def list_tree(directory: str) -> list[tuple[str, int]]:
 
 
 def delete(paths: list[str]) -> None:
+    """Deletes files; ones already gone (an earlier attempt of a retried bundle) are fine."""
     if paths:
         prepare(paths[0])
-        FileSystems.delete(paths)
+        present = [p for p in paths if FileSystems.exists(p)]
+        if present:
+            FileSystems.delete(present)
 
 
 def delete_tree(directory: str) -> None:

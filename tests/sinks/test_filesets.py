@@ -72,3 +72,21 @@ def test_chunks_are_aligned_to_ledgers_per_file():
     assert chunk_bounds(1410048, 100) == (1410000, 1410099)
     assert chunk_bounds(1410099, 100) == (1410000, 1410099)
     assert chunk_bounds(1410100, 100) == (1410100, 1410199)
+
+
+def test_commit_steps_are_idempotent_for_retried_bundles(tmp_path):
+    """A retried commit finds its renames done and its deletions made: neither is an error."""
+    from beam_pipeline.util import fs
+
+    src, dst = tmp_path / "tmp" / "a.parquet", tmp_path / "final" / "a.parquet"
+    src.parent.mkdir()
+    src.write_bytes(b"x")
+    fs.rename(str(src), str(dst))
+    fs.rename(str(src), str(dst))  # the retry
+    assert dst.read_bytes() == b"x" and not src.exists()
+    fs.delete([str(dst)])
+    fs.delete([str(dst)])
+    assert not dst.exists()
+    other = tmp_path / "b.parquet"
+    with pytest.raises(Exception):  # a genuinely missing source is still an error
+        fs.rename(str(other), str(tmp_path / "final" / "b.parquet"))
