@@ -9,15 +9,13 @@ Field names, order and values follow stellar-etl's ``TransactionOutput`` (the Hu
 from __future__ import annotations
 
 import base64
-import codecs
-import re
-from enum import Enum
 
 import pyarrow as pa
 from stellar_sdk import StrKey, xdr
 
 from beam_pipeline.records.base import UTC_TS, Row, Table, xdr_field
 from beam_pipeline.util.accounts import account_address, account_id_address, muxed_address, signer_key_address
+from beam_pipeline.util.goformat import go_enum_name, go_string
 from beam_pipeline.util.toid import toid
 from beam_pipeline.xdr.fast import xdr_bytes
 from beam_pipeline.xdr.ledger import LedgerView, TxView
@@ -72,31 +70,6 @@ SCHEMA = pa.schema(
 
 class TransactionTransformError(ValueError):
     """A transaction cannot be turned into a row; the message names ledger, order and hash."""
-
-
-def go_enum_name(value: Enum, type_name: str) -> str:
-    """The name the Go XDR bindings print for an enum value, e.g. ``TransactionResultCodeTxSuccess``.
-
-    stellar-etl writes enums with Go's generated ``String()``: the XDR type name followed by the
-    constant's words in CamelCase (``txBAD_AUTH_EXTRA`` -> ``TxBadAuthExtra``). Deriving it from
-    the Python enum keeps us right for enum values added in later protocols.
-    """
-    words = re.sub(r"([a-z])([A-Z])", r"\1_\2", value.name).split("_")
-    return type_name + "".join(w[:1].upper() + w[1:].lower() for w in words)
-
-
-def _go_replace(err: UnicodeError) -> tuple[str, int]:
-    # Go's encoding/json swaps every invalid byte for U+FFFD and resumes at the next byte;
-    # Python's "replace" would swallow a whole truncated sequence into one U+FFFD.
-    return "\ufffd", err.start + 1
-
-
-codecs.register_error("go_replace", _go_replace)
-
-
-def go_string(raw: bytes) -> str:
-    """Bytes as Go's JSON encoder renders a Go string: valid UTF-8, one U+FFFD per bad byte."""
-    return raw.decode("utf-8", errors="go_replace")
 
 
 def _inner_tx(envelope: xdr.TransactionEnvelope) -> xdr.Transaction | xdr.TransactionV0:

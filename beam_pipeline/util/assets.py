@@ -13,6 +13,7 @@ import farmhash
 from stellar_sdk import StrKey, xdr
 
 from beam_pipeline.util.accounts import account_id_address
+from beam_pipeline.util.goformat import go_string
 
 NATIVE = "native"
 _TYPE_NAMES = {
@@ -21,32 +22,6 @@ _TYPE_NAMES = {
     xdr.AssetType.ASSET_TYPE_CREDIT_ALPHANUM12: "credit_alphanum12",
 }
 LIQUIDITY_POOL_SHARES = "liquidity_pool_shares"
-
-
-def go_string(raw: bytes) -> str:
-    """Bytes as Go's JSON encoder prints a ``string(bytes)``: each invalid UTF-8 byte becomes U+FFFD.
-
-    Python's ``errors="replace"`` collapses some invalid sequences into one replacement
-    character where Go emits one per byte, so the decoding is done byte-run by byte-run.
-    """
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    out: list[str] = []
-    i = 0
-    while i < len(raw):
-        for width in (1, 2, 3, 4):
-            try:
-                out.append(raw[i : i + width].decode("utf-8"))
-            except UnicodeDecodeError:
-                continue
-            i += width
-            break
-        else:
-            out.append("\ufffd")
-            i += 1
-    return "".join(out)
 
 
 def _code_text(code: bytes) -> str:

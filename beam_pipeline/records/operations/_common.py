@@ -9,7 +9,6 @@ say which keys an operation has.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -19,6 +18,7 @@ from stellar_sdk import xdr
 from beam_pipeline.records.operations.changes import Change, operation_changes
 from beam_pipeline.util.accounts import account_address, muxed_address, muxed_id
 from beam_pipeline.util.assets import asset_id, extract_asset
+from beam_pipeline.util.goformat import go_enum_name as go_enum_name  # re-exported for the family modules
 from beam_pipeline.xdr.ledger import LedgerView, TxView
 
 Details = dict[str, Any]
@@ -146,26 +146,6 @@ def go_utc_parts(epoch: int) -> tuple[int, int, int, int, int, int]:
     hh, rem = divmod(rem, 3600)
     mm, ss = divmod(rem, 60)
     return year, month, day, hh, mm, ss
-
-
-def _underscore(name: str) -> str:
-    name = re.sub(r"([A-Z\d]+)([A-Z][a-z])", r"\1_\2", name)
-    name = re.sub(r"([a-z\d])([A-Z])", r"\1_\2", name)
-    return name.replace("-", "_").lower()
-
-
-def _camelize(name: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
-
-
-def go_enum_name(value: Any) -> str:
-    """The name Go's XDR bindings print for an enum value (``OperationResultCodeOpInner``).
-
-    xdrgen names Go constants ``camelize(underscore(Type)) + camelize(underscore(MEMBER))``; the
-    same rule applied to stellar_sdk's class and member names reproduces them.
-    """
-    cls = type(value)
-    return _camelize(_underscore(cls.__name__)) + _camelize(_underscore(value.name))
 
 
 # --- shared detail builders ----------------------------------------------------------------------
