@@ -6,6 +6,7 @@
     python -m beam_pipeline query --root DIR --sql "SELECT ..."
     python -m beam_pipeline schemas [--out docs/tables.md]
     python -m beam_pipeline verify --config FILE | --path ROOT [--manifests] (see beam_pipeline/verify.py)
+    python -m beam_pipeline bench [--data DIR ...] [--scale N ...] [--repeat K] [--out FILE] (docs/performance.md)
 
 Exit codes: 0 success, 1 the job failed, 2 bad config or arguments, 3 the job finished but wrote
 dead letters (``on_error: dead_letter``).
@@ -193,6 +194,11 @@ def _resolve_config(args, options):
     from beam_pipeline.util.storage import StorageConfigError
 
     where = args.config
+    if args.run_id is not None:
+        from beam_pipeline.sinks.filesets import is_run_id
+
+        if not is_run_id(args.run_id):
+            raise ConfigError("--run_id", [f"{args.run_id!r} is not a run id like r20260101T000000000000Zabcd"])
     cfg = read_config(args.config, options)
     cfg = cfg.with_range(args.start_ledger, args.end_ledger, _flag_time(args.start_time, "--start_time"),
                          _flag_time(args.end_time, "--end_time"))
@@ -289,6 +295,12 @@ def cmd_verify(argv: list[str]) -> int:
     return verify.main(argv)
 
 
+def cmd_bench(argv: list[str]) -> int:
+    from beam_pipeline import bench
+
+    return bench.main(argv)
+
+
 def cmd_query(argv: list[str]) -> int:
     from beam_pipeline import query
 
@@ -326,6 +338,7 @@ COMMANDS = {
     "query": cmd_query,
     "schemas": cmd_schemas,
     "verify": cmd_verify,
+    "bench": cmd_bench,
 }
 
 

@@ -30,6 +30,8 @@ from beam_pipeline.sinks.filesets import file_name, new_run_id, parse_file_name
 from tests.fakes.gcs_server import running_gcs_server
 from tests.harness import REPO, datastore, job_config, parquet_files, read_table, write_config
 
+pytestmark = pytest.mark.timeout(240)  # a hung job or service fails the test instead of the suite
+
 FLEX = REPO / "templates" / "flex"
 START, END = 1410048, 1410100  # testnet-p19-lpf64: 53 ledgers in the first object
 IMAGE = "us-central1-docker.pkg.dev/test-project/stellar/stellar-archive:test"
@@ -269,9 +271,9 @@ def test_dataflow_launch_without_the_worker_image_is_refused(tmp_path, shared_le
         "--config",
         write_config(cfg, tmp_path),
         "--runner=DataflowRunner",
-        "--project=p",
-        "--region=r",
-        "--temp_location=gs://b/tmp",
+        "--project=test-project",
+        "--region=us-central1",
+        "--temp_location=gs://test-bucket/tmp",
         "--no_auth",
         "--dry_run=True",
     ]
@@ -301,9 +303,9 @@ def test_cli_on_dataflow_reports_a_translated_job_instead_of_metrics(tmp_path, s
             "--config",
             write_config(cfg, tmp_path),
             "--runner=DataflowRunner",
-            "--project=p",
+            "--project=test-project",
             "--region=us-central1",
-            "--temp_location=gs://b/tmp",
+            "--temp_location=gs://test-bucket/tmp",
             "--no_auth",
             "--dry_run=True",
             f"--sdk_container_image={IMAGE}",

@@ -19,6 +19,8 @@ import pytest
 
 from tests.harness import datastore, job_config, manifests, read_table, run_job
 
+pytestmark = pytest.mark.timeout(240)  # a hung job or service fails the test instead of the suite
+
 START, END = 1410100, 1410239  # testnet-p19-lpf64: three batch objects, the first one partly
 TABLES = ["ledgers", "transactions", "operations"]
 RUN_ID = "r20250101T000000000000Z0abc"  # the same run id in both runs: file names and rows compare

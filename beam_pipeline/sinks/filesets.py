@@ -28,6 +28,12 @@ _NAME = re.compile(
 )
 
 Interval = tuple[int, int]
+_RUN_ID = re.compile(r"^r\d{8}T\d{12}Z[0-9a-f]{4}$")
+
+
+def is_run_id(value: str) -> bool:
+    """Whether `value` has the form file names need (``new_run_id``'s), so later runs recognise its files."""
+    return bool(_RUN_ID.match(value))
 
 
 def new_run_id(now: datetime | None = None) -> str:

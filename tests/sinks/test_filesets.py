@@ -90,3 +90,14 @@ def test_commit_steps_are_idempotent_for_retried_bundles(tmp_path):
     other = tmp_path / "b.parquet"
     with pytest.raises(Exception):  # a genuinely missing source is still an error
         fs.rename(str(other), str(tmp_path / "final" / "b.parquet"))
+
+
+def test_run_ids_are_checked_on_the_command_line(tmp_path, capsys):
+    from tests.harness import datastore, job_config, run_job
+
+    assert filesets.is_run_id(filesets.new_run_id())
+    assert not filesets.is_run_id("nightly")
+    cfg = job_config(datastore("testnet-p19-lpf64"), 1410048, 1410050, tmp_path / "out", ["ledgers"])
+    assert run_job(cfg, tmp_path, "--run_id", "nightly") == 2
+    assert "--run_id: invalid config" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
