@@ -27,15 +27,22 @@ def event_time_windows(sink: ParquetSinkConfig):
     return FixedWindows(seconds) if seconds else GlobalWindows()
 
 
+def _groups_batch_style(runner) -> bool:
+    """The in-process FnApiRunner: it runs the tail to its end ledger, then groups once (no early panes)."""
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    return isinstance(runner, FnApiRunner)
+
+
 def build_pipeline(p: beam.Pipeline, cfg: PipelineConfig, run: RunInfo, ingested_at_us: int) -> BuiltPipeline:
     """Adds the archival job to `p` without running it."""
     sink = cfg.sink
     if cfg.streaming:  # --- following the chain (docs/streaming.md); step labels as in batch, for --update
-        from beam_pipeline.sinks.streaming import NetFileRecords, WriteStreamingParquet, streaming_windowing
+        from beam_pipeline.sinks.streaming import FinalizeStreamingRun, WriteStreamingParquet, streaming_windowing
         from beam_pipeline.sources.rpc_tail import TailRpcLedgers
 
         source = TailRpcLedgers(cfg.source, run.start_ledger, run.end_ledger, cfg.on_error)
-        windowing = streaming_windowing(sink)
+        windowing = streaming_windowing(sink, early_panes=not _groups_batch_style(p.runner))
         write = WriteStreamingParquet(sink, run.run_id)
     else:
         source = make_source(cfg.source, run.start_ledger, run.end_ledger, cfg.on_error)
@@ -51,7 +58,6 @@ def build_pipeline(p: beam.Pipeline, cfg: PipelineConfig, run: RunInfo, ingested
         )
     )
     files = decoded.rows | "WindowByCloseTime" >> windowing | "WriteParquet" >> write
-    if cfg.streaming:
-        files = files | "NetFiles" >> NetFileRecords()
-    manifest = (files, decoded.dead_letter) | "FinalizeRun" >> FinalizeRun(run)
+    finalize = FinalizeStreamingRun(run) if cfg.streaming else FinalizeRun(run)
+    manifest = (files, decoded.dead_letter) | "FinalizeRun" >> finalize
     return BuiltPipeline(run, manifest)

@@ -41,6 +41,7 @@ from beam_pipeline.decode import TableChunk, chunk_to_batch
 from beam_pipeline.records import get_table
 from beam_pipeline.records.base import ledger_column
 from beam_pipeline.sinks import filesets
+from beam_pipeline.sinks.manifest import RunInfo, _finalize
 from beam_pipeline.sinks.parquet import FileRecord, TempFile, _CommitPartitionFn, _Layout, temp_root
 from beam_pipeline.sinks.parquet_files import read_batches
 from beam_pipeline.sinks.partitioning import WINDOW_SECONDS, partition_path
@@ -55,13 +56,17 @@ _RUN_TIME = "%Y%m%dT%H%M%S%f"
 # --- windowing ---------------------------------------------------------------------------------
 
 
-def streaming_windowing(sink: ParquetSinkConfig) -> beam.WindowInto:
+def streaming_windowing(sink: ParquetSinkConfig, early_panes: bool = True) -> beam.WindowInto:
     """Event-time windows matching the partitions, firing early every rotation interval.
 
     Early panes (processing time, ``rotation_interval_minutes``; none when 0) make fresh rows
     visible before the hour ends; the on-time pane fires when the source's watermark (the close
     time of the newest ledger read) passes the end of the hour; each late element within
     ``allowed_lateness_minutes`` fires a late pane; later ones are dropped by the runner.
+
+    `early_panes` False leaves the processing-time trigger out, for the in-process FnApiRunner: it
+    groups batch-style (one pass after all input), has no processing-time clock for triggers and
+    fails on one, and would have nothing to fire early anyway.
     """
     seconds = WINDOW_SECONDS.get(sink.partition_by)
     if seconds is None:
@@ -70,7 +75,8 @@ def streaming_windowing(sink: ParquetSinkConfig) -> beam.WindowInto:
             "partitions have no event-time end to close at; use hour or ledger_day"
         )
     rotation = sink.rotation_interval_minutes * 60
-    early = triggers.AfterProcessingTime(rotation) if rotation > 0 else None
+    # Whole seconds: the runner API encodes the delay as an integer (a float fails to translate).
+    early = triggers.AfterProcessingTime(max(1, round(rotation))) if rotation > 0 and early_panes else None
     return beam.WindowInto(
         FixedWindows(seconds),
         trigger=triggers.AfterWatermark(early=early, late=triggers.AfterCount(1)),
@@ -206,16 +212,41 @@ def net_file_records(records: list[FileRecord]) -> list[FileRecord]:
     return [r for r in records if r.path not in transient]
 
 
-class NetFileRecords(beam.PTransform):
-    """FileRecords of all panes -> those a manifest lists (collected once the stream ends or drains)."""
+def _at_end() -> beam.WindowInto:
+    """One global pane when the input ends: the end ledger is read, or the job is drained.
 
-    def expand(self, records):
-        return (
-            records
-            | "ToGlobalWindow" >> beam.WindowInto(GlobalWindows())
-            | "CollectRecords" >> beam.combiners.ToList()
-            | "DropReplaced" >> beam.FlatMap(net_file_records)
+    Explicitly `AfterWatermark`: Beam refuses the default trigger on an unbounded global window,
+    although on the global window both fire exactly once, at the end.
+    """
+    return beam.WindowInto(
+        GlobalWindows(), trigger=triggers.AfterWatermark(), accumulation_mode=triggers.AccumulationMode.DISCARDING
+    )
+
+
+class FinalizeStreamingRun(beam.PTransform):
+    """(files, dead letters) -> the run's manifest, written when the stream ends or is drained.
+
+    Like `manifest.FinalizeRun`, but the run's net files: a pane's set replaced by a later pane of
+    the same run is neither listed nor reported as replaced. A cancelled job writes no manifest;
+    the archive is still exact and `resume_ledger` needs none.
+    """
+
+    def __init__(self, run: RunInfo):
+        super().__init__()
+        self._run = run
+
+    def expand(self, pcolls):
+        files, dead = pcolls
+        # Without defaults: Beam cannot invent an empty result for an unbounded input, so a run that
+        # committed no file at all writes no manifest (documented in docs/streaming.md).
+        all_files = (
+            files
+            | "FilesAtEnd" >> _at_end()
+            | "CollectFiles" >> beam.CombineGlobally(beam.combiners.ToListCombineFn()).without_defaults()
+            | "DropReplaced" >> beam.Map(net_file_records)
         )
+        all_dead = dead | "DeadAtEnd" >> _at_end()
+        return all_files | "WriteManifest" >> beam.Map(_finalize, beam.pvalue.AsList(all_dead), self._run)
 
 
 # --- restart -----------------------------------------------------------------------------------

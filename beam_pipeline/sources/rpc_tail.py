@@ -164,9 +164,10 @@ class _FollowLedgersFn(beam.DoFn):
             except RpcError as e:
                 # The server would not serve these ledgers: one unit for all of them (dead letter) or fail.
                 last = position + limit - 1
+                blob = self._failed(position, last, RpcError(str(e), position), watermark_estimator)
                 if not tracker.try_claim(last):
                     return
-                yield self._failed(position, last, RpcError(str(e), position), watermark_estimator)
+                yield blob
                 position = last + 1
                 continue
             newest = page.get("latestLedger")
@@ -176,37 +177,47 @@ class _FollowLedgersFn(beam.DoFn):
             if not ledgers:
                 if self._latest >= position:
                     last = min(self._latest, stop - 1, position + limit - 1)
-                    if not tracker.try_claim(last):
-                        return
-                    yield self._failed(position, last, RpcError(
+                    blob = self._failed(position, last, RpcError(
                         f"getLedgers from {safe_url} returned no ledgers for {what} although it holds ledgers up "
                         f"to {self._latest}", position), watermark_estimator)
+                    if not tracker.try_claim(last):
+                        return
+                    yield blob
                     position = last + 1
                 continue
             for index, item in enumerate(ledgers):
                 seq = item.get("sequence") if isinstance(item, dict) else None
                 if not isinstance(seq, int) or seq < position:
+                    found = "no integer sequence" if not isinstance(seq, int) else f"ledger {seq}"
+                    error = RpcError(
+                        f"getLedgers from {safe_url}: entry {index} of the page for {what} has {found} where ledger "
+                        f"{position} was expected (repeated, out of order or malformed)", position)
+                    blob = self._failed(position, position, error, watermark_estimator)
                     if not tracker.try_claim(position):
                         return
-                    found = "no integer sequence" if not isinstance(seq, int) else f"ledger {seq}"
-                    yield self._failed(position, position, RpcError(
-                        f"getLedgers from {safe_url}: entry {index} of the page for {what} has {found} where ledger "
-                        f"{position} was expected (repeated, out of order or malformed)", position), watermark_estimator)
+                    yield blob
                     position += 1
                     continue
                 if seq > position:
                     missing = min(seq, stop) - 1
-                    if not tracker.try_claim(missing):
-                        return
-                    yield self._failed(position, missing, RpcError(
+                    blob = self._failed(position, missing, RpcError(
                         f"getLedgers from {safe_url}: {_ledgers_text(position, missing)} missing from the response "
                         f"(it went on with ledger {seq})", position), watermark_estimator)
+                    if not tracker.try_claim(missing):
+                        return
+                    yield blob
                     position = missing + 1
                 if seq >= stop:
                     break  # the server sent more than asked
+                emitted = self._emit(item, seq, safe_url, watermark_estimator)
                 if not tracker.try_claim(seq):
                     return
-                yield self._emit(item, seq, safe_url, watermark_estimator)
+                if emitted.value.kind == LEDGER:
+                    # Close times never decrease along the chain; max() keeps the estimator monotonic anyway.
+                    current = watermark_estimator.current_watermark()
+                    if current is None or emitted.timestamp > current:
+                        watermark_estimator.set_watermark(emitted.timestamp)
+                yield emitted
                 position = seq + 1
         # Page budget spent: checkpoint so the runner commits what was read, and resume at once.
         tracker.defer_remainder()
@@ -223,10 +234,6 @@ class _FollowLedgersFn(beam.DoFn):
         except RpcError as e:
             return self._failed(seq, seq, e, watermark_estimator)
         close_time = header_of(data).header.scp_value.close_time.time_point.uint64
-        stamp = Timestamp(close_time)
-        current = watermark_estimator.current_watermark()
-        if current is None or stamp > current:
-            watermark_estimator.set_watermark(stamp)
         self._ledgers.inc()
         return TimestampedValue(LedgerBlob(f"{safe_url} ledger {seq}", LEDGER, data, seq, seq), close_time)
 
@@ -236,8 +243,8 @@ class _FollowLedgersFn(beam.DoFn):
         log.warning("dead letter: %s", error)
         # Stamped at the watermark: the error belongs where the chain is, and is never late.
         at = watermark_estimator.current_watermark() or Timestamp(0)
-        blob = LedgerBlob(f"{self._client.safe_url} {_ledgers_text(first, last)}", ERROR, str(error).encode(), first, last)
-        return TimestampedValue(blob, at)
+        unit = f"{self._client.safe_url} {_ledgers_text(first, last)}"
+        return TimestampedValue(LedgerBlob(unit, ERROR, str(error).encode(), first, last), at)
 
 
 class _FollowForeverFn(_FollowLedgersFn):

@@ -178,14 +178,15 @@ def test_rpc_failure_names_the_ledgers_and_claims_nothing_more():
     client = FakeClient(latest=FIRST + 20)
     client.fail_at = {FIRST + 4: "HTTP 500 Internal Server Error"}
     fn, _ = make_fn(client)
-    tracker = ThreadsafeRestrictionTracker(OffsetRestrictionTracker(OffsetRange(FIRST, UNBOUNDED)))
+    tracker = ThreadsafeRestrictionTracker(OffsetRestrictionTracker(OffsetRange(FIRST, FIRST + 100)))
     got = []
     with pytest.raises(RpcError, match=rf"ledgers {FIRST + 4}-{FIRST + 7}.*HTTP 500"):
         for tv in fn.process(TailStart(FIRST, None), RestrictionTrackerView(tracker), ManualWatermarkEstimator(None)):
             got.append(tv.value.first)
     assert got == list(range(FIRST, FIRST + 4))
     # Nothing past the failure was claimed: a retried bundle starts again at FIRST+4's page.
-    assert tracker.current_progress().completed == 4
+    primary, residual = tracker.try_split(0)
+    assert primary == OffsetRange(FIRST, FIRST + 4) and residual == OffsetRange(FIRST + 4, FIRST + 100)
 
 
 def test_bad_metadata_is_an_error_naming_the_ledger():
