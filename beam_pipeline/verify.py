@@ -36,7 +36,6 @@ import hashlib
 import json
 import logging
 import os
-import posixpath
 import sys
 import tempfile
 from collections import defaultdict
@@ -285,99 +284,88 @@ class _TableReader:
         )
 
 
-@dataclass
-class LedgerRows:
-    """One (ledger, file set, close time) group of a table, as DuckDB reduced it."""
+class _Db:
+    """A disk-backed DuckDB database holding one aggregate per table: a line per (ledger, file set,
+    close time), so that every check is a query and Python only ever sees the problems."""
 
-    ledger: int
-    file_set: int
-    close_ts: int
-    rows: int
-    keys: int | None
-    expected_tx: int | None
-    expected_ops: int | None
+    def __init__(self, workdir: str, scheme: str, lpf: int | None):
+        import duckdb
 
+        self.con = duckdb.connect(os.path.join(workdir, "verify.duckdb"))
+        self.con.execute("SET preserve_insertion_order = false")
+        self.con.execute(f"SET temp_directory = '{os.path.join(workdir, 'spill')}'")
+        self.con.execute("SET memory_limit = '256MB'")  # spills to temp_directory beyond this
+        self.con.execute("SET threads = 2")
+        self.scheme, self.lpf = scheme, lpf or 1
 
-def aggregate(reader: _TableReader, workdir: str) -> list[LedgerRows]:
-    """Reduces every row of the table to one line per (ledger, file set, close time), in DuckDB."""
-    import duckdb
+    def close(self) -> None:
+        self.con.close()
 
-    con = duckdb.connect(os.path.join(workdir, f"{reader.table}.duckdb"))
-    try:
-        con.execute("SET preserve_insertion_order = false")
-        con.execute(f"SET temp_directory = '{os.path.join(workdir, 'spill')}'")
+    def bucket(self, ledger: str, close_ts: str) -> str:
+        """SQL for the partition "bucket" of a row: the one number `partition_path` depends on."""
+        if self.scheme == "ledger_range":
+            return f"({ledger} // {self.lpf})"
+        return f"({close_ts} // {_BUCKET_SECONDS[self.scheme]})"
+
+    def partition_of(self, bucket: int) -> str:
+        """The directory of a bucket, computed by the writer's own `partition_path`."""
+        if self.scheme == "ledger_range":
+            return partition_path(self.scheme, 0, bucket * self.lpf, self.lpf)
+        return partition_path(self.scheme, bucket * _BUCKET_SECONDS[self.scheme], 0, self.lpf)
+
+    def load(self, table: str, reader: _TableReader) -> str:
+        name = f"g_{table}"
         stream = pa.RecordBatchReader.from_batches(_ROW_SCHEMA, reader.batches())
-        con.register("table_rows", stream)
-        result = con.execute(
-            "SELECT ledger, file_set, close_ts, count(*) AS n, count(DISTINCT key) AS nk, "
-            "count(key) AS has_key, max(expected_tx), max(expected_ops) "
-            "FROM table_rows GROUP BY ledger, file_set, close_ts ORDER BY ledger, file_set"
-        ).fetchall()
-    finally:
-        con.close()
-    return [LedgerRows(r[0], r[1], r[2], r[3], r[4] if r[5] else None, r[6], r[7]) for r in result]
+        self.con.register("table_rows", stream)
+        self.con.execute(
+            f"CREATE TABLE {name} AS SELECT ledger, file_set, close_ts, count(*) AS n, "
+            "count(DISTINCT key) AS nk, count(key) > 0 AS has_key, max(expected_tx) AS etx, "
+            "max(expected_ops) AS eops FROM table_rows GROUP BY ledger, file_set, close_ts"
+        )
+        self.con.unregister("table_rows")
+        return name
+
+    def one(self, sql: str, params=()) -> tuple:
+        return self.con.execute(sql, params).fetchone()
+
+    def all(self, sql: str, params=()) -> list[tuple]:
+        return self.con.execute(sql, params).fetchall()
+
+    def spans(self, ledgers_sql: str, params=()) -> tuple[int, str]:
+        """(how many, "a-b, c, ...") for the distinct ledgers a query returns, as runs of consecutive ones."""
+        islands = (
+            f"WITH d AS (SELECT DISTINCT ledger FROM ({ledgers_sql})), "
+            "g AS (SELECT ledger, ledger - row_number() OVER (ORDER BY ledger) AS grp FROM d) "
+            "SELECT min(ledger) AS a, max(ledger) AS b, count(*) AS c FROM g GROUP BY grp"
+        )
+        total, runs = self.one(f"SELECT coalesce(sum(c), 0), count(*) FROM ({islands})", params)
+        first = self.all(f"SELECT a, b FROM ({islands}) ORDER BY a LIMIT {_EXAMPLES}", params)
+        text = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in first)
+        if runs > _EXAMPLES:
+            text += f", ... ({runs - _EXAMPLES} more ranges)"
+        return int(total), text
+
+
+_BUCKET_SECONDS = {"ledger_day": 86400, "hour": 3600}
 
 
 # --- checks --------------------------------------------------------------------------------------
 
 
-def ledger_ranges(ledgers: list[int]) -> str:
-    """``[1, 2, 3, 7]`` -> ``1-3, 7`` (at most a few ranges, then a count)."""
-    ledgers = sorted(set(ledgers))
-    spans: list[tuple[int, int]] = []
-    for v in ledgers:
-        if spans and v == spans[-1][1] + 1:
-            spans[-1] = (spans[-1][0], v)
-        else:
-            spans.append((v, v))
-    text = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans[:_EXAMPLES])
-    if len(spans) > _EXAMPLES:
-        text += f", ... ({len(spans) - _EXAMPLES} more ranges)"
-    return text
-
-
-def _ledgers_word(items: list) -> str:
-    return "ledger" if len(items) == 1 else "ledgers"
+def _ledgers_word(n: int) -> str:
+    return "ledger" if n == 1 else "ledgers"
 
 
 def _examples(items: list[str]) -> list[str]:
     return items[:_EXAMPLES] + ([f"... and {len(items) - _EXAMPLES} more"] if len(items) > _EXAMPLES else [])
 
 
-class _Expectations:
-    """What the ledgers table says about each ledger: close time and row counts of other tables."""
-
-    def __init__(self):
-        self.close_ts: dict[int, int] = {}
-        self.counts: dict[str, dict[int, int]] = {t: {} for t in _COUNT_COLUMNS}
-        self.known = False
-
-    def take(self, groups: list[LedgerRows]) -> None:
-        self.known = True
-        for g in groups:
-            self.close_ts.setdefault(g.ledger, g.close_ts)
-            if g.expected_tx is not None:
-                self.counts["transactions"].setdefault(g.ledger, g.expected_tx)
-            if g.expected_ops is not None:
-                self.counts["operations"].setdefault(g.ledger, g.expected_ops)
-
-
-def check_table(
-    table: str,
-    files: list[ArchiveFile],
-    scheme: str,
-    lpf: int | None,
-    start: int,
-    end: int,
-    expect: _Expectations,
-    workdir: str,
-) -> TableReport:
+def check_table(db: _Db, table: str, files: list[ArchiveFile], start: int, end: int, has_ledgers: bool) -> TableReport:
     report = TableReport(table)
     # A file set is identified by its directory and name coverage; foreign files are each their own.
     set_ids: dict[tuple, int] = {}
-    set_info: list[tuple[str, ArchiveFile]] = []
+    set_info: list[ArchiveFile] = []
     selected: list[tuple[int, ArchiveFile]] = []
-    coverage: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
     for f in files:
         if f.name is None:
             report.add("foreign", f"{f.path}: not a file name the sink writes (readers would still read it)")
@@ -388,84 +376,139 @@ def check_table(
             key = (f.partition, *f.name.set_key)
         if key not in set_ids:
             set_ids[key] = len(set_info)
-            set_info.append((f.partition, f))
-            if f.name is not None:
-                coverage[f.partition].append(f.name.set_key)
+            set_info.append(f)
         selected.append((set_ids[key], f))
     report.files = len(selected)
-    groups = aggregate(_TableReader(table, selected, start, end, report), workdir)
+    g = db.load(table, _TableReader(table, selected, start, end, report))
     if table == "ledgers":
-        expect.take(groups)
-    report.rows = sum(g.rows for g in groups)
+        db.con.execute(
+            f"CREATE TABLE expect AS SELECT ledger, min(close_ts) AS close_ts, max(etx) AS etx, max(eops) AS eops "
+            f"FROM {g} GROUP BY ledger"
+        )
+    report.rows = int(db.one(f"SELECT coalesce(sum(n), 0) FROM {g}")[0])
+    _check_misplaced(db, g, set_info, report)
+    _check_duplicates(db, g, table, set_info, report)
+    if table == "ledgers":
+        n, spans = db.spans("SELECT range AS ledger FROM range(?, ?) ANTI JOIN g_ledgers ON range = ledger",
+                            (start, end + 1))
+        if n:
+            report.add("missing", f"{n} ledgers have no row: {spans}")
+    elif table in _COUNT_COLUMNS and has_ledgers:
+        _check_counts(db, g, table, report)
+    else:
+        _check_coverage(db, g, set_info, start, end, has_ledgers, report)
+    return report
 
-    by_ledger: dict[int, list[LedgerRows]] = defaultdict(list)
-    for g in groups:
-        by_ledger[g.ledger].append(g)
 
-    # Misplaced: the directory the row's close time and ledger say, vs the one it sits in.
-    misplaced: dict[tuple[str, str], list[LedgerRows]] = defaultdict(list)
-    for g in groups:
-        want = partition_path(scheme, g.close_ts, g.ledger, lpf or 1)
-        have = set_info[g.file_set][0]
+def _check_misplaced(db: _Db, g: str, set_info: list[ArchiveFile], report: TableReport) -> None:
+    """Rows whose ledger / close time give another directory than the one their file is in."""
+    found: dict[tuple[str, str], list[int]] = {}
+    rows = db.all(
+        f"SELECT file_set, {db.bucket('ledger', 'close_ts')} AS bucket, count(DISTINCT ledger), sum(n), "
+        f"min(ledger), max(ledger) FROM {g} GROUP BY file_set, bucket"
+    )
+    for file_set, bucket, ledgers, n, lo, hi in rows:
+        want, have = db.partition_of(bucket), set_info[file_set].partition
         if want != have:
-            misplaced[(have, want)].append(g)
-    for (have, want), gs in sorted(misplaced.items()):
+            acc = found.setdefault((have, want), [0, 0, lo, hi])
+            acc[0] += ledgers
+            acc[1] += n
+            acc[2], acc[3] = min(acc[2], lo), max(acc[3], hi)
+    for (have, want), (ledgers, n, lo, hi) in sorted(found.items(), key=lambda kv: kv[1][2]):
         report.add(
             "misplaced",
-            f"{_ledgers_word(gs)} {ledger_ranges([g.ledger for g in gs])}: {sum(g.rows for g in gs)} rows in "
-            f"{have or '<table root>'}, belong in {want}",
+            f"{ledgers} {_ledgers_word(ledgers)} in {lo}-{hi}: {n} rows in {have or '<table root>'}, belong in {want}",
         )
 
-    # Duplicated: rows of one ledger from two file sets, or one id twice within a set.
-    dup: dict[str, list[int]] = defaultdict(list)
-    for ledger, gs in by_ledger.items():
-        sets = sorted({g.file_set for g in gs})
-        if len(sets) > 1:
-            names = ", ".join(set_info[s][1].path.rsplit("/", 1)[-1] for s in sets)
-            dup[f"rows in {len(sets)} file sets ({names})"].append(ledger)
-        elif any(g.keys is not None and g.keys < g.rows for g in gs):
-            dup[f"rows repeat an id of the same file set ({set_info[sets[0]][1].path})"].append(ledger)
-        elif table == "ledgers" and sum(g.rows for g in gs) > 1:
-            dup["more than one row"].append(ledger)
-    for why, ledgers in sorted(dup.items(), key=lambda kv: min(kv[1])):
-        report.add("duplicated", f"{_ledgers_word(ledgers)} {ledger_ranges(ledgers)}: {why}")
 
-    present = {ledger: sum(g.rows for g in gs) for ledger, gs in by_ledger.items()}
-    if table == "ledgers":
-        missing = [s for s in range(start, end + 1) if s not in present]
-        if missing:
-            report.add("missing", f"{len(missing)} ledgers have no row: {ledger_ranges(missing)}")
-    elif table in _COUNT_COLUMNS and expect.known:
-        wanted = expect.counts[table]
-        missing = [s for s, n in sorted(wanted.items()) if n > 0 and s not in present]
-        if missing:
-            report.add("missing", f"{len(missing)} ledgers have no rows: {ledger_ranges(missing)}")
-        mismatch = [
-            f"ledger {s}: {present[s]} rows, the ledgers table says {n}"
-            for s, n in sorted(wanted.items())
-            if s in present and present[s] != n
-        ]
-        extra = [s for s in present if s not in wanted]
-        if mismatch:
-            report.problems["count mismatch"].extend(_examples(mismatch))
-        if extra:
-            report.add("count mismatch", f"rows for ledgers the ledgers table lacks: {ledger_ranges(extra)}")
+def _check_duplicates(db: _Db, g: str, table: str, set_info: list[ArchiveFile], report: TableReport) -> None:
+    """A ledger's rows from two file sets, an id twice within a set, or two ledgers rows of one ledger."""
+    extra = "OR sum(n) > 1" if table == "ledgers" else ""
+    rows = db.all(
+        "WITH per AS (SELECT ledger, list(DISTINCT file_set ORDER BY file_set) AS sets, "
+        f"sum(CASE WHEN has_key THEN n - nk ELSE 0 END) AS repeats FROM {g} GROUP BY ledger "
+        f"HAVING count(DISTINCT file_set) > 1 OR sum(CASE WHEN has_key THEN n - nk ELSE 0 END) > 0 {extra}) "
+        "SELECT sets, repeats > 0, count(*), min(ledger), max(ledger) FROM per GROUP BY sets, repeats > 0 "
+        "ORDER BY min(ledger)"
+    )
+    messages = []
+    for sets, repeats, n, lo, hi in rows:
+        names = ", ".join(set_info[s].path.rsplit("/", 1)[-1] for s in sets)
+        if len(sets) > 1:
+            why = f"rows in {len(sets)} file sets ({names})"
+        elif repeats:
+            why = f"rows repeat an id of the same file set ({set_info[sets[0]].path})"
+        else:
+            why = f"more than one row ({names})"
+        where = f"{lo}-{hi}" if lo != hi else str(lo)
+        messages.append(f"{n} {_ledgers_word(n)} in {where}: {why}")
+    for m in _examples(messages):
+        report.add("duplicated", m)
+
+
+def _check_counts(db: _Db, g: str, table: str, report: TableReport) -> None:
+    """Rows per ledger against what the ledgers table says (see _COUNT_COLUMNS)."""
+    col = "etx" if table == "transactions" else "eops"
+    per = f"(SELECT ledger, sum(n) AS rows FROM {g} GROUP BY ledger)"
+    n, spans = db.spans(f"SELECT e.ledger FROM expect e ANTI JOIN {per} t ON t.ledger = e.ledger WHERE e.{col} > 0")
+    if n:
+        report.add("missing", f"{n} ledgers have no rows: {spans}")
+    (total,) = db.one(f"SELECT count(*) FROM expect e JOIN {per} t USING (ledger) WHERE t.rows != e.{col}")
+    if total:
+        shown = db.all(
+            f"SELECT ledger, t.rows, e.{col} FROM expect e JOIN {per} t USING (ledger) "
+            f"WHERE t.rows != e.{col} ORDER BY ledger LIMIT {_EXAMPLES}"
+        )
+        for ledger, rows, want in shown:
+            report.add("count mismatch", f"ledger {ledger}: {rows} rows, the ledgers table says {want}")
+        if total > _EXAMPLES:
+            report.add("count mismatch", f"... and {total - _EXAMPLES} more ledgers")
+    n, spans = db.spans(f"SELECT t.ledger FROM {per} t ANTI JOIN expect e ON e.ledger = t.ledger")
+    if n:
+        report.add("count mismatch", f"rows for {n} ledgers the ledgers table lacks: {spans}")
+
+
+def _check_coverage(
+    db: _Db, g: str, set_info: list[ArchiveFile], start: int, end: int, has_ledgers: bool, report: TableReport
+) -> None:
+    """Tables without a count: a ledger with no rows must at least be covered by a file set of the
+    directory its close time gives. Only a warning: empty ledgers of a sparse table leave no file."""
+    cov = pa.table(
+        {
+            "part": [f.partition for f in set_info if f.name is not None],
+            "first": [f.name.first for f in set_info if f.name is not None],
+            "last": [f.name.last for f in set_info if f.name is not None],
+        },
+        schema=pa.schema([("part", pa.string()), ("first", pa.int64()), ("last", pa.int64())]),
+    )
+    db.con.register("cov", cov)
+    if has_ledgers:
+        buckets = [b for (b,) in db.all(f"SELECT DISTINCT {db.bucket('ledger', 'close_ts')} FROM expect")]
+        want_sql = (
+            f"SELECT r.range AS ledger, b.part FROM range(?, ?) r "
+            f"LEFT JOIN expect e ON e.ledger = r.range LEFT JOIN bucket_part b ON b.bucket = "
+            f"{db.bucket('r.range', 'e.close_ts')}"
+        )
     else:
-        # No count to compare with: only coverage can be checked, and an uncovered ledger may be empty.
-        uncovered = []
-        for s in range(start, end + 1):
-            if s in present:
-                continue
-            where = partition_path(scheme, expect.close_ts[s], s, lpf or 1) if s in expect.close_ts else None
-            dirs = [where] if where is not None else list(coverage)
-            if not any(first <= s <= last for d in dirs for _, first, last in coverage.get(d, ())):
-                uncovered.append(s)
-        if uncovered:
-            report.warnings.append(
-                f"{len(uncovered)} ledgers have no rows and no file set covers them (empty, or a file was lost; "
-                f"--manifests tells which): {ledger_ranges(uncovered)}"
-            )
-    return report
+        buckets = []
+        want_sql = "SELECT range AS ledger, NULL::VARCHAR AS part FROM range(?, ?)"
+    db.con.register(
+        "bucket_part",
+        pa.table({"bucket": pa.array(buckets, pa.int64()), "part": [db.partition_of(b) for b in buckets]}),
+    )
+    n, spans = db.spans(
+        f"WITH want AS ({want_sql}), covered AS (SELECT DISTINCT w.ledger FROM want w JOIN cov c "
+        "ON w.ledger BETWEEN c.first AND c.last AND (w.part IS NULL OR c.part = w.part)) "
+        f"SELECT ledger FROM want ANTI JOIN covered USING (ledger) ANTI JOIN {g} USING (ledger)",
+        (start, end + 1),
+    )
+    db.con.unregister("cov")
+    db.con.unregister("bucket_part")
+    if n:
+        report.warnings.append(
+            f"{n} ledgers have no rows and no file set covers them (empty, or a file was lost; "
+            f"--manifests tells which): {spans}"
+        )
 
 
 # --- manifests ---------------------------------------------------------------------------------------
@@ -597,10 +640,13 @@ def verify(target: Target) -> Report:
     report = Report(target, scheme, lpf, start, end, [])
     if stray:
         report.warnings.append(f"{len(stray)} non-Parquet files under table directories, e.g. {stray[0]}")
-    expect = _Expectations()
     with tempfile.TemporaryDirectory(prefix="verify-") as workdir:
-        for t in tables:
-            report.tables.append(check_table(t, archive[t], scheme, lpf, start, end, expect, workdir))
+        db = _Db(workdir, scheme, lpf)
+        try:
+            for t in tables:
+                report.tables.append(check_table(db, t, archive[t], start, end, has_ledgers="ledgers" in tables))
+        finally:
+            db.close()
     if target.check_manifests:
         report.manifest_problems = list(manifest_problems)
         if not manifests:
@@ -706,9 +752,8 @@ def main(argv: list[str]) -> int:
 
 
 def _target(args: argparse.Namespace, options) -> Target:
-    from beam_pipeline.util import storage
-
     from beam_pipeline.records import table_names
+    from beam_pipeline.util import storage
 
     tables = tuple(t.strip() for t in args.tables.split(",") if t.strip()) if args.tables else None
     unknown = sorted(set(tables or ()) - set(table_names()))

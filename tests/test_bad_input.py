@@ -151,7 +151,10 @@ DAMAGE = {
         out_of_order,
         [KEY, f"ledger at position 3 of batch {BAD}-{BAD + 63} is {BAD + 4}, expected {BAD + 3}"],
     ),
-    "ledger repeated": (repeated, [KEY, f"ledger at position 5 of batch {BAD}-{BAD + 63} is {BAD + 4}, expected {BAD + 5}"]),
+    "ledger repeated": (
+        repeated,
+        [KEY, f"ledger at position 5 of batch {BAD}-{BAD + 63} is {BAD + 4}, expected {BAD + 5}"],
+    ),
 }
 
 
@@ -161,7 +164,8 @@ def test_damaged_object_fails_the_run_and_names_it(damage, tmp_path, capsys, sha
     make_damage, expected = DAMAGE[damage]
     make_damage(store)
     out = tmp_path / "out"
-    code, stdout, err = run(capsys, job_config(str(store), START, END, out, tables=["ledgers", "transactions"]), tmp_path)
+    cfg = job_config(str(store), START, END, out, tables=["ledgers", "transactions"])
+    code, stdout, err = run(capsys, cfg, tmp_path)
     assert code == 1, stdout + err
     last = err.strip().splitlines()[-1]
     assert last.startswith("error: run r") and " failed: " in last
@@ -200,7 +204,11 @@ MANIFEST_CASES = {
     "wrong field type": (_manifest_bad_field, {}, "ledgersPerBatch must be int, got '64'"),
     "other network": (None, {"network": "pubnet"}, "data store is for network 'Test SDF Network ; September 2015'"),
     "other ledgers_per_file": (None, {"ledgers_per_file": 1}, "has ledgers_per_file = 64, but the config says 1"),
-    "other files_per_partition": (None, {"files_per_partition": 64000}, "files_per_partition = 10, but the config says"),
+    "other files_per_partition": (
+        None,
+        {"files_per_partition": 64000},
+        "files_per_partition = 10, but the config says 64000",
+    ),
 }
 
 

@@ -153,7 +153,7 @@ def test_crash_after_renames_before_deletes_then_rerun_is_exact(tmp_path, capsys
     assert "simulated crash" in text
     # The crash left both runs' files for 1410100..1410200: readers would see those rows twice.
     code, report = verify(capsys, out, FIRST, LAST)
-    assert code == 1 and "duplicated: ledgers 1410100-1410200: rows in 2 file sets" in report
+    assert code == 1 and "duplicated: 101 ledgers in 1410100-1410200: rows in 2 file sets" in report
 
     code, text = run(capsys, job_config(datastore(STORE), 1410100, LAST, out, tables=TABLES), tmp_path)
     assert code == 0, text
