@@ -149,6 +149,13 @@ def cmd_run(argv: list[str], wait: bool = True) -> int:
         tables=cfg.processors,
         root=cfg.sink.root,
         dry_run=cfg.sink.dry_run,
+        layout=(
+            ("partition_by", cfg.sink.partition_by),
+            ("ledgers_per_file", cfg.sink.ledgers_per_file),
+            ("compression", cfg.sink.compression),
+            ("xdr_encoding", cfg.sink.xdr_encoding),
+            ("include_metadata", cfg.sink.include_metadata),
+        ),
     )
     t0 = time.monotonic()
     log.info("run %s: ledgers %s-%s -> %s%s", run_id, run.start_ledger, run.end_ledger, run.root,

@@ -38,8 +38,9 @@ def format_summary(run, cfg: PipelineConfig, metrics: dict[str, int], elapsed: f
         f" under {cfg.sink.root}"
         + (f"; replaced {metrics['files_replaced']} older files" if metrics.get("files_replaced") else "")
     )
-    if metrics.get("read_retries") or metrics.get("rpc_retries"):
-        lines.append(f"  retries: {metrics.get('read_retries', 0) + metrics.get('rpc_retries', 0)}")
+    retries = {k: metrics.get(k, 0) for k in ("read_retries", "rpc_retries", "write_retries") if metrics.get(k)}
+    if retries:
+        lines.append(f"  retries: {sum(retries.values())} ({', '.join(f'{k} {v}' for k, v in retries.items())})")
     if metrics.get("dead_letters"):
         lines.append(f"  DEAD LETTERS: {metrics['dead_letters']} units failed; see {cfg.sink.root}/_dead_letter/")
     if not cfg.sink.dry_run:

@@ -83,7 +83,7 @@ def test_transient_read_failure_is_retried(tmp_path, capsys, monkeypatch, shared
     code, text = run(capsys, cfg, tmp_path)
     assert code == 0, text
     assert len(failed) == 5  # every object failed once ...
-    assert "retries: 5" in text  # ... and was read again
+    assert "retries: 5 (read_retries 5)" in text  # ... and was read again
     assert_exact(out, FIRST, LAST, TX_ROWS)
     code, report = verify(capsys, out, FIRST, LAST, "--manifests")
     assert code == 0, report
@@ -130,6 +130,7 @@ def test_transient_write_failure_is_retried(tmp_path, capsys, monkeypatch, share
     code, text = run(capsys, job_config(datastore(STORE), FIRST, LAST, out, tables=TABLES), tmp_path)
     assert code == 0, text
     assert len(failed) == 2  # one file set per table, each failed once
+    assert "retries: 2 (write_retries 2)" in text
     assert_exact(out, FIRST, LAST, TX_ROWS)
     assert len(parquet_files(out)) == 2
     code, report = verify(capsys, out, FIRST, LAST, "--manifests")

@@ -8,7 +8,7 @@ it. Dead letters (``on_error: dead_letter``) go to ``{root}/_dead_letter/{run_id
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import apache_beam as beam
@@ -50,7 +50,8 @@ class RunInfo:
     tables: tuple[str, ...]
     root: str
     dry_run: bool = False
-    extra: dict = field(default_factory=dict)
+    # The archive layout, so readers (verify) need not guess it: partition_by, ledgers_per_file, ...
+    layout: tuple[tuple[str, object], ...] = ()
 
 
 def manifest_path(root: str, run_id: str) -> str:
@@ -69,6 +70,7 @@ def build_manifest(run: RunInfo, files: list[FileRecord], dead_letters: int) -> 
         "runner": run.runner,
         "ledger_range": {"start": run.start_ledger, "end": run.end_ledger},
         "tables": list(run.tables),
+        "layout": dict(run.layout),
         "started_at": run.started_at,
         "finished_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
         "dry_run": run.dry_run,

@@ -151,6 +151,7 @@ def test_rerun_of_the_same_range_replaces_its_files(tmp_path):
     newest = max(runs, key=lambda m: m["run_id"])
     assert set(newest["replaced"]) == first_files
     assert {f["path"] for f in newest["files"]} == second_files
+    assert newest["layout"]["partition_by"] == "ledger_day" and newest["layout"]["ledgers_per_file"] == 10000
     _no_temp_left(out)
 
 
