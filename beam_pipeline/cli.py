@@ -5,7 +5,7 @@
     python -m beam_pipeline sample --out DIR [--ledgers N]
     python -m beam_pipeline query --root DIR --sql "SELECT ..."
     python -m beam_pipeline schemas [--out docs/tables.md]
-    python -m beam_pipeline verify --config FILE | --path ROOT [--manifests] (see beam_pipeline/verify.py)
+    python -m beam_pipeline verify --config FILE | --path ROOT [--manifests] (see beam_pipeline/verify/)
     python -m beam_pipeline bench [--data DIR ...] [--scale N ...] [--repeat K] [--out FILE] (docs/performance.md)
 
 Exit codes: 0 success, 1 the job failed, 2 bad config or arguments, 3 the job finished but wrote

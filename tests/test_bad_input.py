@@ -4,88 +4,38 @@ Every failure must exit with the documented code, name the object key and/or led
 and leave nothing of the failed run behind: no final Parquet file, no `_temporary`, no manifest.
 With ``on_error: dead_letter`` the same damage is written to `_dead_letter/` and the rest archived.
 
-The helpers at the top (writable copies of a shared data store, rewriting one object) are also
-used by the fault and safety tests.
+The writable store copies and object rewriting come from `tests.damage`, shared with the safety tests.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
-import stat
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-import zstandard
 from stellar_sdk import xdr
 
 from beam_pipeline.cli import main
-from beam_pipeline.sources import sep54
-from tests.harness import datastore, job_config, parquet_files, run_job, write_config
-
-STORE = "testnet-p19-lpf64"  # 64 ledgers per object, 10 objects per partition, ledgers 1410048..1410367
-LEDGERS_PER_BATCH, BATCHES_PER_PARTITION = 64, 10
-# A short range over the end of the first object and the start of the second (1410112-1410175),
-# which is the one damaged: a few ledgers decode fine before the bad one is reached.
-START, END = 1410100, 1410130
-BAD = 1410112
-
-
-# --- a writable data store ---------------------------------------------------------------------
-
-
-def copy_store(tmp_path: Path, name: str = STORE) -> Path:
-    """A writable copy of a shared (read-only) data store under `tmp_path`."""
-    dst = tmp_path / f"store-{name}"
-    shutil.copytree(datastore(name), dst)
-    for dirpath, dirnames, filenames in os.walk(dst):
-        for n in [*dirnames, *filenames]:
-            p = os.path.join(dirpath, n)
-            os.chmod(p, os.stat(p).st_mode | stat.S_IWUSR)
-    os.chmod(dst, os.stat(dst).st_mode | stat.S_IWUSR)
-    return dst
-
-
-def object_key(seq: int) -> str:
-    return sep54.object_key(seq, LEDGERS_PER_BATCH, BATCHES_PER_PARTITION, "zst")
-
-
-def object_path(store: Path, seq: int) -> Path:
-    return store / object_key(seq)
-
-
-def read_xdr(store: Path, seq: int) -> bytes:
-    return zstandard.ZstdDecompressor().stream_reader(object_path(store, seq).read_bytes()).read()
-
-
-def read_batch(store: Path, seq: int) -> xdr.LedgerCloseMetaBatch:
-    return xdr.LedgerCloseMetaBatch.from_xdr_bytes(read_xdr(store, seq))
-
-
-def write_xdr(store: Path, seq: int, payload: bytes) -> None:
-    """Writes `payload` as one valid zstd frame at the object key of `seq`."""
-    object_path(store, seq).write_bytes(zstandard.ZstdCompressor().compress(payload))
-
-
-def write_batch(store: Path, seq: int, batch: xdr.LedgerCloseMetaBatch) -> None:
-    write_xdr(store, seq, batch.to_xdr_bytes())
-
-
-def run(capsys, cfg: dict, tmp_path: Path, *extra: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = run_job(cfg, tmp_path, *extra)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def assert_nothing_left(out: Path) -> None:
-    assert parquet_files(out) == [], "a failed run left final Parquet files"
-    assert not (out / "_temporary").exists(), "a failed run left temporary files"
-    assert not (out / "_manifests").exists(), "a failed run wrote a manifest"
-
+from tests.damage import (
+    BAD,
+    END,
+    KEY,
+    LEDGERS_PER_BATCH,
+    START,
+    STORE,
+    assert_nothing_left,
+    copy_store,
+    object_path,
+    read_batch,
+    read_xdr,
+    run,
+    write_batch,
+    write_xdr,
+)
+from tests.harness import datastore, job_config, write_config
 
 # --- damaged objects ---------------------------------------------------------------------------
 
@@ -136,7 +86,6 @@ def repeated(store: Path) -> None:
     write_batch(store, BAD, batch)
 
 
-KEY = object_key(BAD)
 DAMAGE = {
     "truncated zstd frame": (truncated_frame, [KEY, "truncated zstd frame"]),
     "corrupt zstd bytes": (corrupt_frame, [KEY, "corrupt zstd data"]),

@@ -15,8 +15,8 @@ from stellar_sdk import xdr
 
 from beam_pipeline.cli import main
 from beam_pipeline.xdr.ledger import decode_batch
+from tests.damage import BAD, KEY, START, assert_nothing_left, copy_store, object_path, run
 from tests.harness import datastore, job_config, parquet_files, write_config
-from tests.test_bad_input import BAD, KEY, START, assert_nothing_left, copy_store, object_path, run
 
 SENTINEL = "S3CRET-SENTINEL-" + uuid.uuid4().hex
 

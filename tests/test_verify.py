@@ -6,6 +6,7 @@ module by the real pipeline; every test works on its own copy in `tmp_path`.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -170,6 +171,63 @@ def test_manifest_check_catches_a_missing_file_of_a_sparse_table(tmp_path, capsy
     code, out = verify(capsys, "--path", str(out_dir), "--tables", "ledgers,accounts", "--manifests")
     assert code == 1
     assert "but missing from the archive" in out
+
+
+def rewrite_manifest(archive: Path, edit) -> Path:
+    """Applies `edit` to the archive's only manifest, in place."""
+    (path,) = (archive / "_manifests").glob("*.json")
+    m = json.loads(path.read_text())
+    edit(m)
+    path.write_text(json.dumps(m))
+    return path
+
+
+def test_layout_comes_from_the_newest_manifest(archive, capsys):
+    """The directories say ledger_day; a newer run's manifest says hour, and wins over the names."""
+    path = rewrite_manifest(archive, lambda m: None)
+    newer = json.loads(path.read_text())
+    assert newer["layout"]["partition_by"] == "ledger_day"
+    newer["run_id"] = OTHER_RUN
+    newer["layout"]["partition_by"] = "hour"
+    (path.parent / f"{OTHER_RUN}.json").write_text(json.dumps(newer))
+    code, out = verify(capsys, "--path", str(archive))
+    assert code == 1, out
+    assert f"ledgers {START}-{END} (partition_by hour)" in out
+    assert re.search(r"misplaced: \d+ ledgers in 1410048-1410100: 53 rows in year=2022/month=06/day=10, "
+                     r"belong in year=2022/month=06/day=10/hour=\d\d", out), out
+    # A flag still beats the manifest.
+    code, out = verify(capsys, "--path", str(archive), "--partition-by", "ledger_day")
+    assert code == 0, out
+
+
+def test_manifest_layout_resolves_mixed_directories(archive, capsys):
+    """A stray copy in another scheme's directory makes the names ambiguous; the manifest is not."""
+    src = only_file(archive, "transactions")
+    stray = archive / "transactions" / "ledgers" / "1410048-1410111" / src.name
+    stray.parent.mkdir(parents=True)
+    shutil.copy(src, stray)
+    code, out = verify(capsys, "--path", str(archive))
+    assert code == 1, out
+    assert f"ledgers {START}-{END} (partition_by ledger_day)" in out
+    assert "rows in ledgers/1410048-1410111, belong in year=2022/month=06/day=10" in out
+    assert "rows in 2 file sets" in out
+    # Without a recorded layout only the directory names are left, and they disagree.
+    rewrite_manifest(archive, lambda m: m.pop("layout"))
+    code, out = verify(capsys, "--path", str(archive))
+    assert code == 2
+    assert "directories of more than one partition scheme: ledger_day, ledger_range" in out
+
+
+def test_layout_falls_back_to_the_directory_names(archive, capsys):
+    """Archives written before manifests recorded a layout: the scheme is read from the directories."""
+    rewrite_manifest(archive, lambda m: m.pop("layout"))
+    code, out = verify(capsys, "--path", str(archive), "--manifests")
+    assert code == 0, out
+    assert f"ledgers {START}-{END} (partition_by ledger_day)" in out
+    shutil.rmtree(archive / "_manifests")
+    code, out = verify(capsys, "--path", str(archive))
+    assert code == 0, out
+    assert "(partition_by ledger_day)" in out
 
 
 def test_bad_arguments_exit_2(archive, capsys, tmp_path):

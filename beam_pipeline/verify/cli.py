@@ -1,0 +1,128 @@
+"""The ``verify`` command line: arguments to a `Target`, a `Report` to text and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from beam_pipeline.verify.model import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Report, Target, VerifyError, examples
+from beam_pipeline.verify.run import verify
+
+
+def format_report(report: Report) -> str:
+    """One line per table with its status, then each problem under it; the last line is the verdict."""
+    lpf = f", ledgers_per_file {report.ledgers_per_file}" if report.partition_by == "ledger_range" else ""
+    lines = [
+        f"verify {report.target.root}: ledgers {report.start}-{report.end} "
+        f"(partition_by {report.partition_by}{lpf})"
+    ]
+    for w in report.warnings:
+        lines.append(f"  warning: {w}")
+    for t in report.tables:
+        status = "ok" if t.ok else "FAILED"
+        lines.append(f"  {t.table:<24} {t.rows:>12,} rows in {t.files:>5} files: {status}")
+        for kind, messages in t.problems.items():
+            for m in messages:
+                lines.append(f"    {kind}: {m}")
+        for w in t.warnings:
+            lines.append(f"    warning: {w}")
+    if report.target.check_manifests:
+        status = "ok" if not report.manifest_problems else "FAILED"
+        lines.append(f"  manifests: {report.manifest_summary or 'none'}: {status}")
+        for p in examples(report.manifest_problems):
+            lines.append(f"    {p}")
+    lines.append("result: " + ("ok, the archive is exact" if report.ok else "FAILED"))
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags, on a caller's parser (so they can be documented or embedded elsewhere)."""
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--config", help="The job config: verifies its sink root, range, tables and layout.")
+    where.add_argument("--path", help="An archive root: local directory, gs://bucket/prefix or s3://bucket/prefix.")
+    parser.add_argument("--start-ledger", "--start_ledger", dest="start_ledger", type=int)
+    parser.add_argument("--end-ledger", "--end_ledger", dest="end_ledger", type=int)
+    parser.add_argument("--partition-by", "--partition_by", dest="partition_by",
+                        choices=("ledger_day", "hour", "ledger_range"),
+                        help="With --path: the partition scheme (default: the newest manifest's layout, else "
+                             "the directory names).")
+    parser.add_argument("--ledgers-per-file", "--ledgers_per_file", dest="ledgers_per_file", type=int,
+                        help="With --path and ledger_range: ledgers per directory (default: as for --partition-by).")
+    parser.add_argument("--tables", help="Comma-separated tables (default: the config's, or every table found).")
+    parser.add_argument("--manifests", action="store_true",
+                        help="Also check files against the run manifests: present, size, sha256.")
+
+
+def main(argv: list[str]) -> int:
+    """Runs ``verify``; returns EXIT_OK, EXIT_PROBLEMS, or EXIT_USAGE (the archive cannot be verified)."""
+    from apache_beam.io.filesystems import FileSystems
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from beam_pipeline import verify as package
+    from beam_pipeline.config import ConfigError
+
+    description = package.__doc__.split("\n\n")[0]  # the package docstring is the command's documentation
+    parser = argparse.ArgumentParser(prog="python -m beam_pipeline verify", description=description)
+    add_arguments(parser)
+    try:
+        args, beam_args = parser.parse_known_args(argv)
+    except SystemExit as e:
+        return EXIT_USAGE if e.code else EXIT_OK
+    # Unknown flags are Beam's (``--s3_endpoint_url`` ...): they configure FileSystems, as for ``run``.
+    options = PipelineOptions(beam_args)
+    try:
+        target = _target(args, options)
+    except ConfigError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as e:  # VerifyError, or util.storage's StorageConfigError
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    FileSystems.set_options(options)
+    try:
+        report = verify(target)
+    except VerifyError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    print(format_report(report), flush=True)
+    return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def _target(args: argparse.Namespace, options) -> Target:
+    """With --config the job's root, range, tables and layout; with --path only what the flags say."""
+    from beam_pipeline.records import table_names
+    from beam_pipeline.util import storage
+
+    tables = tuple(t.strip() for t in args.tables.split(",") if t.strip()) if args.tables else None
+    unknown = sorted(set(tables or ()) - set(table_names()))
+    if unknown:
+        raise VerifyError(f"--tables: unknown tables {', '.join(unknown)} (known: {', '.join(table_names())})")
+    if args.config:
+        from beam_pipeline.cli import read_config
+
+        cfg = read_config(args.config, options)
+        if args.partition_by or args.ledgers_per_file:
+            raise VerifyError("--partition-by / --ledgers-per-file go with --path; the config gives them")
+        cfg = cfg.with_range(args.start_ledger, args.end_ledger)
+        storage.apply_options(cfg, options)
+        return Target(
+            root=cfg.sink.root,
+            partition_by=cfg.sink.partition_by,
+            ledgers_per_file=cfg.sink.ledgers_per_file,
+            start=cfg.source.start_ledger,
+            end=cfg.source.end_ledger,
+            tables=tables or cfg.processors,
+            check_manifests=args.manifests,
+        )
+    storage.prepare(args.path)
+    if args.ledgers_per_file is not None and args.ledgers_per_file < 1:
+        raise VerifyError("--ledgers-per-file must be at least 1")
+    return Target(
+        root=args.path,
+        partition_by=args.partition_by,
+        ledgers_per_file=args.ledgers_per_file,
+        start=args.start_ledger,
+        end=args.end_ledger,
+        tables=tables,
+        check_manifests=args.manifests,
+    )
