@@ -27,6 +27,7 @@ setup(
         "duckdb>=1.1",  # verify and query read archives of any size without loading them whole
     ],
     extras_require={
+        "bench": ["matplotlib>=3.7"],  # only for the benchmark plot
         "test": [
             "pytest>=8",
             "pytest-timeout>=2.3",

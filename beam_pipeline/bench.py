@@ -1,0 +1,572 @@
+"""Benchmark: what the pipeline costs compared with decoding alone, on the same data in one run.
+
+    python -m beam_pipeline bench [--data DIR ...] [--scale N ...] [--repeat K] [--out FILE]
+
+For every data store (the given ones, plus a scaled store built by renumbering real ledgers into
+a long consecutive range, once per ``--scale``) it measures:
+
+1. read + zstd only: MB/s of uncompressed XDR;
+2. decode only with stellar_sdk (``LedgerCloseMetaBatch.from_xdr_bytes``), the baseline, and the
+   fast path of `beam_pipeline.xdr.fast`;
+3. the full pipeline (ledgers, transactions, operations, contract_events, contract_data -> Parquet
+   zstd on local disk) in a child process, on the FnApiRunner in one process and with two worker
+   processes: ledgers/s, rows/s, MB/s and the peak RSS summed over the child's process tree;
+4. ratios: full single-process / decode-only, multi-process / single-process.
+
+Timings are medians of ``--repeat`` runs. Machine load (``/proc/loadavg``) is recorded before and
+after, because on a shared machine only ratios measured in the same run mean much. No part of
+this is a test: nothing asserts a speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import zstandard
+
+TABLES = ("ledgers", "transactions", "operations", "contract_events", "contract_data")
+DEFAULT_DATA = ("mainnet-p22-56065483", "standalone-p25-loadtest")
+SCALE_SOURCE = "testnet-p19-lpf64"
+MULTI_ARGS = ("--direct_num_workers=2", "--direct_running_mode=multi_processing")
+
+
+def _shared_datastores() -> Path:
+    return Path(__file__).resolve().parents[1].parent / "shared" / "ledgers" / "datastores"
+
+
+# ---------------------------------------------------------------------------------------------
+# Data stores
+
+
+def objects_of(root: str) -> list[str]:
+    return sorted(
+        glob.glob(f"{root}/**/*.xdr.zst", recursive=True) + glob.glob(f"{root}/**/*.xdr.zstd", recursive=True)
+    )
+
+
+def read_manifest(root: str) -> dict:
+    return json.loads(Path(root, ".config.json").read_text())
+
+
+def ledger_range(blobs: list[bytes]) -> tuple[int, int, int]:
+    """(first, last, count) of the ledgers in decompressed LedgerCloseMetaBatch blobs (header only)."""
+    firsts, lasts = [], []
+    for b in blobs:
+        firsts.append(int.from_bytes(b[0:4], "big"))
+        lasts.append(int.from_bytes(b[4:8], "big"))
+    distinct = {(f, la) for f, la in zip(firsts, lasts, strict=True)}
+    return min(firsts), max(lasts), sum(la - f + 1 for f, la in distinct)
+
+
+def build_scaled_store(dest: str, source: str, base: int, scale: int, ledgers_per_batch: int = 8) -> str:
+    """Writes ``base * scale`` consecutive ledgers, renumbered copies of `source`'s first `base`.
+
+    Each copy gets a new ledgerSeq, a close time 5 s after its predecessor, the predecessor's hash
+    as previousLedgerHash and its own header hash, so the chain is consistent. Transaction sets,
+    results and metas are unchanged: with the same network passphrase, envelopes still pair with
+    their results by hash. Batches of `ledgers_per_batch` ledgers sit at their SEP-54 keys.
+    """
+    from stellar_sdk import xdr
+
+    from beam_pipeline.sources import sep54
+
+    manifest = read_manifest(source)
+    lcms = []
+    for path in sorted(objects_of(source), reverse=True):  # inverted-hex keys: lowest ledger first
+        batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(_decompress(Path(path).read_bytes()))
+        lcms.extend(batch.ledger_close_metas)
+        if len(lcms) >= base:
+            break
+    lcms = lcms[:base]
+    if not lcms:
+        raise ValueError(f"{source}: no ledgers")
+    body = _body(lcms[0])
+    first = body.ledger_header.header.ledger_seq.uint32
+    close0 = body.ledger_header.header.scp_value.close_time.time_point.uint64
+    prev_hash = body.ledger_header.header.previous_ledger_hash.hash
+    partition = 1000
+    Path(dest).mkdir(parents=True, exist_ok=True)
+    Path(dest, ".config.json").write_text(
+        json.dumps(
+            {
+                "networkPassphrase": manifest["networkPassphrase"],
+                "version": "1.0",
+                "compression": "zstd",
+                "ledgersPerBatch": ledgers_per_batch,
+                "batchesPerPartition": partition,
+            }
+        )
+    )
+    total = base * scale
+    encoded: list[bytes] = []
+    cctx = zstandard.ZstdCompressor(level=3)
+    for i in range(total):
+        lcm = lcms[i % base]
+        entry = _body(lcm).ledger_header
+        header = entry.header
+        header.ledger_seq = xdr.Uint32(first + i)
+        header.scp_value.close_time = xdr.TimePoint(xdr.Uint64(close0 + 5 * i))
+        header.previous_ledger_hash = xdr.Hash(prev_hash)
+        prev_hash = hashlib.sha256(header.to_xdr_bytes()).digest()
+        entry.hash = xdr.Hash(prev_hash)
+        encoded.append(lcm.to_xdr_bytes())
+        seq = first + i
+        if (seq + 1) % ledgers_per_batch == 0 or i == total - 1:
+            start = seq - len(encoded) + 1
+            key = sep54.object_key(start, ledgers_per_batch, partition, "zst")
+            data = (
+                start.to_bytes(4, "big") + seq.to_bytes(4, "big") + len(encoded).to_bytes(4, "big") + b"".join(encoded)
+            )
+            out = Path(dest, key)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(cctx.compress(data))
+            encoded = []
+    return dest
+
+
+def _body(lcm):
+    return {0: lcm.v0, 1: lcm.v1, 2: lcm.v2}[lcm.v]
+
+
+def _decompress(data: bytes) -> bytes:
+    return zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True).read()
+
+
+# ---------------------------------------------------------------------------------------------
+# In-process phases
+
+
+def _median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def measure_in_process(root: str, repeat: int) -> dict:
+    """Read + zstd, decode with stellar_sdk, decode with the fast path; medians of `repeat` runs."""
+    from stellar_sdk import xdr
+
+    from beam_pipeline.xdr import fast
+
+    paths = objects_of(root)
+    blobs: list[bytes] = []
+
+    def read():
+        blobs[:] = [_decompress(Path(p).read_bytes()) for p in paths]
+
+    read_s = _median_time(read, repeat)
+    first, last, ledgers = ledger_range(blobs)
+    mb = sum(len(b) for b in blobs) / 1e6
+    sdk_s = _median_time(lambda: [xdr.LedgerCloseMetaBatch.from_xdr_bytes(b) for b in blobs], repeat)
+    fast_s = _median_time(lambda: [fast.decode_batch(b) for b in blobs], repeat)
+    return {
+        "first_ledger": first,
+        "last_ledger": last,
+        "ledgers": ledgers,
+        "objects": len(paths),
+        "xdr_mb": round(mb, 3),
+        "read": _rates(read_s, ledgers, mb),
+        "decode_sdk": _rates(sdk_s, ledgers, mb),
+        "decode_fast": _rates(fast_s, ledgers, mb),
+    }
+
+
+def _rates(seconds: float, ledgers: int, mb: float, rows: int | None = None) -> dict:
+    out = {
+        "seconds": round(seconds, 4),
+        "ledgers_per_s": round(ledgers / seconds, 2),
+        "mb_per_s": round(mb / seconds, 3),
+    }
+    if rows is not None:
+        out["rows_per_s"] = round(rows / seconds, 1)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The full pipeline, in a child process whose tree's memory is sampled
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of `pid` and all its descendants (from /proc; 0 when it has gone)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_pipeline(root: str, first: int, last: int, workdir: str, extra: tuple[str, ...], decode: str = "fast") -> dict:
+    """One run of ``beam_pipeline run`` in a child: seconds (without interpreter start), rows, peak RSS."""
+    import yaml
+
+    out = Path(workdir, "out")
+    shutil.rmtree(out, ignore_errors=True)
+    cfg = {
+        "pipeline": {
+            "name": "bench",
+            "source": {"type": "datastore", "config": {"path": root, "start_ledger": first, "end_ledger": last}},
+            "processors": [{"type": t} for t in TABLES],
+            "consumers": [
+                {
+                    "type": "SaveToParquet",
+                    "config": {
+                        "storage_type": "FS",
+                        "local_path": str(out),
+                        "partition_by": "ledger_day",
+                        "compression": "zstd",
+                    },
+                }
+            ],
+        }
+    }
+    cfg_path = Path(workdir, "bench.yaml")
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    timing = Path(workdir, "timing.json")
+    env = dict(os.environ, BEAM_PIPELINE_DECODE=decode)
+    cmd = [
+        sys.executable,
+        "-m",
+        "beam_pipeline.bench",
+        "--child",
+        str(timing),
+        "run",
+        "--config",
+        str(cfg_path),
+        *extra,
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    stop = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            stop.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = proc.communicate()
+    stop.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"pipeline run failed ({proc.returncode}): {err[-2000:]}")
+    rows = _count_rows(out)
+    return {"seconds": json.loads(timing.read_text())["seconds"], "rows": rows, "peak_rss_mb": round(peak / 2**20, 1)}
+
+
+def _count_rows(root: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(
+        pq.ParquetFile(p).metadata.num_rows
+        for p in glob.glob(f"{root}/*/**/*.parquet", recursive=True)
+        if "/_" not in p[len(str(root)) :]
+    )
+
+
+def _child(argv: list[str]) -> int:
+    """Runs the CLI in this process and writes how long the run took, imports excluded."""
+    timing, rest = argv[0], argv[1:]
+    import apache_beam  # noqa: F401 - imported before the clock starts
+
+    from beam_pipeline import cli
+
+    t0 = time.perf_counter()
+    rc = cli.main(rest)
+    Path(timing).write_text(json.dumps({"seconds": time.perf_counter() - t0, "rc": rc}))
+    return rc
+
+
+def measure_pipeline(
+    root: str, first: int, last: int, repeat: int, extra: tuple[str, ...], decode: str = "fast"
+) -> dict:
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as work:
+        for _ in range(repeat):
+            runs.append(run_pipeline(root, first, last, work, extra, decode))
+    return {
+        "seconds": round(statistics.median(r["seconds"] for r in runs), 3),
+        "runs": [round(r["seconds"], 3) for r in runs],
+        "rows": runs[0]["rows"],
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Driver
+
+
+def machine() -> dict:
+    import apache_beam
+    import pyarrow
+    import stellar_sdk
+
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(
+            next(ln for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")).split()[1]
+        )
+    except (OSError, StopIteration):
+        mem_kb = 0
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gb": round(mem_kb / 2**20, 1),
+        "python": platform.python_version(),
+        "beam": apache_beam.__version__,
+        "pyarrow": pyarrow.__version__,
+        "stellar_sdk": stellar_sdk.__version__,
+    }
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def bench_dataset(name: str, root: str, args) -> dict:
+    print(f"[bench] {name}: in-process phases", file=sys.stderr, flush=True)
+    res = {"name": name, "path": root, **measure_in_process(root, args.repeat)}
+    first, last = res["first_ledger"], res["last_ledger"]
+    ledgers, mb = res["ledgers"], res["xdr_mb"]
+    modes = [("single", ())]
+    if not args.no_multi:
+        modes.append(("multi", MULTI_ARGS))
+    if args.compare_sdk:
+        modes.append(("single_sdk_decode", ()))
+    for mode, extra in modes:
+        print(f"[bench] {name}: pipeline {mode}", file=sys.stderr, flush=True)
+        decode = "sdk" if mode.endswith("sdk_decode") else "fast"
+        run = measure_pipeline(root, first, last, args.pipeline_repeat or args.repeat, extra, decode)
+        res[mode] = {**run, **_rates(run["seconds"], ledgers, mb, run["rows"])}
+    ratios = {
+        "single_over_decode": round(res["decode_sdk"]["seconds"] / res["single"]["seconds"], 3),
+        "fast_decode_speedup": round(res["decode_sdk"]["seconds"] / res["decode_fast"]["seconds"], 3),
+    }
+    if "multi" in res:
+        ratios["multi_over_single"] = round(res["single"]["seconds"] / res["multi"]["seconds"], 3)
+    if "single_sdk_decode" in res:
+        ratios["fast_over_sdk_pipeline"] = round(res["single_sdk_decode"]["seconds"] / res["single"]["seconds"], 3)
+    res["ratios"] = ratios
+    return res
+
+
+def print_table(report: dict, file=sys.stdout) -> None:
+    cols = (
+        "data store",
+        "ledgers",
+        "XDR MB",
+        "read MB/s",
+        "sdk decode l/s",
+        "fast decode l/s",
+        "single l/s",
+        "single rows/s",
+        "single MB/s",
+        "single RSS MB",
+        "multi l/s",
+        "multi RSS MB",
+        "single/decode",
+        "multi/single",
+        "fast/sdk decode",
+    )
+    lines = [cols]
+    for d in report["datasets"]:
+        s, m, r = d["single"], d.get("multi", {}), d["ratios"]
+        lines.append(
+            (
+                d["name"],
+                str(d["ledgers"]),
+                f"{d['xdr_mb']:.2f}",
+                f"{d['read']['mb_per_s']:.1f}",
+                f"{d['decode_sdk']['ledgers_per_s']:.2f}",
+                f"{d['decode_fast']['ledgers_per_s']:.2f}",
+                f"{s['ledgers_per_s']:.2f}",
+                f"{s['rows_per_s']:.0f}",
+                f"{s['mb_per_s']:.2f}",
+                f"{s['peak_rss_mb']:.0f}",
+                f"{m['ledgers_per_s']:.2f}" if m else "-",
+                f"{m['peak_rss_mb']:.0f}" if m else "-",
+                f"{r['single_over_decode']:.2f}x",
+                f"{r['multi_over_single']:.2f}x" if "multi_over_single" in r else "-",
+                f"{r['fast_decode_speedup']:.2f}x",
+            )
+        )
+    widths = [max(len(row[i]) for row in lines) for i in range(len(cols))]
+    for i, row in enumerate(lines):
+        print("| " + " | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) + " |", file=file)
+        if i == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|", file=file)
+    for d in report["datasets"]:
+        if "single_sdk_decode" in d:
+            print(
+                f"{d['name']}: pipeline with plain stellar_sdk decode {d['single_sdk_decode']['seconds']:.2f}s, "
+                f"with the fast path {d['single']['seconds']:.2f}s "
+                f"({d['ratios']['fast_over_sdk_pipeline']:.2f}x)",
+                file=file,
+            )
+    if report.get("scaling"):
+        print(
+            "scaling (vs the 1x store): "
+            + ", ".join(
+                f"{k}: time {v['time_ratio']:.2f}x, RSS {v['rss_ratio']:.2f}x" for k, v in report["scaling"].items()
+            ),
+            file=file,
+        )
+    print(f"load average before/after: {report['load_before']} / {report['load_after']}", file=file)
+
+
+def scaling_summary(datasets: list[dict]) -> dict:
+    scaled = [d for d in datasets if d.get("scale")]
+    base = next((d for d in scaled if d["scale"] == 1), None)
+    if base is None:
+        return {}
+    out = {}
+    for d in scaled:
+        out[f"{d['scale']}x"] = {
+            "ledgers": d["ledgers"],
+            "time_ratio": round(d["single"]["seconds"] / base["single"]["seconds"], 3),
+            "rss_ratio": round(d["single"]["peak_rss_mb"] / base["single"]["peak_rss_mb"], 3),
+        }
+    return out
+
+
+def plot(report: dict, path: str) -> bool:
+    """Throughput and peak memory against range size; False when matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    scaled = sorted((d for d in report["datasets"] if d.get("scale")), key=lambda d: d["ledgers"])
+    if not scaled:
+        return False
+    x = [d["ledgers"] for d in scaled]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.plot(x, [d["decode_sdk"]["ledgers_per_s"] for d in scaled], "o-", label="decode only (stellar_sdk)")
+    a.plot(x, [d["decode_fast"]["ledgers_per_s"] for d in scaled], "o-", label="decode only (fast path)")
+    a.plot(x, [d["single"]["ledgers_per_s"] for d in scaled], "s-", label="pipeline, 1 process")
+    if all("multi" in d for d in scaled):
+        a.plot(x, [d["multi"]["ledgers_per_s"] for d in scaled], "^-", label="pipeline, 2 processes")
+    a.set(xscale="log", xlabel="ledgers in range", ylabel="ledgers / s", title="Throughput")
+    a.legend(fontsize=8)
+    b.plot(x, [d["single"]["peak_rss_mb"] for d in scaled], "s-", label="1 process")
+    if all("multi" in d for d in scaled):
+        b.plot(x, [d["multi"]["peak_rss_mb"] for d in scaled], "^-", label="2 processes (tree)")
+    b.set(xscale="log", xlabel="ledgers in range", ylabel="peak RSS, MB", title="Peak memory", ylim=(0, None))
+    b.legend(fontsize=8)
+    fig.suptitle(f"{SCALE_SOURCE} renumbered; {report['machine']['nproc']} cores, load {report['load_before']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data",
+        action="append",
+        help="a data store directory (repeatable); default: "
+        + ", ".join(DEFAULT_DATA)
+        + " from ../shared/ledgers/datastores",
+    )
+    parser.add_argument(
+        "--scale",
+        action="append",
+        type=int,
+        help="build a scaled store of BASE*N renumbered ledgers (repeatable; default 1 4 16)",
+    )
+    parser.add_argument("--no-scale", action="store_true", help="skip the scaled data stores")
+    parser.add_argument("--scale-source", default=None, help=f"store to renumber (default {SCALE_SOURCE})")
+    parser.add_argument("--base", type=int, default=64, help="ledgers of the 1x scaled store (default 64)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
+    parser.add_argument("--pipeline-repeat", type=int, default=None, help="runs per pipeline measurement")
+    parser.add_argument("--no-multi", action="store_true", help="skip the 2-process pipeline runs")
+    parser.add_argument(
+        "--compare-sdk", action="store_true", help="also run the pipeline with plain stellar_sdk decode"
+    )
+    parser.add_argument("--out", default="benchmarks/results.json", help="JSON results file")
+    parser.add_argument("--plot", default=None, help="PNG plot of the scaled stores (needs matplotlib)")
+
+
+def run(args) -> int:
+    shared = _shared_datastores()
+    data = [
+        (Path(d).name, str(Path(d) if os.sep in d or Path(d).exists() else shared / d))
+        for d in (args.data or DEFAULT_DATA)
+    ]
+    report = {
+        "machine": machine(),
+        "load_before": loadavg(),
+        "tables": list(TABLES),
+        "repeat": args.repeat,
+        "datasets": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-stores-") as tmp:
+        for name, root in data:
+            report["datasets"].append(bench_dataset(name, root, args))
+        if not args.no_scale:
+            source = args.scale_source or str(shared / SCALE_SOURCE)
+            for n in args.scale or (1, 4, 16):
+                dest = os.path.join(tmp, f"scaled-{n}x")
+                print(f"[bench] building {dest}: {args.base * n} ledgers", file=sys.stderr, flush=True)
+                build_scaled_store(dest, source, args.base, n)
+                d = bench_dataset(f"{Path(source).name} x{n}", dest, args)
+                d["scale"] = n
+                d["path"] = f"<temp>/scaled-{n}x"
+                report["datasets"].append(d)
+                shutil.rmtree(dest, ignore_errors=True)
+    report["scaling"] = scaling_summary(report["datasets"])
+    report["load_after"] = loadavg()
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    print_table(report)
+    if args.plot:
+        print(f"plot: {args.plot}" if plot(report, args.plot) else "plot skipped: pip install matplotlib")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m beam_pipeline bench", description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        sys.exit(_child(sys.argv[2:]))
+    sys.exit(main(sys.argv[1:]))
