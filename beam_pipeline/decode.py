@@ -190,7 +190,8 @@ def _ledgers_in(blob: LedgerBlob):
         )
     metas = batch.ledger_close_metas
     if len(metas) != end - start + 1:
-        raise _named(f"{blob.origin}: batch {start}-{end} holds {len(metas)} ledgers, expected {end - start + 1}", start)
+        expected = end - start + 1
+        raise _named(f"{blob.origin}: batch {start}-{end} holds {len(metas)} ledgers, expected {expected}", start)
     for i, lcm in enumerate(metas):
         seq = _sequence(lcm)
         if seq != start + i:

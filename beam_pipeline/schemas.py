@@ -16,7 +16,8 @@ from beam_pipeline.records.base import METADATA_FIELDS, is_xdr
 
 def _type(f: pa.Field) -> str:
     if is_xdr(f):
-        return "XDR (base64 string, or binary with `xdr_encoding: binary`)" + (" list" if pa.types.is_list(f.type) else "")
+        kind = " list" if pa.types.is_list(f.type) else ""
+        return "XDR (base64 string, or binary with `xdr_encoding: binary`)" + kind
     return str(f.type)
 
 

@@ -140,7 +140,7 @@ def test_every_result_pairs_with_a_signed_envelope(views: list[LedgerView], stor
 
 def test_header_hash_chain_and_set_hashes_hold(views: list[LedgerView]) -> None:
     validator = None
-    for prev, v in zip([None, *views], views):
+    for prev, v in zip([None, *views], views, strict=False):
         header = v.header
         assert hashlib.sha256(header.to_xdr_bytes()).digest() == v.header_entry.hash.hash
         if prev is not None:
@@ -202,7 +202,7 @@ def test_results_match_op_types_and_failures_are_failed(txs: list) -> None:
     for tx in txs:
         results = tx.operation_results
         assert len(results) == len(tx.operations)
-        for op, r in zip(tx.operations, results):
+        for op, r in zip(tx.operations, results, strict=True):
             assert r.code == xdr.OperationResultCode.opINNER and r.tr.type == op.body.type
         assert tx.result.fee_charged.int64 == 100 * len(tx.operations)
         if tx.successful:
@@ -237,7 +237,7 @@ def test_meta_records_fees_sequence_bumps_and_created_entries(txs: list) -> None
         )
         if not tx.successful:
             continue
-        for op, op_meta in zip(tx.operations, tx.operation_metas):
+        for op, op_meta in zip(tx.operations, tx.operation_metas, strict=True):
             changes = op_meta.changes.ledger_entry_changes
             assert changes
             created = {c.created.data.type for c in changes if c.type == change.LEDGER_ENTRY_CREATED}

@@ -55,7 +55,8 @@ def load_manifest(root: str, cfg: DatastoreSourceConfig) -> Manifest:
             f"{path}: data store is for network {manifest.network_passphrase!r}, "
             f"but the config says network {cfg.network!r} ({want!r})"
         )
-    for key, mine in (("ledgers_per_file", manifest.ledgers_per_batch), ("files_per_partition", manifest.batches_per_partition)):
+    layout = (("ledgers_per_file", manifest.ledgers_per_batch), ("files_per_partition", manifest.batches_per_partition))
+    for key, mine in layout:
         configured = getattr(cfg, key)
         if configured is not None and configured != mine:
             raise DatastoreError(f"{path}: the data store has {key} = {mine}, but the config says {configured}")

@@ -13,19 +13,16 @@ such a ledger (or a chunk the server would not serve) becomes a ``kind="error"``
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from stellar_sdk import xdr
-from xdrlib3 import Unpacker
 
 from beam_pipeline.config import RpcSourceConfig
 from beam_pipeline.sources.base import ERROR, LEDGER, LedgerBlob
 from beam_pipeline.sources.rpc_client import RpcClient, RpcError, Secret
+from beam_pipeline.sources.rpc_pages import Problem, account_page, ledgers_text, metadata, page_error
 
 log = logging.getLogger(__name__)
 
@@ -43,27 +40,6 @@ class LedgerRange(NamedTuple):
 def split_range(start: int, end: int, chunk_size: int) -> list[LedgerRange]:
     """Consecutive, non-overlapping chunks covering exactly start..end."""
     return [LedgerRange(a, min(end, a + chunk_size - 1)) for a in range(start, end + 1, chunk_size)]
-
-
-def _ledgers_text(first: int, last: int) -> str:
-    return f"ledger {first}" if first == last else f"ledgers {first}-{last}"
-
-
-def header_of(lcm: bytes) -> xdr.LedgerHeaderHistoryEntry:
-    """The header entry at the front of a LedgerCloseMeta, without decoding the (large) rest.
-
-    Enough to prove the bytes are the ledger the server says they are; the full decode happens
-    once, downstream, in the step that makes rows.
-    """
-    u = Unpacker(lcm)
-    version = u.unpack_int()
-    if version == 0:
-        pass  # LedgerCloseMetaV0 starts with its header
-    elif version in (1, 2):
-        xdr.LedgerCloseMetaExt.unpack(u)  # V1/V2 start with an extension, then the header
-    else:
-        raise ValueError(f"unknown LedgerCloseMeta version {version}")
-    return xdr.LedgerHeaderHistoryEntry.unpack(u)
 
 
 def _probe(client: RpcClient) -> tuple[int, int]:
@@ -129,7 +105,7 @@ class _FetchChunkFn(beam.DoFn):
         expected = chunk.first
         cursor: str | None = None
         while expected <= chunk.last:
-            what = _ledgers_text(expected, chunk.last)
+            what = ledgers_text(expected, chunk.last)
             limit = min(self._batch_size, chunk.last - expected + 1)
             try:
                 if cursor is None:
@@ -152,50 +128,22 @@ class _FetchChunkFn(beam.DoFn):
                     ),
                 )
                 return
-            for position, item in enumerate(ledgers):
-                if expected > chunk.last:
-                    break  # the server sent more than asked: later ledgers belong to another chunk
-                blobs, expected = self._account(item, position, expected, chunk.last, what)
-                yield from blobs
+            for outcome in account_page(ledgers, expected, chunk.last, what):
+                if isinstance(outcome, Problem):
+                    yield self._failed(outcome.first, outcome.last, page_error(safe_url, outcome))
+                else:
+                    yield self._checked(outcome.entry, outcome.seq, safe_url)
+                expected = outcome.last + 1
             # The next page starts right after the last ledger accounted for. That is the server's
             # own cursor (the last ledger it sent) unless it sent more than asked, and using ours
             # means no ledger is fetched twice or jumped over whatever the server's cursor says.
             cursor = str(expected - 1)
 
-    def _account(self, item, position: int, expected: int, last: int, what: str) -> tuple[list[LedgerBlob], int]:
-        """Blobs for one page entry, which should be ledger `expected`; and the next ledger expected.
-
-        Every ledger up to the returned one is accounted for exactly once: emitted, or reported
-        (raised, or an error blob in dead-letter mode). Each entry moves `expected` forward, so a
-        server that repeats itself cannot keep a worker busy forever.
-        """
-        seq = item.get("sequence") if isinstance(item, dict) else None
-        if not isinstance(seq, int):
-            where = f"entry {position} of the page for {what}"
-            return [
-                self._bad(expected, expected, f"{where} has no integer sequence where ledger {expected} was expected")
-            ], expected + 1
-        if seq < expected:
-            problem = f"returned ledger {seq} where ledger {expected} was expected (repeated or out of order)"
-            return [self._bad(expected, expected, problem)], expected + 1
-        blobs = []
-        if seq > expected:  # a gap: the ledgers in between are missing from the server's answer
-            missing = min(seq, last + 1) - 1
-            problem = f"{_ledgers_text(expected, missing)} missing from the response (it went on with ledger {seq})"
-            blobs.append(self._bad(expected, missing, problem))
-            if seq > last:
-                return blobs, last + 1
-        blobs.append(self._checked(item, seq, self._client.safe_url))
-        return blobs, seq + 1
-
-    def _bad(self, first: int, last: int, problem: str) -> LedgerBlob:
-        return self._failed(first, last, RpcError(f"getLedgers from {self._client.safe_url}: {problem}", first))
-
     def _checked(self, item: dict, seq: int, safe_url: str) -> LedgerBlob:
         """The blob for a ledger, or an error blob/exception naming it when its metadata is bad."""
         origin = f"{safe_url} ledger {seq}"
         try:
-            data = _metadata(item, seq, safe_url)
+            data = metadata(item, seq, safe_url)
         except RpcError as e:
             return self._failed(seq, seq, e)
         self._ledgers.inc()
@@ -206,39 +154,8 @@ class _FetchChunkFn(beam.DoFn):
             raise error
         log.warning("dead letter: %s", error)
         return LedgerBlob(
-            f"{self._client.safe_url} {_ledgers_text(first, last)}", ERROR, str(error).encode(), first, last
+            f"{self._client.safe_url} {ledgers_text(first, last)}", ERROR, str(error).encode(), first, last
         )
-
-
-def _metadata(item: dict, seq: int, safe_url: str) -> bytes:
-    """metadataXdr -> LedgerCloseMeta bytes, checked to be ledger `seq` (and `hash`, when given)."""
-    text = item.get("metadataXdr")
-    if not isinstance(text, str) or not text:
-        raise RpcError(f"getLedgers from {safe_url}: ledger {seq} has no metadataXdr", seq)
-    try:
-        data = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as e:
-        raise RpcError(f"getLedgers from {safe_url}: ledger {seq}: metadataXdr is not base64: {e}", seq) from None
-    try:
-        entry = header_of(data)
-    except Exception as e:  # noqa: BLE001 - any decoding failure means the same thing
-        raise RpcError(
-            f"getLedgers from {safe_url}: ledger {seq}: metadataXdr is not a LedgerCloseMeta: {type(e).__name__}: {e}",
-            seq,
-        ) from None
-    inner = entry.header.ledger_seq.uint32
-    if inner != seq:
-        raise RpcError(
-            f"getLedgers from {safe_url}: the entry for ledger {seq} holds the metadata of ledger {inner}", seq
-        )
-    claimed = item.get("hash")
-    if isinstance(claimed, str) and claimed and claimed.lower() != entry.hash.hash.hex():
-        raise RpcError(
-            f"getLedgers from {safe_url}: ledger {seq}: hash {claimed} does not match its metadata "
-            f"({entry.hash.hash.hex()})",
-            seq,
-        )
-    return data
 
 
 class ReadRpcLedgers(beam.PTransform):

@@ -10,9 +10,10 @@ close time, so downstream hourly windows close when the chain has passed the hou
 has nothing new, the call sleeps (throttle for runners that ignore the resume delay) and defers the
 rest of the range by ``poll_interval``.
 
-Checks are those of the bounded RPC source (`sources.rpc`): a page that skips, repeats or misplaces
-a ledger, or metadata that is not the ledger it claims to be, is an error naming the ledger (or,
-with ``on_error: dead_letter``, an error blob for exactly those ledgers): never a silent gap.
+Checks are those of the bounded RPC source, shared in `sources.rpc_pages`: a page that skips,
+repeats or misplaces a ledger, or metadata that is not the ledger it claims to be, is an error naming
+the ledger (or, with ``on_error: dead_letter``, an error blob for exactly those ledgers): never a
+silent gap.
 Transient failures are retried by `RpcClient` with backoff.
 
 Drain: `truncate` returns nothing, so a Dataflow drain stops the tail at its last checkpoint
@@ -37,8 +38,9 @@ from apache_beam.utils.timestamp import Duration, Timestamp
 
 from beam_pipeline.config import RpcSourceConfig
 from beam_pipeline.sources.base import ERROR, LEDGER, LedgerBlob
-from beam_pipeline.sources.rpc import _metadata, _probe, header_of
+from beam_pipeline.sources.rpc import _probe
 from beam_pipeline.sources.rpc_client import RpcClient, RpcError, Secret
+from beam_pipeline.sources.rpc_pages import Problem, account_page, header_of, ledgers_text, metadata, page_error
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +56,6 @@ class TailStart(NamedTuple):
 
     first: int
     last: int | None
-
-
-def _ledgers_text(first: int, last: int) -> str:
-    return f"ledger {first}" if first == last else f"ledgers {first}-{last}"
 
 
 class TailRestrictionProvider(RestrictionProvider):
@@ -158,7 +156,7 @@ class _FollowLedgersFn(beam.DoFn):
                 tracker.defer_remainder(Duration.of(self._poll_interval))
                 return
             limit = min(self._batch_size, stop - position, self._latest - position + 1)
-            what = _ledgers_text(position, position + limit - 1)
+            what = ledgers_text(position, position + limit - 1)
             try:
                 page = self._client.get_ledgers(limit, what, start=position)
             except RpcError as e:
@@ -185,32 +183,13 @@ class _FollowLedgersFn(beam.DoFn):
                     yield blob
                     position = last + 1
                 continue
-            for index, item in enumerate(ledgers):
-                seq = item.get("sequence") if isinstance(item, dict) else None
-                if not isinstance(seq, int) or seq < position:
-                    found = "no integer sequence" if not isinstance(seq, int) else f"ledger {seq}"
-                    error = RpcError(
-                        f"getLedgers from {safe_url}: entry {index} of the page for {what} has {found} where ledger "
-                        f"{position} was expected (repeated, out of order or malformed)", position)
-                    blob = self._failed(position, position, error, watermark_estimator)
-                    if not tracker.try_claim(position):
-                        return
-                    yield blob
-                    position += 1
-                    continue
-                if seq > position:
-                    missing = min(seq, stop) - 1
-                    blob = self._failed(position, missing, RpcError(
-                        f"getLedgers from {safe_url}: {_ledgers_text(position, missing)} missing from the response "
-                        f"(it went on with ledger {seq})", position), watermark_estimator)
-                    if not tracker.try_claim(missing):
-                        return
-                    yield blob
-                    position = missing + 1
-                if seq >= stop:
-                    break  # the server sent more than asked
-                emitted = self._emit(item, seq, safe_url, watermark_estimator)
-                if not tracker.try_claim(seq):
+            for outcome in account_page(ledgers, position, stop - 1, what):
+                if isinstance(outcome, Problem):
+                    error = page_error(safe_url, outcome)
+                    emitted = self._failed(outcome.first, outcome.last, error, watermark_estimator)
+                else:
+                    emitted = self._emit(outcome.entry, outcome.seq, safe_url, watermark_estimator)
+                if not tracker.try_claim(outcome.last):
                     return
                 if emitted.value.kind == LEDGER:
                     # Close times never decrease along the chain; max() keeps the estimator monotonic anyway.
@@ -218,7 +197,7 @@ class _FollowLedgersFn(beam.DoFn):
                     if current is None or emitted.timestamp > current:
                         watermark_estimator.set_watermark(emitted.timestamp)
                 yield emitted
-                position = seq + 1
+                position = outcome.last + 1
         # Page budget spent: checkpoint so the runner commits what was read, and resume at once.
         tracker.defer_remainder()
 
@@ -230,7 +209,7 @@ class _FollowLedgersFn(beam.DoFn):
 
     def _emit(self, item: dict, seq: int, safe_url: str, watermark_estimator):
         try:
-            data = _metadata(item, seq, safe_url)
+            data = metadata(item, seq, safe_url)
         except RpcError as e:
             return self._failed(seq, seq, e, watermark_estimator)
         close_time = header_of(data).header.scp_value.close_time.time_point.uint64
@@ -243,7 +222,7 @@ class _FollowLedgersFn(beam.DoFn):
         log.warning("dead letter: %s", error)
         # Stamped at the watermark: the error belongs where the chain is, and is never late.
         at = watermark_estimator.current_watermark() or Timestamp(0)
-        unit = f"{self._client.safe_url} {_ledgers_text(first, last)}"
+        unit = f"{self._client.safe_url} {ledgers_text(first, last)}"
         return TimestampedValue(LedgerBlob(unit, ERROR, str(error).encode(), first, last), at)
 
 

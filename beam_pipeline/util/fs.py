@@ -52,7 +52,9 @@ def create(path: str):
     prepare(path)
     if is_local(path):
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    return FileSystems.create(path, mime_type="application/octet-stream", compression_type=CompressionTypes.UNCOMPRESSED)
+    return FileSystems.create(
+        path, mime_type="application/octet-stream", compression_type=CompressionTypes.UNCOMPRESSED
+    )
 
 
 def write_bytes(path: str, data: bytes) -> None:

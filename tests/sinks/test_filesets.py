@@ -88,7 +88,7 @@ def test_commit_steps_are_idempotent_for_retried_bundles(tmp_path):
     fs.delete([str(dst)])
     assert not dst.exists()
     other = tmp_path / "b.parquet"
-    with pytest.raises(Exception):  # a genuinely missing source is still an error
+    with pytest.raises(OSError):  # a genuinely missing source is still an error (BeamIOError is an OSError)
         fs.rename(str(other), str(tmp_path / "final" / "b.parquet"))
 
 

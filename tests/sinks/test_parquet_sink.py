@@ -55,7 +55,8 @@ def test_rows_land_in_the_partition_of_their_close_time(tmp_path, sample_store, 
             rel = Path(f).parent.relative_to(out / table).as_posix()
             partitions.add(rel)
             rows = pq.read_table(f, partitioning=None)
-            for ledger, closed in zip(rows.column(column).to_pylist(), rows.column("closed_at").to_pylist()):
+            pairs = zip(rows.column(column).to_pylist(), rows.column("closed_at").to_pylist(), strict=True)
+            for ledger, closed in pairs:
                 assert partition_path(scheme, int(closed.timestamp()), ledger, 16) == rel
     expected = {
         "ledger_day": {"year=2025/month=01/day=01", "year=2025/month=01/day=02"},

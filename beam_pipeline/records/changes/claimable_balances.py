@@ -14,6 +14,7 @@ from beam_pipeline.records.base import UTC_TS, Table
 from beam_pipeline.records.changes._common import asset_columns, change_columns, sponsor
 from beam_pipeline.records.changes._extract import EntryChange, compacted_of_type
 from beam_pipeline.util.accounts import account_id_address
+from beam_pipeline.util.goformat import go_rfc3339
 from beam_pipeline.util.scval import json_text
 from beam_pipeline.xdr.ledger import LedgerView
 
@@ -38,33 +39,6 @@ SCHEMA = pa.schema(
 )
 
 _PT = xdr.ClaimPredicateType
-# Seconds from Go's "absolute zero" (year -292277022399) to the Unix epoch. Go's time.Unix keeps
-# instants as unsigned offsets from that origin, so out-of-range epochs wrap modulo 2**64.
-_GO_ABS_TO_UNIX = 9223372028683721448
-
-
-def _civil_from_days(days: int) -> tuple[int, int, int]:
-    """Proleptic Gregorian (year, month, day) of a day count from 1970-01-01, for any integer."""
-    z = days + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = mp + 3 if mp < 10 else mp - 9
-    return yoe + era * 400 + (month <= 2), month, day
-
-
-def go_rfc3339(epoch: int) -> str:
-    """``time.Unix(epoch, 0).UTC().Format(time.RFC3339)`` plus the SDK's "+" for years > 9999."""
-    wrapped = (epoch + _GO_ABS_TO_UNIX) % (1 << 64) - _GO_ABS_TO_UNIX
-    days, secs = divmod(wrapped, 86400)
-    year, month, day = _civil_from_days(days)
-    ys = f"-{-year:04d}" if year < 0 else f"{year:04d}"
-    if year > 9999:
-        ys = "+" + ys
-    return f"{ys}-{month:02d}-{day:02d}T{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}Z"
 
 
 def predicate_json(p: xdr.ClaimPredicate) -> dict:

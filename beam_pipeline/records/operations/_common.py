@@ -19,6 +19,7 @@ from beam_pipeline.records.operations.changes import Change, operation_changes
 from beam_pipeline.util.accounts import account_address, muxed_address, muxed_id
 from beam_pipeline.util.assets import asset_id, extract_asset
 from beam_pipeline.util.goformat import go_enum_name as go_enum_name  # re-exported for the family modules
+from beam_pipeline.util.goformat import go_utc_parts as go_utc_parts  # re-exported for the family modules
 from beam_pipeline.xdr.ledger import LedgerView, TxView
 
 Details = dict[str, Any]
@@ -115,37 +116,6 @@ def rat_float_string(num: int, den: int, prec: int = 7) -> str:
 def amount_string(value: int) -> str:
     """Go's ``amount.String``: stroops as a 7-decimal string (``"0.0000000"``)."""
     return rat_float_string(value, _STROOPS_PER_UNIT)
-
-
-_UNIX_TO_GO_INTERNAL = 62135596800  # seconds from 0001-01-01 to 1970-01-01
-
-
-def _civil_from_days(days: int) -> tuple[int, int, int]:
-    """Proleptic Gregorian (year, month, day) of a day count from 1970-01-01, for any year."""
-    z = days + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = mp + 3 if mp < 10 else mp - 9
-    return yoe + era * 400 + (month <= 2), month, day
-
-
-def go_utc_parts(epoch: int) -> tuple[int, int, int, int, int, int]:
-    """(year, month, day, hour, minute, second) of Go's ``time.Unix(epoch, 0).UTC()``.
-
-    Python's datetime stops at year 9999; ledger values (claim predicates, ScVal timepoints) do
-    not. Go keeps seconds since year 1 in an int64, so an epoch near the int64 limit wraps;
-    that is reproduced so that absurd but valid values print as stellar-etl prints them.
-    """
-    internal = (epoch + _UNIX_TO_GO_INTERNAL + (1 << 63)) % (1 << 64) - (1 << 63)
-    days, rem = divmod(internal - _UNIX_TO_GO_INTERNAL, 86400)
-    year, month, day = _civil_from_days(days)
-    hh, rem = divmod(rem, 3600)
-    mm, ss = divmod(rem, 60)
-    return year, month, day, hh, mm, ss
 
 
 # --- shared detail builders ----------------------------------------------------------------------

@@ -12,9 +12,10 @@ from typing import Any
 
 from stellar_sdk import StrKey, xdr
 
-from beam_pipeline.records.operations._common import Details, OpContext, add_account, go_utc_parts, stroops_to_real
+from beam_pipeline.records.operations._common import Details, OpContext, add_account, stroops_to_real
 from beam_pipeline.util.accounts import account_id_address
 from beam_pipeline.util.assets import canonical_asset
+from beam_pipeline.util.goformat import go_rfc3339
 
 _OT = xdr.OperationType
 _P = xdr.ClaimPredicateType
@@ -30,15 +31,6 @@ def balance_id_strkey(balance_id: xdr.ClaimableBalanceID) -> str:
     if balance_id.type != xdr.ClaimableBalanceIDType.CLAIMABLE_BALANCE_ID_TYPE_V0:
         raise ValueError(f"unknown claimable balance id type {balance_id.type}")
     return StrKey.encode_claimable_balance(bytes([balance_id.type.value]) + balance_id.v0.hash)
-
-
-def go_rfc3339(epoch: int) -> str:
-    """Go's ``time.Unix(epoch, 0).UTC().Format(RFC3339)`` with the ``+`` prefix Go's claim
-    predicate JSON adds for years past 9999."""
-    year, month, day, hh, mm, ss = go_utc_parts(epoch)
-    year_text = f"-{-year:04d}" if year < 0 else f"{year:04d}"
-    text = f"{year_text}-{month:02d}-{day:02d}T{hh:02d}:{mm:02d}:{ss:02d}Z"
-    return "+" + text if year > 9999 else text
 
 
 def predicate_json(predicate: xdr.ClaimPredicate) -> dict[str, Any]:

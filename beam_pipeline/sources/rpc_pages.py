@@ -1,0 +1,140 @@
+"""What a ``getLedgers`` page holds: which ledgers it accounts for, and whether their metadata is theirs.
+
+Both RPC sources (the bounded `sources.rpc` and the tail `sources.rpc_tail`) walk pages the same
+way: every entry must be the next ledger expected, and anything else (a gap, a repeat, an entry
+without a sequence, metadata of another ledger) is a problem that names the ledgers, never a
+silent skip. That accounting lives here once, free of Beam and of the client, so each source only
+decides what to do with an outcome (emit it, raise, dead-letter it, claim it).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
+
+from stellar_sdk import xdr
+from xdrlib3 import Unpacker
+
+from beam_pipeline.sources.rpc_client import RpcError
+
+
+class Ledger(NamedTuple):
+    """Ledger `seq` is in the page, as `entry` (its metadata not yet checked: see `metadata`)."""
+
+    seq: int
+    entry: dict
+
+    @property
+    def last(self) -> int:
+        """The last ledger this outcome accounts for, as for a `Problem`."""
+        return self.seq
+
+
+class Problem(NamedTuple):
+    """Ledgers first..last are not (correctly) in the page; `message` says why and names them."""
+
+    first: int
+    last: int
+    message: str
+
+
+def ledgers_text(first: int, last: int) -> str:
+    """``ledger 7`` or ``ledgers 7-9``: how messages and dead-letter units name a range."""
+    return f"ledger {first}" if first == last else f"ledgers {first}-{last}"
+
+
+def account_page(entries: Iterable, expected: int, last: int, what: str) -> Iterator[Ledger | Problem]:
+    """Outcomes for a page's entries, which should be ledgers `expected`, `expected + 1`, ... `last`.
+
+    The outcomes cover consecutive ledgers from `expected` on, each exactly once, so the next ledger
+    to ask for is always the last outcome's ``last + 1``. Every entry moves that forward, so a server
+    that repeats itself cannot keep a worker busy forever; entries past `last` (a server sending more
+    than asked) belong to someone else and are not looked at. The walk is lazy: a caller that stops
+    early (a failed claim) has accounted for exactly what it consumed.
+
+    Args:
+        entries: the page's ``ledgers`` list, as the server sent it.
+        expected: the ledger the first entry should be.
+        last: the last ledger wanted (inclusive).
+        what: the request, as named in messages (``ledgers 10-19``).
+    """
+    for position, entry in enumerate(entries):
+        if expected > last:
+            return
+        seq = entry.get("sequence") if isinstance(entry, dict) else None
+        if not isinstance(seq, int):
+            yield Problem(
+                expected,
+                expected,
+                f"entry {position} of the page for {what} has no integer sequence where ledger {expected} was expected",
+            )
+            expected += 1
+            continue
+        if seq < expected:
+            problem = f"returned ledger {seq} where ledger {expected} was expected (repeated or out of order)"
+            yield Problem(expected, expected, problem)
+            expected += 1
+            continue
+        if seq > expected:  # a gap: the ledgers in between are missing from the server's answer
+            missing = min(seq, last + 1) - 1
+            problem = f"{ledgers_text(expected, missing)} missing from the response (it went on with ledger {seq})"
+            yield Problem(expected, missing, problem)
+            if seq > last:
+                return
+        yield Ledger(seq, entry)
+        expected = seq + 1
+
+
+def page_error(safe_url: str, problem: Problem) -> RpcError:
+    """The error for a `Problem`, naming the server and (through `RpcError.ledger`) its first ledger."""
+    return RpcError(f"getLedgers from {safe_url}: {problem.message}", problem.first)
+
+
+def header_of(lcm: bytes) -> xdr.LedgerHeaderHistoryEntry:
+    """The header entry at the front of a LedgerCloseMeta, without decoding the (large) rest.
+
+    Enough to prove the bytes are the ledger the server says they are; the full decode happens
+    once, downstream, in the step that makes rows.
+    """
+    u = Unpacker(lcm)
+    version = u.unpack_int()
+    if version == 0:
+        pass  # LedgerCloseMetaV0 starts with its header
+    elif version in (1, 2):
+        xdr.LedgerCloseMetaExt.unpack(u)  # V1/V2 start with an extension, then the header
+    else:
+        raise ValueError(f"unknown LedgerCloseMeta version {version}")
+    return xdr.LedgerHeaderHistoryEntry.unpack(u)
+
+
+def metadata(entry: dict, seq: int, safe_url: str) -> bytes:
+    """metadataXdr -> LedgerCloseMeta bytes, checked to be ledger `seq` (and `hash`, when given)."""
+    text = entry.get("metadataXdr")
+    if not isinstance(text, str) or not text:
+        raise RpcError(f"getLedgers from {safe_url}: ledger {seq} has no metadataXdr", seq)
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise RpcError(f"getLedgers from {safe_url}: ledger {seq}: metadataXdr is not base64: {e}", seq) from None
+    try:
+        header = header_of(data)
+    except Exception as e:  # noqa: BLE001 - any decoding failure means the same thing
+        raise RpcError(
+            f"getLedgers from {safe_url}: ledger {seq}: metadataXdr is not a LedgerCloseMeta: {type(e).__name__}: {e}",
+            seq,
+        ) from None
+    inner = header.header.ledger_seq.uint32
+    if inner != seq:
+        raise RpcError(
+            f"getLedgers from {safe_url}: the entry for ledger {seq} holds the metadata of ledger {inner}", seq
+        )
+    claimed = entry.get("hash")
+    if isinstance(claimed, str) and claimed and claimed.lower() != header.hash.hash.hex():
+        raise RpcError(
+            f"getLedgers from {safe_url}: ledger {seq}: hash {claimed} does not match its metadata "
+            f"({header.hash.hash.hex()})",
+            seq,
+        )
+    return data
