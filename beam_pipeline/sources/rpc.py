@@ -172,7 +172,7 @@ class ReadRpcLedgers(beam.PTransform):
                 )
             if start > end:
                 raise RpcError(f"RPC source {self._safe_url}: start ledger {start} is after end ledger {end}")
-            self.network_passphrase = self._network(client, cfg)
+            self.network_passphrase = served_network(client, cfg)
             self.oldest, self.latest = _probe(client)
         if start < self.oldest or end > self.latest:
             raise RpcError(
@@ -187,18 +187,6 @@ class ReadRpcLedgers(beam.PTransform):
             cfg.rpc_url, Secret(cfg.auth_header), cfg.batch_size, cfg.timeout, cfg.retry_limit, cfg.retry_wait, on_error
         )
 
-    def _network(self, client: RpcClient, cfg: RpcSourceConfig) -> str:
-        served = client.get_network().get("passphrase")
-        if not isinstance(served, str) or not served:
-            raise RpcError(f"getNetwork from {self._safe_url}: the result has no passphrase")
-        wanted = cfg.network_passphrase
-        if wanted is not None and wanted != served:
-            raise RpcError(
-                f"RPC source {self._safe_url} serves network {served!r}, but the config says network "
-                f"{cfg.network!r} ({wanted!r})"
-            )
-        return served
-
     @property
     def description(self) -> str:
         return f"rpc {self._safe_url} ({len(self._chunks)} chunks)"
@@ -210,3 +198,17 @@ class ReadRpcLedgers(beam.PTransform):
             | "Distribute" >> beam.Reshuffle()
             | "FetchChunks" >> beam.ParDo(self._fn)
         )
+
+
+def served_network(client: RpcClient, cfg: RpcSourceConfig) -> str:
+    """The server's network passphrase, checked against the configured network when there is one."""
+    served = client.get_network().get("passphrase")
+    if not isinstance(served, str) or not served:
+        raise RpcError(f"getNetwork from {client.safe_url}: the result has no passphrase")
+    wanted = cfg.network_passphrase
+    if wanted is not None and wanted != served:
+        raise RpcError(
+            f"RPC source {client.safe_url} serves network {served!r}, but the config says network "
+            f"{cfg.network!r} ({wanted!r})"
+        )
+    return served

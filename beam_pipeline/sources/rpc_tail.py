@@ -38,7 +38,7 @@ from apache_beam.utils.timestamp import Duration, Timestamp
 
 from beam_pipeline.config import RpcSourceConfig
 from beam_pipeline.sources.base import ERROR, LEDGER, LedgerBlob
-from beam_pipeline.sources.rpc import _probe
+from beam_pipeline.sources.rpc import _probe, served_network
 from beam_pipeline.sources.rpc_client import RpcClient, RpcError, Secret
 from beam_pipeline.sources.rpc_pages import Problem, account_page, header_of, ledgers_text, metadata, page_error
 
@@ -252,7 +252,7 @@ class TailRpcLedgers(beam.PTransform):
             self._safe_url = client.safe_url
             if end is not None and start > end:
                 raise RpcError(f"RPC source {self._safe_url}: start ledger {start} is after end ledger {end}")
-            self.network_passphrase = _network(client, cfg)
+            self.network_passphrase = served_network(client, cfg)
             self.oldest, self.latest = _probe(client)
         if start < self.oldest:
             raise RpcError(
@@ -283,16 +283,3 @@ class TailRpcLedgers(beam.PTransform):
             | "Start" >> beam.Create([TailStart(self.start, self.end)])
             | "FollowLedgers" >> beam.ParDo(self._fn)
         )
-
-
-def _network(client: RpcClient, cfg: RpcSourceConfig) -> str:
-    served = client.get_network().get("passphrase")
-    if not isinstance(served, str) or not served:
-        raise RpcError(f"getNetwork from {client.safe_url}: the result has no passphrase")
-    wanted = cfg.network_passphrase
-    if wanted is not None and wanted != served:
-        raise RpcError(
-            f"RPC source {client.safe_url} serves network {served!r}, but the config says network "
-            f"{cfg.network!r} ({wanted!r})"
-        )
-    return served
