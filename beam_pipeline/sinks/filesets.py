@@ -107,7 +107,3 @@ def live_coverage(sets: dict[tuple[str, int, int], object]) -> dict[tuple[str, i
                 break
         live[key] = remaining
     return live
-
-
-def in_intervals(value: int, intervals: list[Interval]) -> bool:
-    return any(a <= value <= b for a, b in intervals)

@@ -29,16 +29,3 @@ def chunk_bounds(ledger: int, ledgers_per_file: int) -> tuple[int, int]:
     """The aligned ledger chunk [start, end] a ledger belongs to (multiples of ledgers_per_file)."""
     start = ledger // ledgers_per_file * ledgers_per_file
     return start, start + ledgers_per_file - 1
-
-
-def partition_values(path: str) -> dict[str, str]:
-    """``year=2024/month=01/day=02`` -> {'year': '2024', ...}; ``ledgers/0-9`` -> {'ledgers': '0-9'}."""
-    parts = path.split("/")
-    if parts[0] == "ledgers":
-        return {"ledgers": parts[1]}
-    return dict(p.split("=", 1) for p in parts)
-
-
-def ledger_in_partition(scheme: str, path: str, close_time: int, ledger: int, ledgers_per_file: int) -> bool:
-    """Whether a row of `ledger` belongs in directory `path` (used by verify)."""
-    return partition_path(scheme, close_time, ledger, ledgers_per_file) == path
