@@ -50,6 +50,18 @@ SAMPLES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def no_default_staging_bucket(monkeypatch):
+    """DataflowRunner falls back to creating a default bucket (over the network, with a 120 s timeout)
+    when it rejects the given locations; fail at once instead, naming the cause."""
+    from apache_beam.io.gcp import gcsio
+
+    def refuse(options):
+        raise AssertionError("DataflowRunner tried to reach GCS for a default staging bucket")
+
+    monkeypatch.setattr(gcsio, "get_or_create_default_gcs_bucket", refuse)
+
+
 @pytest.fixture(scope="module")
 def metadata() -> dict:
     return json.loads((FLEX / "metadata.json").read_text())
