@@ -39,10 +39,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import pyarrow as pa
-from stellar_sdk import StrKey, xdr
+from stellar_sdk import xdr
 
 from beam_pipeline.records.base import UTC_TS, Row, Table, xdr_field, xdr_list_field
 from beam_pipeline.util.scval import json_text, scval_to_json
+from beam_pipeline.util.strkey import contract_strkey
 from beam_pipeline.util.toid import toid
 from beam_pipeline.xdr.fast import xdr_bytes
 from beam_pipeline.xdr.ledger import LedgerView, TxView
@@ -93,7 +94,7 @@ def event_fields(diagnostic_event: xdr.DiagnosticEvent) -> Row:
     type_string = _TYPE_STRINGS.get(event.type)
     if type_string is None:
         raise ContractEventError(f"unknown contract event type {event.type.name}")
-    contract_id = "" if event.contract_id is None else StrKey.encode_contract(event.contract_id.contract_id.hash)
+    contract_id = "" if event.contract_id is None else contract_strkey(event.contract_id.contract_id.hash)
     return {
         "in_successful_contract_call": diagnostic_event.in_successful_contract_call,
         "contract_id": contract_id,

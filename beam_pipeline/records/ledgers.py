@@ -12,10 +12,11 @@ import base64
 from datetime import UTC, datetime
 
 import pyarrow as pa
-from stellar_sdk import StrKey, xdr
+from stellar_sdk import xdr
 
 from beam_pipeline.records.base import UTC_TS, Row, Table, xdr_field, xdr_list_field
 from beam_pipeline.records.transactions import go_enum_name
+from beam_pipeline.util.strkey import account_strkey
 from beam_pipeline.util.toid import toid
 from beam_pipeline.xdr.fast import xdr_bytes
 from beam_pipeline.xdr.ledger import LedgerView
@@ -98,7 +99,7 @@ def header_fields(header: xdr.LedgerHeader, ledger_hash: bytes) -> Row:
         key = ext.lc_value_signature.node_id.node_id
         if key.type != xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519:
             raise LedgerTransformError(f"ledger {seq}: unknown node id type {key.type}")
-        node_id = StrKey.encode_ed25519_public_key(key.ed25519.uint256)
+        node_id = account_strkey(key.ed25519.uint256)
         signature = base64.b64encode(ext.lc_value_signature.signature.signature).decode("ascii")
 
     return {

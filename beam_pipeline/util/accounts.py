@@ -9,21 +9,23 @@ from __future__ import annotations
 
 from stellar_sdk import StrKey, xdr
 
+from beam_pipeline.util.strkey import account_strkey
+
 
 def account_id_address(account_id: xdr.AccountID) -> str:
     """The ``G...`` strkey of an AccountID (a PublicKey; only ed25519 keys exist)."""
     key = account_id.account_id
     if key.type != xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519:
         raise ValueError(f"unsupported public key type {key.type}")
-    return StrKey.encode_ed25519_public_key(key.ed25519.uint256)
+    return account_strkey(key.ed25519.uint256)
 
 
 def account_address(muxed_account: xdr.MuxedAccount) -> str:
     """The ``G...`` strkey of the account behind a (possibly multiplexed) MuxedAccount."""
     if muxed_account.type == xdr.CryptoKeyType.KEY_TYPE_ED25519:
-        return StrKey.encode_ed25519_public_key(muxed_account.ed25519.uint256)
+        return account_strkey(muxed_account.ed25519.uint256)
     if muxed_account.type == xdr.CryptoKeyType.KEY_TYPE_MUXED_ED25519:
-        return StrKey.encode_ed25519_public_key(muxed_account.med25519.ed25519.uint256)
+        return account_strkey(muxed_account.med25519.ed25519.uint256)
     raise ValueError(f"unsupported muxed account type {muxed_account.type}")
 
 
@@ -49,7 +51,7 @@ def signer_key_address(key: xdr.SignerKey) -> str:
     """The strkey of a signer (``G...``, ``T...`` pre-auth tx, ``X...`` hash-x or ``P...`` signed payload)."""
     t = key.type
     if t == xdr.SignerKeyType.SIGNER_KEY_TYPE_ED25519:
-        return StrKey.encode_ed25519_public_key(key.ed25519.uint256)
+        return account_strkey(key.ed25519.uint256)
     if t == xdr.SignerKeyType.SIGNER_KEY_TYPE_PRE_AUTH_TX:
         return StrKey.encode_pre_auth_tx(key.pre_auth_tx.uint256)
     if t == xdr.SignerKeyType.SIGNER_KEY_TYPE_HASH_X:

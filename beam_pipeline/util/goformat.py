@@ -36,9 +36,19 @@ def go_enum_name(value: Enum, type_name: str | None = None) -> str:
         value: a stellar_sdk XDR enum member.
         type_name: the Go type name to prefix, when given; by default it is derived from the class.
     """
-    if type_name is None:
-        type_name = _camelize(_underscore(type(value).__name__))
-    return type_name + _camelize(_underscore(value.name))
+    # Every transaction and operation asks for a few names (result codes, types), and the regexes
+    # cost ~25 us a name, so each is computed once. The class is part of the key because IntEnum
+    # members of different enums compare equal when their values do.
+    key = (type(value), value, type_name)
+    name = _GO_NAMES.get(key)
+    if name is None:
+        prefix = _camelize(_underscore(type(value).__name__)) if type_name is None else type_name
+        name = _GO_NAMES[key] = prefix + _camelize(_underscore(value.name))
+    return name
+
+
+# Bounded by the enum members that exist (times the few explicit type names callers pass).
+_GO_NAMES: dict[tuple[type, Enum, str | None], str] = {}
 
 
 def _go_replace(err: UnicodeError) -> tuple[str, int]:

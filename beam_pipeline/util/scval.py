@@ -49,6 +49,8 @@ import json
 
 from stellar_sdk import StrKey, xdr
 
+from beam_pipeline.util.strkey import account_strkey, contract_strkey
+
 JsonValue = None | bool | int | str | list["JsonValue"] | dict[str, "JsonValue"]
 
 _T = xdr.SCValType
@@ -110,9 +112,9 @@ def sc_address_strkey(address: xdr.SCAddress) -> str:
     """The strkey of any SCAddress arm (``G``, ``C``, ``M``, ``B`` or ``L``)."""
     t = address.type
     if t == xdr.SCAddressType.SC_ADDRESS_TYPE_ACCOUNT:
-        return StrKey.encode_ed25519_public_key(address.account_id.account_id.ed25519.uint256)
+        return account_strkey(address.account_id.account_id.ed25519.uint256)
     if t == xdr.SCAddressType.SC_ADDRESS_TYPE_CONTRACT:
-        return StrKey.encode_contract(address.contract_id.contract_id.hash)
+        return contract_strkey(address.contract_id.contract_id.hash)
     if t == xdr.SCAddressType.SC_ADDRESS_TYPE_MUXED_ACCOUNT:
         muxed = address.muxed_account
         return StrKey.encode_med25519_public_key(muxed.ed25519.uint256 + muxed.id.uint64.to_bytes(8, "big"))

@@ -20,3 +20,8 @@ def toid(ledger: int, tx_order: int = 0, op_index: int = 0) -> int:
     if not 0 <= ledger < (1 << 31):
         raise ValueError(f"ledger {ledger} out of range for a TOID")
     return (ledger << (TX_BITS + OP_BITS)) | (tx_order << OP_BITS) | op_index
+
+
+def parse(value: int) -> tuple[int, int, int]:
+    """Splits a TOID into (ledger, tx_order, op_index)."""
+    return value >> (TX_BITS + OP_BITS), (value >> OP_BITS) & _TX_MAX, value & _OP_MAX

@@ -145,6 +145,16 @@ class LedgerView:
         else:
             raise LedgerDecodeError(f"unsupported LedgerCloseMeta version {lcm.v}")
 
+    def release(self) -> None:
+        """Drops what the view computed, for when every table is done with the ledger.
+
+        Each TxView points back at its LedgerView, so a view whose `transactions` were computed is
+        a reference cycle: without this, a decoded ledger (hundreds of thousands of objects) would
+        wait for the cyclic garbage collector, which would also traverse it again and again.
+        """
+        for name in _CACHED_PROPERTIES:
+            self.__dict__.pop(name, None)
+
     @property
     def version(self) -> int:
         return self.lcm.v
@@ -244,6 +254,9 @@ class LedgerView:
                 )
             )
         return out
+
+
+_CACHED_PROPERTIES = tuple(n for n, a in vars(LedgerView).items() if isinstance(a, cached_property))
 
 
 def decode_batch(data: bytes, fast_path: bool | None = None) -> xdr.LedgerCloseMetaBatch:

@@ -24,3 +24,10 @@ def test_packing(ledger, tx, op, expected):
 def test_out_of_range_positions_are_errors(ledger, tx, op):
     with pytest.raises(ValueError, match="out of range"):
         toid(ledger, tx, op)
+
+
+def test_parse_inverts_packing():
+    from beam_pipeline.util.toid import parse
+
+    assert parse(toid(30820015, 33, 4)) == (30820015, 33, 4)
+    assert parse((1 << 63) - 1) == ((1 << 31) - 1, (1 << 20) - 1, (1 << 12) - 1)

@@ -18,13 +18,14 @@ from __future__ import annotations
 import hashlib
 
 import pyarrow as pa
-from stellar_sdk import StrKey, xdr
+from stellar_sdk import xdr
 
 from beam_pipeline.records.base import UTC_TS, Table, xdr_field
 from beam_pipeline.records.changes._common import change_columns
 from beam_pipeline.records.changes._extract import EntryChange, compacted_of_type
 from beam_pipeline.util.assets import asset_contract_id, extract_asset
 from beam_pipeline.util.scval import ScValError, json_text, scval_to_json
+from beam_pipeline.util.strkey import contract_strkey
 from beam_pipeline.xdr.fast import xdr_bytes
 from beam_pipeline.xdr.ledger import LedgerView
 
@@ -186,14 +187,14 @@ def change_row(change: EntryChange, ledger: LedgerView) -> dict | None:
     holder = balance = ""
     found = balance_from_contract_data(cd)
     if found is not None:
-        holder, balance = StrKey.encode_contract(found[0]), str(found[1])
+        holder, balance = contract_strkey(found[0]), str(found[1])
     try:
         key_decoded, val_decoded = json_text(scval_to_json(cd.key)), json_text(scval_to_json(cd.val))
     except ScValError as err:
         raise ValueError(f"ledger {ledger.sequence}: contract data {change.key_hash_hex}: {err}") from None
     key_xdr = xdr_bytes(cd.key)
     return {
-        "contract_id": StrKey.encode_contract(cd.contract.contract_id.contract_id.hash),
+        "contract_id": contract_strkey(cd.contract.contract_id.contract_id.hash),
         "contract_key_type": _GO_SCVAL_TYPE_NAMES[cd.key.type],
         "contract_durability": _GO_DURABILITY_NAMES[cd.durability],
         "asset_code": code,
