@@ -14,6 +14,7 @@ such a ledger (or a chunk the server would not serve) becomes a ``kind="error"``
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import NamedTuple
 
 import apache_beam as beam
@@ -58,8 +59,12 @@ def _probe(client: RpcClient) -> tuple[int, int]:
     return oldest, newest
 
 
-class _FetchChunkFn(beam.DoFn):
-    """Fetches one LedgerRange page by page and emits one checked LedgerBlob per ledger."""
+class RpcDoFn(beam.DoFn):
+    """A DoFn that talks to one RPC server: the client is made in setup() and closed in teardown().
+
+    Only plain settings are pickled; the auth header travels wrapped in `Secret` so that it never
+    prints (repr, display data, tracebacks).
+    """
 
     def __init__(
         self,
@@ -70,22 +75,23 @@ class _FetchChunkFn(beam.DoFn):
         retry_limit: int,
         retry_wait: float,
         on_error: str,
+        client_factory: Callable[..., RpcClient] | None = None,
     ):
         self._url = url
-        # Wrapped so that it never prints (repr, display data, tracebacks).
         self._auth = auth_header
         self._batch_size = batch_size
         self._timeout = timeout
         self._retry_limit = retry_limit
         self._retry_wait = retry_wait
         self._on_error = on_error
+        self._client_factory = client_factory  # tests inject a fake; None = the real RpcClient
         self._requests = Metrics.counter(NAMESPACE, "rpc_requests")
         self._retries = Metrics.counter(NAMESPACE, "rpc_retries")
         self._ledgers = Metrics.counter(NAMESPACE, "rpc_ledgers")
         self._client: RpcClient | None = None
 
     def setup(self):
-        self._client = RpcClient(
+        self._client = (self._client_factory or RpcClient)(
             self._url,
             self._auth.reveal(),
             timeout=self._timeout,
@@ -99,6 +105,10 @@ class _FetchChunkFn(beam.DoFn):
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+class _FetchChunkFn(RpcDoFn):
+    """Fetches one LedgerRange page by page and emits one checked LedgerBlob per ledger."""
 
     def process(self, chunk: LedgerRange):
         safe_url = self._client.safe_url

@@ -38,7 +38,7 @@ from apache_beam.utils.timestamp import Duration, Timestamp
 
 from beam_pipeline.config import RpcSourceConfig
 from beam_pipeline.sources.base import ERROR, LEDGER, LedgerBlob
-from beam_pipeline.sources.rpc import _probe, served_network
+from beam_pipeline.sources.rpc import RpcDoFn, _probe, served_network
 from beam_pipeline.sources.rpc_client import RpcClient, RpcError, Secret
 from beam_pipeline.sources.rpc_pages import Problem, account_page, header_of, ledgers_text, metadata, page_error
 
@@ -82,7 +82,7 @@ class TailRestrictionProvider(RestrictionProvider):
         return None
 
 
-class _FollowLedgersFn(beam.DoFn):
+class _FollowLedgersFn(RpcDoFn):
     """Claims, fetches and emits ledgers in sequence; defers when the server has nothing new."""
 
     def __init__(
@@ -99,40 +99,12 @@ class _FollowLedgersFn(beam.DoFn):
         sleep: Callable[[float], None] = time.sleep,
         client_factory: Callable[..., RpcClient] | None = None,
     ):
-        self._url = url
-        self._auth = auth_header
-        self._batch_size = batch_size
-        self._timeout = timeout
-        self._retry_limit = retry_limit
-        self._retry_wait = retry_wait
+        super().__init__(url, auth_header, batch_size, timeout, retry_limit, retry_wait, on_error, client_factory)
         self._poll_interval = poll_interval
-        self._on_error = on_error
         self._max_pages = max_pages
         self._sleep = sleep
-        self._client_factory = client_factory  # tests inject a fake; None = the real RpcClient
-        self._requests = Metrics.counter(NAMESPACE, "rpc_requests")
-        self._retries = Metrics.counter(NAMESPACE, "rpc_retries")
-        self._ledgers = Metrics.counter(NAMESPACE, "rpc_ledgers")
         self._polls = Metrics.counter(NAMESPACE, "rpc_idle_polls")
-        self._client: RpcClient | None = None
         self._latest: int | None = None
-
-    def setup(self):
-        factory = self._client_factory or RpcClient
-        self._client = factory(
-            self._url,
-            self._auth.reveal(),
-            timeout=self._timeout,
-            retry_limit=self._retry_limit,
-            retry_wait=self._retry_wait,
-            on_request=self._requests.inc,
-            on_retry=self._retries.inc,
-        )
-
-    def teardown(self):
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
     def process(
         self,
