@@ -21,6 +21,8 @@ import pyarrow as pa
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import TimestampedValue
 
+from beam_pipeline import DEAD_LETTER
+from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
 from beam_pipeline.records import get_table
 from beam_pipeline.records.base import encode_xdr_columns, output_schema, rows_to_columns
 from beam_pipeline.sources.base import BATCH, ERROR, LEDGER, LedgerBlob
@@ -28,8 +30,6 @@ from beam_pipeline.xdr.ledger import LedgerView, decode_batch, decode_ledger
 
 log = logging.getLogger(__name__)
 
-DEAD_LETTER = "dead_letter"
-NAMESPACE = "stellar_archive"
 
 
 class TableChunk(NamedTuple):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from apache_beam.metrics.metric import MetricsFilter
 
+from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
 from beam_pipeline.config import PipelineConfig
-from beam_pipeline.decode import NAMESPACE
 
 
 def query_metrics(result) -> dict[str, int]:

@@ -22,8 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
 
+from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
 from beam_pipeline.config import ParquetSinkConfig
-from beam_pipeline.decode import NAMESPACE, TableChunk, chunk_to_batch
+from beam_pipeline.decode import TableChunk, chunk_to_batch
 from beam_pipeline.records import get_table
 from beam_pipeline.records.base import ledger_column, output_schema
 from beam_pipeline.sinks import filesets

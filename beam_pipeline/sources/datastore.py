@@ -19,6 +19,8 @@ import apache_beam as beam
 import zstandard
 from apache_beam.metrics import Metrics
 
+from beam_pipeline import DEAD_LETTER
+from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
 from beam_pipeline.config import DatastoreSourceConfig
 from beam_pipeline.sources import sep54
 from beam_pipeline.sources.base import BATCH, ERROR, LedgerBlob
@@ -27,7 +29,6 @@ from beam_pipeline.util import fs
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "stellar_archive"
 MANIFEST = ".config.json"
 
 
@@ -108,7 +109,7 @@ class _ReadObjectFn(beam.DoFn):
             data = self._read(path, spec)
             xdr = _decompress(data, path, self._max_bytes * 8)
         except DatastoreError as e:
-            if self._on_error != "dead_letter":
+            if self._on_error != DEAD_LETTER:
                 raise
             yield LedgerBlob(spec.key, ERROR, str(e).encode(), spec.first, spec.last)
             return

@@ -20,6 +20,8 @@ from typing import NamedTuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from beam_pipeline import DEAD_LETTER
+from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
 from beam_pipeline.config import RpcSourceConfig
 from beam_pipeline.sources.base import ERROR, LEDGER, LedgerBlob
 from beam_pipeline.sources.rpc_client import RpcClient, RpcError, Secret
@@ -27,8 +29,6 @@ from beam_pipeline.sources.rpc_pages import Problem, account_page, ledgers_text,
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "stellar_archive"
-DEAD_LETTER = "dead_letter"
 
 
 class LedgerRange(NamedTuple):

@@ -36,6 +36,8 @@ from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Duration, Timestamp
 
+from beam_pipeline import DEAD_LETTER
+from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
 from beam_pipeline.config import RpcSourceConfig
 from beam_pipeline.sources.base import ERROR, LEDGER, LedgerBlob
 from beam_pipeline.sources.rpc import RpcDoFn, _probe, served_network
@@ -44,8 +46,6 @@ from beam_pipeline.sources.rpc_pages import Problem, account_page, header_of, le
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "stellar_archive"
-DEAD_LETTER = "dead_letter"
 UNBOUNDED = 2**63 - 1  # the stop of an endless restriction (exclusive)
 MAX_PAGES_PER_CALL = 20  # then checkpoint, so a long catch-up commits progress regularly
 MAX_IDLE_SLEEP_S = 5.0  # the in-DoFn throttle when caught up (some runners resume deferred work at once)
