@@ -50,6 +50,17 @@ SAMPLES = {
 }
 
 
+# DataflowRunner builds the whole job offline with these: fake project and bucket, no credentials.
+DATAFLOW_DRY_RUN = (
+    "--runner=DataflowRunner",
+    "--project=test-project",
+    "--region=us-central1",
+    "--temp_location=gs://test-bucket/tmp",
+    "--no_auth",
+    "--dry_run=True",
+)
+
+
 @pytest.fixture(autouse=True)
 def no_default_staging_bucket(monkeypatch):
     """DataflowRunner falls back to creating a default bucket (over the network, with a 120 s timeout)
@@ -253,13 +264,8 @@ def test_dataflow_dry_run_translates_the_graph_offline(tmp_path, shared_ledgers,
         [
             "--config",
             write_config(cfg, tmp_path),
-            "--runner=DataflowRunner",
-            "--project=test-project",
-            "--region=us-central1",
-            "--temp_location=gs://test-bucket/tmp",
+            *DATAFLOW_DRY_RUN,
             "--job_name=stellar-archive-dry-run",
-            "--no_auth",
-            "--dry_run=True",
             f"--sdk_container_image={IMAGE}",
         ]
     )
@@ -282,12 +288,7 @@ def test_dataflow_launch_without_the_worker_image_is_refused(tmp_path, shared_le
     args = [
         "--config",
         write_config(cfg, tmp_path),
-        "--runner=DataflowRunner",
-        "--project=test-project",
-        "--region=us-central1",
-        "--temp_location=gs://test-bucket/tmp",
-        "--no_auth",
-        "--dry_run=True",
+        *DATAFLOW_DRY_RUN,
     ]
     assert main.run(args) == 2
     assert "--sdk_container_image" in capsys.readouterr().err
@@ -314,12 +315,7 @@ def test_cli_on_dataflow_reports_a_translated_job_instead_of_metrics(tmp_path, s
             "run",
             "--config",
             write_config(cfg, tmp_path),
-            "--runner=DataflowRunner",
-            "--project=test-project",
-            "--region=us-central1",
-            "--temp_location=gs://test-bucket/tmp",
-            "--no_auth",
-            "--dry_run=True",
+            *DATAFLOW_DRY_RUN,
             f"--sdk_container_image={IMAGE}",
         ]
     )
