@@ -2,7 +2,7 @@
 
 Decoding and transforming happen in the same DoFn so that stellar_sdk XDR objects never cross a
 step boundary (they pickle ~10x larger and slower than bytes). What leaves this step is one
-`TableChunk` per (ledger, table): the rows as a serialized Arrow record batch, timestamped with
+`TableChunk` per (ledger, table): the rows as a compressed Arrow record batch, timestamped with
 the ledger's close time so that windows and partitions follow event time.
 """
 
@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import apache_beam as beam
 import pyarrow as pa
+import zstandard
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import TimestampedValue
 
@@ -33,7 +34,12 @@ log = logging.getLogger(__name__)
 
 
 class TableChunk(NamedTuple):
-    """One ledger's rows of one table, as a serialized Arrow record batch (schema known by name)."""
+    """One ledger's rows of one table, as a zstd-compressed serialized Arrow record batch.
+
+    The schema is known by table name. Compressed because every chunk crosses the GroupByKey:
+    the runner buffers it and, with several workers, ships it between processes twice; the rows'
+    Arrow form (base64 XDR, repeated ids) shrinks ~10x at level 1 for ~1 % of the step's time.
+    """
 
     table: str
     ledger: int
@@ -55,8 +61,12 @@ class LedgerError(ValueError):
     """A ledger or object that cannot be archived; the message names it."""
 
 
+CHUNK_ZSTD_LEVEL = 1
+
+
 def chunk_to_batch(chunk: TableChunk, schema: pa.Schema) -> pa.RecordBatch:
-    return pa.ipc.read_record_batch(pa.py_buffer(chunk.batch), schema)
+    data = zstandard.ZstdDecompressor().decompress(chunk.batch)
+    return pa.ipc.read_record_batch(pa.py_buffer(data), schema)
 
 
 class _DecodeToRowsFn(beam.DoFn):
@@ -91,6 +101,7 @@ class _DecodeToRowsFn(beam.DoFn):
             t.name: output_schema(t, self._xdr_encoding, self._include_metadata) for t in self._tables
         }
         self._row_counters = {t.name: Metrics.counter(NAMESPACE, f"rows_{t.name}") for t in self._tables}
+        self._compressor = zstandard.ZstdCompressor(level=CHUNK_ZSTD_LEVEL)
         self._done = 0
         self._last_log = self._started = time.monotonic()
 
@@ -190,7 +201,7 @@ class _DecodeToRowsFn(beam.DoFn):
             for i, g in enumerate(gathered):
                 n = len(g.rows[table.name])
                 if n:
-                    data = batch.slice(offset, n).serialize().to_pybytes()
+                    data = self._compressor.compress(batch.slice(offset, n).serialize())
                     per_ledger[i].append(TableChunk(table.name, g.sequence, g.close_time, n, data))
                 offset += n
         return per_ledger, None
