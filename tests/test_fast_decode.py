@@ -75,18 +75,33 @@ def test_raw_slices_are_the_reencoding(shared_ledgers):
         assert fast.xdr_bytes(obj) == obj.to_xdr_bytes()
     env = LedgerView(lcm, "Public Global Stellar Network ; September 2015").transactions[0].envelope
     plain = xdr.TransactionEnvelope.from_xdr_bytes(env.to_xdr_bytes())
-    assert "_beam_raw_xdr" not in plain.__dict__  # decoded outside recording(): no slice kept
+    assert "_beam_raw_xdr" not in plain.__dict__  # decoded by stellar_sdk itself: no slice kept
     net_id = bytes.fromhex("7ac33997544e3175d266bd022439b22cdb16508c01163f26e5cb2a3e1045a979")
     assert transaction_hash(env, net_id) == transaction_hash(plain, net_id) == trm.result.transaction_hash.hash
 
 
-def test_hooks_are_inactive_outside_recording():
+def test_hooks_act_only_on_the_fast_unpacker():
+    """stellar_sdk's own decoding (any other caller in the process) keeps its original behaviour."""
     fast.install()
-    value = xdr.SCVal.from_xdr_bytes(xdr.SCVal(xdr.SCValType.SCV_U32, u32=xdr.Uint32(7)).to_xdr_bytes())
-    assert "_beam_raw_xdr" not in value.__dict__
-    with fast.recording():
-        value = xdr.SCVal.from_xdr_bytes(value.to_xdr_bytes())
-    assert value.__dict__["_beam_raw_xdr"] == value.to_xdr_bytes()
+    data = xdr.SCVal(xdr.SCValType.SCV_U32, u32=xdr.Uint32(7)).to_xdr_bytes()
+    plain = xdr.SCVal.from_xdr_bytes(data)
+    assert "_beam_raw_xdr" not in plain.__dict__
+    value = fast.decode(xdr.SCVal, data)
+    assert value == plain and value.__dict__["_beam_raw_xdr"] == data
     with pytest.raises(ValueError):
-        with fast.recording():
-            xdr.SCValType.from_xdr_bytes((99).to_bytes(4, "big"))  # unknown discriminant still fails
+        fast.decode(xdr.SCValType, (99).to_bytes(4, "big"))  # unknown discriminant still fails
+    with pytest.raises(ValueError, match="trailing 4 bytes"):
+        fast.decode(xdr.SCVal, data + bytes(4))
+
+
+@pytest.mark.parametrize(("cls", "size"), [(xdr.Int64, 8), (xdr.Uint32, 4), (xdr.Int32, 4), (xdr.Uint64, 8)])
+def test_fast_unpacker_reads_like_xdrlib3(cls, size):
+    value = cls(-5 if cls in (xdr.Int64, xdr.Int32) else 9)
+    data = value.to_xdr_bytes()
+    assert len(data) == size
+    assert fast.decode(cls, data) == cls.from_xdr_bytes(data) == value
+    for cut in range(size):
+        with pytest.raises(EOFError):
+            cls.from_xdr_bytes(data[:cut])
+        with pytest.raises(EOFError):
+            fast.decode(cls, data[:cut])
