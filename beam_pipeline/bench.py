@@ -10,8 +10,13 @@ a long consecutive range, once per ``--scale``) it measures:
    fast path of `beam_pipeline.xdr.fast`;
 3. the full pipeline (ledgers, transactions, operations, contract_events, contract_data -> Parquet
    zstd on local disk) in a child process, on the FnApiRunner in one process and with two worker
-   processes: ledgers/s, rows/s, MB/s and the peak RSS summed over the child's process tree;
+   processes: ledgers/s, rows/s, MB/s, the peak RSS summed over the child's process tree and
+   that of its largest process (a worker);
 4. ratios: full single-process / decode-only, multi-process / single-process.
+
+Across the scaled stores it also reports the start-up (the pipeline on one ledger), how time and
+memory grow with the range, and the steady-state ratios: the marginal cost per added ledger
+between the smallest and largest store, where the start-up cancels out (`scaling_summary`).
 
 Timings are medians of ``--repeat`` runs. Machine load (``/proc/loadavg``) is recorded before and
 after, because on a shared machine only ratios measured in the same run mean much. No part of
@@ -210,23 +215,24 @@ def _rates(seconds: float, ledgers: int, mb: float, rows: int | None = None) -> 
 # The full pipeline, in a child process whose tree's memory is sampled
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of `pid` and all its descendants (from /proc; 0 when it has gone)."""
-    total, todo = 0, [pid]
+def _tree_rss(pid: int) -> tuple[int, int]:
+    """Resident bytes of `pid` and all its descendants, and of the largest of them (from /proc)."""
+    total, largest, todo = 0, 0, [pid]
     while todo:
         p = todo.pop()
         try:
             with open(f"/proc/{p}/status") as f:
                 for line in f:
                     if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
+                        rss = int(line.split()[1]) * 1024
+                        total, largest = total + rss, max(largest, rss)
                         break
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as f:
                     todo.extend(int(c) for c in f.read().split())
         except (OSError, ValueError):
             continue
-    return total
+    return total, largest
 
 
 def run_pipeline(root: str, first: int, last: int, workdir: str, extra: tuple[str, ...], decode: str = "fast") -> dict:
@@ -269,13 +275,14 @@ def run_pipeline(root: str, first: int, last: int, workdir: str, extra: tuple[st
         *extra,
     ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak = 0
+    peak = peak_process = 0
     stop = threading.Event()
 
     def sample():
-        nonlocal peak
+        nonlocal peak, peak_process
         while not stop.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
+            total, largest = _tree_rss(proc.pid)
+            peak, peak_process = max(peak, total), max(peak_process, largest)
             stop.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -286,7 +293,12 @@ def run_pipeline(root: str, first: int, last: int, workdir: str, extra: tuple[st
     if proc.returncode != 0:
         raise RuntimeError(f"pipeline run failed ({proc.returncode}): {err[-2000:]}")
     rows = _count_rows(out)
-    return {"seconds": json.loads(timing.read_text())["seconds"], "rows": rows, "peak_rss_mb": round(peak / 2**20, 1)}
+    return {
+        "seconds": json.loads(timing.read_text())["seconds"],
+        "rows": rows,
+        "peak_rss_mb": round(peak / 2**20, 1),
+        "peak_process_rss_mb": round(peak_process / 2**20, 1),
+    }
 
 
 def _count_rows(root: Path) -> int:
@@ -329,6 +341,7 @@ def measure_pipeline(
         "runs": [round(r["seconds"], 3) for r in runs],
         "rows": runs[0]["rows"],
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "peak_process_rss_mb": max(r["peak_process_rss_mb"] for r in runs),
     }
 
 
@@ -450,29 +463,96 @@ def print_table(report: dict, file=sys.stdout) -> None:
                 f"({d['ratios']['fast_over_sdk_pipeline']:.2f}x)",
                 file=file,
             )
-    if report.get("scaling"):
+    scaling = report.get("scaling") or {}
+    if scaling.get("by_scale"):
         print(
             "scaling (vs the 1x store): "
             + ", ".join(
-                f"{k}: time {v['time_ratio']:.2f}x, RSS {v['rss_ratio']:.2f}x" for k, v in report["scaling"].items()
+                f"{k}: time {v['time_ratio']:.2f}x"
+                + (f" ({v['time_beyond_startup_ratio']:.2f}x beyond start-up)" if "time_beyond_startup_ratio" in v else "")
+                + f", RSS {v['rss_ratio']:.2f}x"
+                for k, v in scaling["by_scale"].items()
             ),
+            file=file,
+        )
+    if scaling.get("startup_seconds"):
+        print(
+            "start-up (pipeline on one ledger): "
+            + ", ".join(f"{k} {v:.2f}s" for k, v in scaling["startup_seconds"].items()),
+            file=file,
+        )
+    steady = scaling.get("steady_state")
+    if steady:
+        a, b = steady["from_to_ledgers"]
+        print(
+            f"steady state ({a} -> {b} ledgers, ms per added ledger: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in steady["ms_per_ledger"].items())
+            + f"): single/decode {steady['single_over_decode']:.2f}x"
+            + (f", multi/single {steady['multi_over_single']:.2f}x" if "multi_over_single" in steady else "")
+            + f", fast/sdk decode {steady['fast_over_sdk_decode']:.2f}x",
             file=file,
         )
     print(f"load average before/after: {report['load_before']} / {report['load_after']}", file=file)
 
 
-def scaling_summary(datasets: list[dict]) -> dict:
-    scaled = [d for d in datasets if d.get("scale")]
+def measure_startup(root: str, ledger: int, args) -> dict:
+    """The pipeline on a one-ledger range: the fixed cost (graph, runner, workers) of any run."""
+    out = {}
+    modes = [("single", ())] + ([] if args.no_multi else [("multi", MULTI_ARGS)])
+    for mode, extra in modes:
+        print(f"[bench] start-up: pipeline {mode} on ledger {ledger}", file=sys.stderr, flush=True)
+        out[mode] = measure_pipeline(root, ledger, ledger, args.pipeline_repeat or args.repeat, extra)["seconds"]
+    return out
+
+
+def scaling_summary(datasets: list[dict], startup: dict | None = None) -> dict:
+    """How time and memory grow with the range, and the steady-state (per-ledger) ratios.
+
+    A whole run pays a fixed start-up (building the graph, starting the runner and its workers)
+    that decoding alone does not, so on short ranges its ratios say more about start-up than
+    about throughput. The steady-state ratios compare the *marginal* cost per ledger between the
+    smallest and the largest scaled store, where that fixed cost cancels out: what a backfill of
+    millions of ledgers pays.
+    """
+    scaled = sorted((d for d in datasets if d.get("scale")), key=lambda d: d["ledgers"])
     base = next((d for d in scaled if d["scale"] == 1), None)
     if base is None:
         return {}
-    out = {}
+    fixed = (startup or {}).get("single")
+    out: dict = {"by_scale": {}}
     for d in scaled:
-        out[f"{d['scale']}x"] = {
+        row = {
             "ledgers": d["ledgers"],
             "time_ratio": round(d["single"]["seconds"] / base["single"]["seconds"], 3),
             "rss_ratio": round(d["single"]["peak_rss_mb"] / base["single"]["peak_rss_mb"], 3),
         }
+        if fixed is not None and base["single"]["seconds"] > fixed:
+            row["time_beyond_startup_ratio"] = round(
+                (d["single"]["seconds"] - fixed) / (base["single"]["seconds"] - fixed), 3
+            )
+        out["by_scale"][f"{d['scale']}x"] = row
+    if startup:
+        out["startup_seconds"] = startup
+    small, large = scaled[0], scaled[-1]
+    added = large["ledgers"] - small["ledgers"]
+    if added <= 0:
+        return out
+
+    def per_ledger(key: str) -> float | None:
+        if key not in small or key not in large:
+            return None
+        return max(large[key]["seconds"] - small[key]["seconds"], 1e-9) / added
+
+    marginal = {k: per_ledger(k) for k in ("decode_sdk", "decode_fast", "single", "multi")}
+    steady = {
+        "from_to_ledgers": [small["ledgers"], large["ledgers"]],
+        "ms_per_ledger": {k: round(v * 1000, 3) for k, v in marginal.items() if v is not None},
+        "single_over_decode": round(marginal["decode_sdk"] / marginal["single"], 3),
+        "fast_over_sdk_decode": round(marginal["decode_sdk"] / marginal["decode_fast"], 3),
+    }
+    if marginal["multi"] is not None:
+        steady["multi_over_single"] = round(marginal["single"] / marginal["multi"], 3)
+    out["steady_state"] = steady
     return out
 
 
@@ -524,7 +604,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-scale", action="store_true", help="skip the scaled data stores")
     parser.add_argument("--scale-source", default=None, help=f"store to renumber (default {SCALE_SOURCE})")
-    parser.add_argument("--base", type=int, default=64, help="ledgers of the 1x scaled store (default 64)")
+    parser.add_argument("--base", type=int, default=256, help="ledgers of the 1x scaled store (default 256)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
     parser.add_argument("--pipeline-repeat", type=int, default=None, help="runs per pipeline measurement")
     parser.add_argument("--no-multi", action="store_true", help="skip the 2-process pipeline runs")
@@ -558,11 +638,13 @@ def run(args) -> int:
                 print(f"[bench] building {dest}: {args.base * n} ledgers", file=sys.stderr, flush=True)
                 build_scaled_store(dest, source, args.base, n)
                 d = bench_dataset(f"{Path(source).name} x{n}", dest, args)
+                if "startup" not in report:
+                    report["startup"] = measure_startup(dest, d["first_ledger"], args)
                 d["scale"] = n
                 d["path"] = f"<temp>/scaled-{n}x"
                 report["datasets"].append(d)
                 shutil.rmtree(dest, ignore_errors=True)
-    report["scaling"] = scaling_summary(report["datasets"])
+    report["scaling"] = scaling_summary(report["datasets"], report.get("startup"))
     report["load_after"] = loadavg()
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

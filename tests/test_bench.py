@@ -43,12 +43,12 @@ def test_scaled_store_is_a_consistent_renumbered_chain(tmp_path):
 
 def test_bench_command_writes_the_report(tmp_path, shared_ledgers):
     out = tmp_path / "r.json"
-    rc = main(["bench", "--data", datastore("mainnet-p13-30820015-metav2"), "--scale", "1", "--base", "2",
-               "--repeat", "1", "--no-multi", "--out", str(out)])
+    rc = main(["bench", "--data", datastore("mainnet-p13-30820015-metav2"), "--scale", "1", "--scale", "2",
+               "--base", "2", "--repeat", "1", "--no-multi", "--out", str(out)])
     assert rc == 0
     report = json.loads(out.read_text())
     assert report["machine"]["nproc"] >= 1 and report["machine"]["beam"] == "2.77.0"
-    mainnet, scaled = report["datasets"]
+    mainnet, scaled, scaled2 = report["datasets"]
     assert (mainnet["first_ledger"], mainnet["ledgers"]) == (30820015, 1)
     # 1 ledger + 59 transactions + 143 operations; no Soroban in protocol 13.
     assert mainnet["single"]["rows"] == 1 + 59 + 143
@@ -58,4 +58,28 @@ def test_bench_command_writes_the_report(tmp_path, shared_ledgers):
         for phase in ("read", "decode_sdk", "decode_fast", "single"):
             assert d[phase]["seconds"] > 0
         assert set(d["ratios"]) == {"single_over_decode", "fast_decode_speedup"}
-    assert report["scaling"]["1x"]["time_ratio"] == 1.0
+    assert scaled2["scale"] == 2 and scaled2["ledgers"] == 4
+    scaling = report["scaling"]
+    assert scaling["by_scale"]["1x"]["time_ratio"] == 1.0
+    assert set(scaling["startup_seconds"]) == {"single"} and scaling["startup_seconds"]["single"] > 0
+    steady = scaling["steady_state"]
+    assert steady["from_to_ledgers"] == [2, 4]
+    assert set(steady["ms_per_ledger"]) == {"decode_sdk", "decode_fast", "single"}
+
+
+def test_steady_state_ratios_cancel_the_fixed_start_up():
+    def store(scale, ledgers, decode, single, multi):
+        return {"scale": scale, "ledgers": ledgers, "decode_sdk": {"seconds": decode},
+                "decode_fast": {"seconds": decode / 2}, "single": {"seconds": single, "peak_rss_mb": 100.0 * scale},
+                "multi": {"seconds": multi}}
+
+    # Per added ledger: decode 0.1 s, one process 0.125 s, two processes 0.0625 s; start-up 2 s and 5 s.
+    summary = bench.scaling_summary(
+        [store(1, 10, 1.0, 3.25, 5.625), store(4, 40, 4.0, 7.0, 7.5), {"name": "not scaled"}],
+        {"single": 2.0, "multi": 5.0},
+    )
+    steady = summary["steady_state"]
+    assert steady["ms_per_ledger"] == {"decode_sdk": 100.0, "decode_fast": 50.0, "single": 125.0, "multi": 62.5}
+    assert (steady["single_over_decode"], steady["multi_over_single"], steady["fast_over_sdk_decode"]) == (0.8, 2.0, 2.0)
+    four = summary["by_scale"]["4x"]
+    assert (four["time_ratio"], four["rss_ratio"], four["time_beyond_startup_ratio"]) == (2.154, 4.0, 4.0)
