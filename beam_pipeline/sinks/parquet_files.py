@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from beam_pipeline.util import fs
@@ -71,12 +72,17 @@ class WrittenFile:
     ledger_max: int
 
 
+_MERGE_BATCHES = 64
+
+
 class RollingParquetWriter:
     """Writes batches to ``path_for(part)`` files: row groups of at most `buffer_size` rows, and a
     new file once the current one reaches `max_file_bytes`.
 
     Memory is bounded by one row group: batches are buffered until a row group is full, written,
-    and released. Row groups are sized from the compressed bytes per row seen so far, so each file
+    and released. Small batches (one ledger's rows) are merged as they arrive: a 1-row Arrow batch
+    of a wide table costs ~16 KB in buffers and wrappers, so a row group of them would cost ~100x
+    its data. Row groups are sized from the compressed bytes per row seen so far, so each file
     ends close to the target instead of overshooting by a whole row group.
     """
 
@@ -99,6 +105,7 @@ class RollingParquetWriter:
         self._dry_run = dry_run
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
+        self._small: list[pa.RecordBatch] = []  # not yet merged into one batch of _pending
         self._part = 0
         self._writer: pq.ParquetWriter | None = None
         self._stream: _CountingStream | None = None
@@ -116,7 +123,9 @@ class RollingParquetWriter:
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:
             return
-        self._pending.append(batch)
+        self._small.append(batch)
+        if len(self._small) >= _MERGE_BATCHES:
+            self._merge_small()
         self._pending_rows += batch.num_rows
         while self._pending_rows >= self._next_group_rows():
             self._flush_group(self._next_group_rows())
@@ -144,7 +153,13 @@ class RollingParquetWriter:
         used = self._stream.size if self._stream else 0
         return self._max_bytes - used - groups * self._footer_per_group
 
+    def _merge_small(self) -> None:
+        if self._small:
+            self._pending.append(pa.concat_batches(self._small))
+            self._small = []
+
     def _flush_group(self, rows: int) -> None:
+        self._merge_small()
         table = pa.Table.from_batches(self._pending, schema=self._schema)
         group, rest = table.slice(0, rows), table.slice(rows)
         self._pending = rest.to_batches() if rest.num_rows else []
@@ -158,7 +173,7 @@ class RollingParquetWriter:
         self._groups_in_file += 1
         self._file_rows += group.num_rows
         ledgers = group.column(self._ledger_column)
-        lo, hi = pa.compute.min(ledgers).as_py(), pa.compute.max(ledgers).as_py()
+        lo, hi = pc.min(ledgers).as_py(), pc.max(ledgers).as_py()
         self._file_min = lo if self._file_min is None else min(self._file_min, lo)
         self._file_max = hi if self._file_max is None else max(self._file_max, hi)
         if written > 0:

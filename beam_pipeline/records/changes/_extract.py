@@ -173,6 +173,7 @@ def pair_changes(
     tx: TxView | None = None,
     op_index: int | None = None,
     upgrade_index: int | None = None,
+    entry_type: xdr.LedgerEntryType | None = None,
 ) -> list[EntryChange]:
     """One LedgerEntryChanges list as pre/post changes, sorted by key like the Go reader.
 
@@ -180,6 +181,8 @@ def pair_changes(
         changes: the raw list (state entries are folded into the change after them).
         phase, tx, op_index, upgrade_index: context copied onto every change.
         where: names the ledger (and transaction) in errors.
+        entry_type: only changes of this entry type are returned (the whole list is still
+            checked); filtering before the sort gives the same order as sorting, then filtering.
     """
     if changes is None:
         return []
@@ -187,10 +190,12 @@ def pair_changes(
     out: list[EntryChange] = []
     for i, item in enumerate(items):
         t = item.type
+        if t == STATE:
+            continue  # folded into the UPDATED/REMOVED change after it
         if t == CREATED:
-            out.append(_change(t, None, item.created, phase, tx, op_index, upgrade_index))
+            pre, post = None, item.created
         elif t == RESTORED:
-            out.append(_change(t, None, item.restored, phase, tx, op_index, upgrade_index))
+            pre, post = None, item.restored
         elif t in (UPDATED, REMOVED):
             prev = items[i - 1] if i > 0 else None
             if prev is not None and prev.type == STATE:
@@ -200,9 +205,11 @@ def pair_changes(
             else:
                 raise LedgerChangeError(f"{where}: {t.name} change #{i} in {phase} is not preceded by its state")
             post = item.updated if t == UPDATED else None
-            out.append(_change(t, pre, post, phase, tx, op_index, upgrade_index))
-        elif t != STATE:
+        else:
             raise LedgerChangeError(f"{where}: unknown ledger entry change type {t} in {phase}")
+        if entry_type is not None and (post if post is not None else pre).data.type != entry_type:
+            continue
+        out.append(_change(t, pre, post, phase, tx, op_index, upgrade_index))
     out.sort(key=lambda c: c.key_bytes)  # list.sort is stable, like Go's sort.Stable
     return out
 
@@ -211,14 +218,14 @@ def _internal_error(tx: TxView) -> bool:
     return tx.result.result.code == xdr.TransactionResultCode.txINTERNAL_ERROR
 
 
-def _meta_changes(tx: TxView) -> list[EntryChange]:
+def _meta_changes(tx: TxView, entry_type: xdr.LedgerEntryType | None = None) -> list[EntryChange]:
     """The transaction-meta changes of one transaction: before, operations, after."""
     where = f"ledger {tx.ledger.sequence} transaction {tx.hash_hex}"
     meta = tx.meta
     if meta.v == 0:
         out: list[EntryChange] = []
         for op_index, op_meta in enumerate(meta.operations):
-            out += pair_changes(op_meta.changes, PHASE_OPERATION, where, tx, op_index)
+            out += pair_changes(op_meta.changes, PHASE_OPERATION, where, tx, op_index, entry_type=entry_type)
         return out
     if meta.v == 1:
         before, after = meta.v1.tx_changes, None
@@ -229,12 +236,12 @@ def _meta_changes(tx: TxView) -> list[EntryChange]:
         op_metas = inner.operations
     else:
         raise LedgerChangeError(f"{where}: unsupported TransactionMeta version {meta.v}")
-    out = pair_changes(before, PHASE_TX_BEFORE, where, tx)
+    out = pair_changes(before, PHASE_TX_BEFORE, where, tx, entry_type=entry_type)
     if _internal_error(tx) and tx.ledger.protocol_version <= 12:
         return out
     for op_index, op_meta in enumerate(op_metas):
-        out += pair_changes(op_meta.changes, PHASE_OPERATION, where, tx, op_index)
-    out += pair_changes(after, PHASE_TX_AFTER, where, tx)
+        out += pair_changes(op_meta.changes, PHASE_OPERATION, where, tx, op_index, entry_type=entry_type)
+    out += pair_changes(after, PHASE_TX_AFTER, where, tx, entry_type=entry_type)
     return out
 
 
@@ -245,19 +252,22 @@ def _evictions(ledger: LedgerView) -> list[EntryChange]:
     return out
 
 
-def _read(ledger: LedgerView) -> list[EntryChange]:
+def _read(ledger: LedgerView, entry_type: xdr.LedgerEntryType | None = None) -> list[EntryChange]:
+    """Every change of the ledger in reader order (only those of `entry_type` when given)."""
     where = f"ledger {ledger.sequence}"
     txs = ledger.transactions
     out: list[EntryChange] = []
     for tx in txs:
-        out += pair_changes(tx.fee_changes, PHASE_FEE, f"{where} transaction {tx.hash_hex}", tx)
+        out += pair_changes(tx.fee_changes, PHASE_FEE, f"{where} transaction {tx.hash_hex}", tx, entry_type=entry_type)
     for tx in txs:
-        out += _meta_changes(tx)
+        out += _meta_changes(tx, entry_type)
     for tx in txs:
-        out += pair_changes(tx.post_apply_fee_changes, PHASE_POST_APPLY_FEE, f"{where} transaction {tx.hash_hex}", tx)
+        where_tx = f"{where} transaction {tx.hash_hex}"
+        out += pair_changes(tx.post_apply_fee_changes, PHASE_POST_APPLY_FEE, where_tx, tx, entry_type=entry_type)
     for i, upgrade in enumerate(ledger.upgrades):
-        out += pair_changes(upgrade.changes, PHASE_UPGRADE, where, upgrade_index=i)
-    out += _evictions(ledger)
+        out += pair_changes(upgrade.changes, PHASE_UPGRADE, where, upgrade_index=i, entry_type=entry_type)
+    evicted = _evictions(ledger)
+    out += evicted if entry_type is None else [c for c in evicted if c.entry_type == entry_type]
     return out
 
 
@@ -345,10 +355,12 @@ class _LastLedgerCache:
         self._ledger: weakref.ref | None = None
         self.read: list[EntryChange] | None = None
         self.compacted: list[EntryChange] | None = None
+        self.compacted_by_type: dict[xdr.LedgerEntryType, list[EntryChange]] = {}
 
     def of(self, ledger: LedgerView) -> _LastLedgerCache:
         if self._ledger is None or self._ledger() is not ledger:
             self._ledger, self.read, self.compacted = weakref.ref(ledger), None, None
+            self.compacted_by_type = {}
         return self
 
 
@@ -373,4 +385,18 @@ def compacted_changes(ledger: LedgerView) -> list[EntryChange]:
 
 
 def compacted_of_type(ledger: LedgerView, entry_type: xdr.LedgerEntryType) -> list[EntryChange]:
-    return [c for c in compacted_changes(ledger) if c.entry_type == entry_type]
+    """`compacted_changes` of one entry type.
+
+    Compaction merges changes per ledger key, and keys of different types never meet, so one
+    type can be compacted alone: a table of one type (contract_data, accounts, ...) then builds
+    keys and pairs only its own changes instead of every change of the ledger.
+    """
+    cache = _CACHE.of(ledger)
+    if cache.compacted is not None:
+        return [c for c in cache.compacted if c.entry_type == entry_type]
+    got = cache.compacted_by_type.get(entry_type)
+    if got is None:
+        read = cache.read if cache.read is not None else _read(ledger, entry_type)
+        mine = [c for c in read if c.entry_type == entry_type and c.phase != PHASE_EVICTION]
+        got = cache.compacted_by_type[entry_type] = compact(mine, ledger.sequence)
+    return got

@@ -215,6 +215,28 @@ def test_typed_tables_are_the_compacted_generic_rows(name: str, limit: int | Non
         )
 
 
+@pytest.mark.parametrize(("name", "limit"), DATASTORES, ids=_ids(DATASTORES))
+def test_one_type_compacted_alone_is_that_type_of_the_whole_compaction(name, limit, monkeypatch) -> None:
+    """A table of one entry type reads and compacts only its own changes: same changes, same order."""
+    def summary(changes):
+        return [
+            (c.key_bytes, c.change_type, c.phase, c.op_index, c.pre and c.pre.to_xdr_bytes(),
+             c.post and c.post.to_xdr_bytes())
+            for c in changes
+        ]
+
+    seen = 0
+    for ledger in load_ledgers(name, limit):
+        monkeypatch.setattr(_extract, "_CACHE", _extract._LastLedgerCache())
+        whole = _extract.compacted_changes(ledger)
+        for entry_type in xdr.LedgerEntryType:
+            monkeypatch.setattr(_extract, "_CACHE", _extract._LastLedgerCache())  # nothing cached
+            alone = _extract.compacted_of_type(ledger, entry_type)
+            assert summary(alone) == summary([c for c in whole if c.entry_type == entry_type])
+            seen += len(alone)
+    assert seen > 0
+
+
 def test_p25_restorations_reach_restored_keys() -> None:
     ledger = load_ledgers("standalone-p25-loadtest", 2)[0]
     restored = {r["key_xdr"] for r in _generic(ledger) if r["change_type"] == "restored"}
