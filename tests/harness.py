@@ -76,6 +76,22 @@ def read_table(root: str | os.PathLike, table: str) -> pa.Table:
     return pa.concat_tables([pq.read_table(f, partitioning=None) for f in files], promote_options="default")
 
 
+def assert_same_rows(expected_root: str | os.PathLike, actual_root: str | os.PathLike, table: str) -> None:
+    """Two archives hold the same rows of `table`, column for column, with no id twice in either."""
+
+    def by_id(root) -> pa.Table:
+        t = read_table(root, table)
+        ids = t["id"].to_pylist()
+        assert len(ids) == len(set(ids)), f"{table}: duplicate ids under {root}"
+        return t.sort_by("id")
+
+    expected, actual = by_id(expected_root), by_id(actual_root)
+    assert expected.num_rows > 0
+    assert actual.schema == expected.schema
+    for name in expected.column_names:
+        assert actual[name].to_pylist() == expected[name].to_pylist(), f"{table}.{name} differs"
+
+
 def read_golden(relpath: str) -> list[dict]:
     with open(GOLDEN / relpath) as f:
         return [json.loads(line) for line in f if line.strip()]

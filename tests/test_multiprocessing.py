@@ -14,10 +14,9 @@ import os
 import threading
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
-from tests.harness import datastore, job_config, read_table, run_job
+from tests.harness import assert_same_rows, datastore, job_config, read_table, run_job
 
 pytestmark = pytest.mark.timeout(240)  # a hung job or service fails the test instead of the suite
 
@@ -58,13 +57,6 @@ class WorkerProcessWatch:
                     self.pids.add(int(entry.name))
 
 
-def sorted_table(root: Path, table: str) -> pa.Table:
-    t = read_table(root, table)
-    ids = t["id"].to_pylist()
-    assert len(ids) == len(set(ids)), f"{table}: duplicate ids"
-    return t.sort_by("id")
-
-
 @pytest.fixture(scope="module")
 def single_process_archive(tmp_path_factory, shared_ledgers) -> Path:
     work = tmp_path_factory.mktemp("single")
@@ -83,9 +75,5 @@ def test_two_worker_processes_write_the_same_rows(single_process_archive, tmp_pa
     assert code == 0
     assert len(watch.pids) == 2, f"expected 2 SDK worker processes, saw {sorted(watch.pids)}"
     for table in TABLES:
-        expected, actual = sorted_table(single_process_archive, table), sorted_table(out, table)
-        assert expected.num_rows > 0
-        assert actual.schema == expected.schema
-        for name in expected.column_names:
-            assert actual[name].to_pylist() == expected[name].to_pylist(), f"{table}.{name} differs"
+        assert_same_rows(single_process_archive, out, table)
     assert sorted(read_table(out, "ledgers")["sequence"].to_pylist()) == list(range(START, END + 1))

@@ -14,10 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
-from tests.harness import datastore, job_config, manifests, read_table, run_job
+from tests.harness import assert_same_rows, datastore, job_config, manifests, read_table, run_job
 
 pytestmark = pytest.mark.timeout(240)  # a hung job or service fails the test instead of the suite
 
@@ -62,21 +61,6 @@ def job_service(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
-
-
-def sorted_table(root: Path, table: str) -> pa.Table:
-    t = read_table(root, table)
-    ids = t["id"].to_pylist()
-    assert len(ids) == len(set(ids)), f"{table}: duplicate ids"
-    return t.sort_by("id")
-
-
-def assert_same_rows(expected_root: Path, actual_root: Path, table: str) -> None:
-    expected, actual = sorted_table(expected_root, table), sorted_table(actual_root, table)
-    assert expected.num_rows > 0
-    assert actual.schema == expected.schema
-    for name in expected.column_names:
-        assert actual[name].to_pylist() == expected[name].to_pylist(), f"{table}.{name} differs"
 
 
 @pytest.fixture(scope="module")
