@@ -99,6 +99,27 @@ def _runner(options):
     return FnApiRunner()
 
 
+def _make_spill_dir(runner, options, run_id: str) -> str | None:
+    """A fresh spill directory when the in-process runner runs the job (see util/spill.py), else None."""
+    import tempfile
+
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    from beam_pipeline.options import LocalRunOptions
+
+    where = options.view_as(LocalRunOptions).local_spill_dir
+    if not isinstance(runner, FnApiRunner) or where == "none":
+        return None
+    return tempfile.mkdtemp(prefix=f"beam-pipeline-spill-{run_id}-", dir=where or None)
+
+
+def _remove_spill_dir(path: str | None) -> None:
+    import shutil
+
+    if path is not None:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def cmd_run(argv: list[str], wait: bool = True) -> int:
     """Runs the archival job; ``wait=False`` returns once the runner has the job (flex template launches)."""
     import apache_beam as beam
@@ -158,11 +179,18 @@ def cmd_run(argv: list[str], wait: bool = True) -> int:
         ),
     )
     t0 = time.monotonic()
+    try:
+        spill_dir = _make_spill_dir(runner, options, run_id)
+    except OSError as e:
+        print(f"error: --local_spill_dir: {e}", file=sys.stderr)
+        return EXIT_CONFIG
     log.info("run %s: ledgers %s-%s -> %s%s", run_id, run.start_ledger, run.end_ledger, run.root,
              " (dry run)" if cfg.sink.dry_run else "")
+    if spill_dir:
+        log.info("run %s: decoded chunks wait in %s while they are shuffled", run_id, spill_dir)
     try:
         p = beam.Pipeline(runner=runner, options=options)
-        built = build_pipeline(p, cfg, run, int(started.timestamp() * 1_000_000))
+        built = build_pipeline(p, cfg, run, int(started.timestamp() * 1_000_000), spill_dir)
         result = p.run()
         if wait:
             result.wait_until_finish()
@@ -174,6 +202,8 @@ def cmd_run(argv: list[str], wait: bool = True) -> int:
                 log.warning("could not remove temporary files of run %s", run_id)
         print(f"error: run {run_id} failed: {_root_cause(e)}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        _remove_spill_dir(spill_dir)
     if not wait or not _ran_here(result):
         print(f"run {run_id}: {runner_name} took the job for ledgers {run.start_ledger}-{run.end_ledger}"
               f" -> {run.root}; not waiting for it here (template launch or dry run), its counters appear"

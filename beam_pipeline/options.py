@@ -25,3 +25,16 @@ class ArchiveOptions(PipelineOptions):
                             help="Override the archive root: local dir, gs://bucket/prefix or s3://bucket/prefix.")
         parser.add_argument("--run_id", "--run-id", dest="run_id",
                             help="Run id (default: derived from the start time); names files and the manifest.")
+
+
+class LocalRunOptions(PipelineOptions):
+    """Options of runs on this machine (the in-process runner); not template parameters."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        parser.add_argument(
+            "--local_spill_dir", "--local-spill-dir", dest="local_spill_dir", default="",
+            help="Where a local run keeps decoded chunks while they are shuffled, instead of in the "
+                 "runner's memory (about their compressed size: ~6 KB per testnet ledger, ~0.35 MB per "
+                 "busy mainnet ledger). Default: the system temp dir; 'none' keeps them in memory.",
+        )

@@ -34,8 +34,14 @@ def _groups_batch_style(runner) -> bool:
     return isinstance(runner, FnApiRunner)
 
 
-def build_pipeline(p: beam.Pipeline, cfg: PipelineConfig, run: RunInfo, ingested_at_us: int) -> BuiltPipeline:
-    """Adds the archival job to `p` without running it."""
+def build_pipeline(
+    p: beam.Pipeline, cfg: PipelineConfig, run: RunInfo, ingested_at_us: int, spill_dir: str | None = None
+) -> BuiltPipeline:
+    """Adds the archival job to `p` without running it.
+
+    `spill_dir`, for runners whose workers share this machine's disk: decoded chunks wait there
+    instead of in the runner's memory while they are shuffled (`util/spill.py`).
+    """
     sink = cfg.sink
     if cfg.streaming:  # --- following the chain (docs/streaming.md); step labels as in batch, for --update
         from beam_pipeline.sinks.streaming import FinalizeStreamingRun, WriteStreamingParquet, streaming_windowing
@@ -54,7 +60,8 @@ def build_pipeline(p: beam.Pipeline, cfg: PipelineConfig, run: RunInfo, ingested
         p
         | "ReadLedgers" >> source
         | "LedgersToRows" >> LedgersToRows(
-            cfg.processors, source.network_passphrase, sink, cfg.name, run.run_id, ingested_at_us, cfg.on_error
+            cfg.processors, source.network_passphrase, sink, cfg.name, run.run_id, ingested_at_us, cfg.on_error,
+            spill_dir,
         )
     )
     files = decoded.rows | "WindowByCloseTime" >> windowing | "WriteParquet" >> write
