@@ -404,6 +404,8 @@ def bench_dataset(name: str, root: str, args) -> dict:
         modes.append(("multi", MULTI_ARGS))
     if args.compare_sdk:
         modes.append(("single_sdk_decode", ()))
+    if args.compare_in_memory:
+        modes.append(("single_in_memory", ("--local_spill_dir=none",)))
     for mode, extra in modes:
         print(f"[bench] {name}: pipeline {mode}", file=sys.stderr, flush=True)
         decode = "sdk" if mode.endswith("sdk_decode") else "fast"
@@ -418,6 +420,11 @@ def bench_dataset(name: str, root: str, args) -> dict:
         ratios["multi_over_single"] = round(res["single"]["seconds"] / res["multi"]["seconds"], 3)
     if "single_sdk_decode" in res:
         ratios["fast_over_sdk_pipeline"] = round(res["single_sdk_decode"]["seconds"] / res["single"]["seconds"], 3)
+    if "single_in_memory" in res:
+        ratios["spill_over_in_memory_time"] = round(res["single"]["seconds"] / res["single_in_memory"]["seconds"], 3)
+        ratios["spill_over_in_memory_rss"] = round(
+            res["single"]["peak_rss_mb"] / res["single_in_memory"]["peak_rss_mb"], 3
+        )
     res["ratios"] = ratios
     return res
 
@@ -472,6 +479,14 @@ def print_table(report: dict, file=sys.stdout) -> None:
         if i == 0:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|", file=file)
     for d in report["datasets"]:
+        if "single_in_memory" in d:
+            mem, r = d["single_in_memory"], d["ratios"]
+            print(
+                f"{d['name']}: shuffle in the runner's memory {mem['seconds']:.2f}s, {mem['peak_rss_mb']:.0f} MB; "
+                f"spilled {d['single']['seconds']:.2f}s ({r['spill_over_in_memory_time']:.2f}x), "
+                f"{d['single']['peak_rss_mb']:.0f} MB ({r['spill_over_in_memory_rss']:.2f}x)",
+                file=file,
+            )
         if "single_sdk_decode" in d:
             print(
                 f"{d['name']}: pipeline with plain stellar_sdk decode {d['single_sdk_decode']['seconds']:.2f}s, "
@@ -488,14 +503,26 @@ def print_table(report: dict, file=sys.stdout) -> None:
                 + (f" ({v['time_beyond_startup_ratio']:.2f}x beyond start-up)" if "time_beyond_startup_ratio" in v
                    else "")
                 + f", RSS {v['rss_ratio']:.2f}x"
+                + (f" (in memory: {v['single_in_memory_rss_ratio']:.2f}x)" if "single_in_memory_rss_ratio" in v else "")
                 for k, v in scaling["by_scale"].items()
             ),
             file=file,
         )
     if scaling.get("startup_seconds"):
+        floor = scaling.get("beam_floor_seconds") or {}
         print(
             "start-up (pipeline on one ledger): "
-            + ", ".join(f"{k} {v:.2f}s" for k, v in scaling["startup_seconds"].items()),
+            + ", ".join(
+                f"{k} {v:.2f}s" + (f" (a trivial Beam job: {floor[k]:.2f}s)" if k in floor else "")
+                for k, v in scaling["startup_seconds"].items()
+            ),
+            file=file,
+        )
+    for step in scaling.get("marginal_ms_per_ledger", ()):
+        a, b = step["from_to_ledgers"]
+        print(
+            f"ms per added ledger, {a} -> {b}: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in step.items() if k != "from_to_ledgers"),
             file=file,
         )
     steady = scaling.get("steady_state")
@@ -512,6 +539,36 @@ def print_table(report: dict, file=sys.stdout) -> None:
     print(f"load average before/after: {report['load_before']} / {report['load_after']}", file=file)
 
 
+def _floor_pipeline(timing: str, beam_args: list[str]) -> int:
+    """A trivial job (64 numbers, a map, a GroupByKey) on the same runner: Beam's own fixed cost."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    t0 = time.perf_counter()
+    with beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions(beam_args)) as p:
+        _ = p | beam.Create(range(64)) | beam.Map(lambda n: (n % 4, n)) | beam.GroupByKey() | beam.MapTuple(lambda k, ns: len(list(ns)))
+    Path(timing).write_text(json.dumps({"seconds": time.perf_counter() - t0, "rc": 0}))
+    return 0
+
+
+def measure_beam_floor(args) -> dict:
+    """Seconds of the trivial job per runner mode (median): what any pipeline pays before its data."""
+    out = {}
+    modes = [("single", ())] + ([] if args.no_multi else [("multi", MULTI_ARGS)])
+    for mode, extra in modes:
+        print(f"[bench] Beam's floor: trivial job, {mode}", file=sys.stderr, flush=True)
+        runs = []
+        with tempfile.TemporaryDirectory(prefix="bench-floor-") as work:
+            timing = Path(work, "timing.json")
+            for _ in range(args.pipeline_repeat or args.repeat):
+                cmd = [sys.executable, "-m", "beam_pipeline.bench", "--child-floor", str(timing), *extra]
+                subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                runs.append(json.loads(timing.read_text())["seconds"])
+        out[mode] = round(statistics.median(runs), 3)
+    return out
+
+
 def measure_startup(root: str, ledger: int, args) -> dict:
     """The pipeline on a one-ledger range: the fixed cost (graph, runner, workers) of any run."""
     out = {}
@@ -522,14 +579,16 @@ def measure_startup(root: str, ledger: int, args) -> dict:
     return out
 
 
-def scaling_summary(datasets: list[dict], startup: dict | None = None) -> dict:
+def scaling_summary(datasets: list[dict], startup: dict | None = None, beam_floor: dict | None = None) -> dict:
     """How time and memory grow with the range, and the steady-state (per-ledger) ratios.
 
     A whole run pays a fixed start-up (building the graph, starting the runner and its workers)
     that decoding alone does not, so on short ranges its ratios say more about start-up than
     about throughput. The steady-state ratios compare the *marginal* cost per ledger between the
     smallest and the largest scaled store, where that fixed cost cancels out: what a backfill of
-    millions of ledgers pays.
+    millions of ledgers pays. The marginal cost of each step between consecutive scaled stores
+    shows whether a ledger costs more in a longer range (it should not). `beam_floor`, a
+    trivial job on the same runner, is the part of the start-up that is Beam's own.
     """
     scaled = sorted((d for d in datasets if d.get("scale")), key=lambda d: d["ledgers"])
     base = next((d for d in scaled if d["scale"] == 1), None)
@@ -543,6 +602,9 @@ def scaling_summary(datasets: list[dict], startup: dict | None = None) -> dict:
             "time_ratio": round(d["single"]["seconds"] / base["single"]["seconds"], 3),
             "rss_ratio": round(d["single"]["peak_rss_mb"] / base["single"]["peak_rss_mb"], 3),
         }
+        for mode in ("multi", "single_in_memory"):
+            if "peak_rss_mb" in d.get(mode, {}) and "peak_rss_mb" in base.get(mode, {}):
+                row[f"{mode}_rss_ratio"] = round(d[mode]["peak_rss_mb"] / base[mode]["peak_rss_mb"], 3)
         if fixed is not None and base["single"]["seconds"] > fixed:
             row["time_beyond_startup_ratio"] = round(
                 (d["single"]["seconds"] - fixed) / (base["single"]["seconds"] - fixed), 3
@@ -550,6 +612,20 @@ def scaling_summary(datasets: list[dict], startup: dict | None = None) -> dict:
         out["by_scale"][f"{d['scale']}x"] = row
     if startup:
         out["startup_seconds"] = startup
+    if beam_floor:
+        out["beam_floor_seconds"] = beam_floor
+    out["marginal_ms_per_ledger"] = [
+        {
+            "from_to_ledgers": [a["ledgers"], b["ledgers"]],
+            **{
+                mode: round((b[mode]["seconds"] - a[mode]["seconds"]) * 1000 / (b["ledgers"] - a["ledgers"]), 3)
+                for mode in ("decode_sdk", "single", "multi")
+                if mode in a and mode in b
+            },
+        }
+        for a, b in zip(scaled, scaled[1:], strict=False)
+        if b["ledgers"] > a["ledgers"]
+    ]
     small, large = scaled[0], scaled[-1]
     added = large["ledgers"] - small["ledgers"]
     if added <= 0:
@@ -632,6 +708,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--compare-sdk", action="store_true", help="also run the pipeline with plain stellar_sdk decode"
     )
+    parser.add_argument(
+        "--compare-in-memory",
+        action="store_true",
+        help="also run the pipeline with the shuffle in the runner's memory (--local_spill_dir=none)",
+    )
     parser.add_argument("--out", default="benchmarks/results.json", help="JSON results file")
     parser.add_argument("--plot", default=None, help="PNG plot of the scaled stores (needs matplotlib)")
 
@@ -665,7 +746,8 @@ def run(args) -> int:
                 d["path"] = f"<temp>/scaled-{n}x"
                 report["datasets"].append(d)
                 shutil.rmtree(dest, ignore_errors=True)
-    report["scaling"] = scaling_summary(report["datasets"], report.get("startup"))
+    report["beam_floor"] = measure_beam_floor(args)
+    report["scaling"] = scaling_summary(report["datasets"], report.get("startup"), report["beam_floor"])
     report["load_after"] = loadavg()
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -685,4 +767,6 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         sys.exit(_child(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "--child-floor":
+        sys.exit(_floor_pipeline(sys.argv[2], sys.argv[3:]))
     sys.exit(main(sys.argv[1:]))

@@ -44,7 +44,7 @@ def test_scaled_store_is_a_consistent_renumbered_chain(tmp_path):
 def test_bench_command_writes_the_report(tmp_path, shared_ledgers):
     out = tmp_path / "r.json"
     rc = main(["bench", "--data", datastore("mainnet-p13-30820015-metav2"), "--scale", "1", "--scale", "2",
-               "--base", "2", "--repeat", "1", "--no-multi", "--out", str(out)])
+               "--base", "2", "--repeat", "1", "--no-multi", "--compare-in-memory", "--out", str(out)])
     assert rc == 0
     report = json.loads(out.read_text())
     assert report["machine"]["nproc"] >= 1 and report["machine"]["beam"] == "2.77.0"
@@ -55,13 +55,22 @@ def test_bench_command_writes_the_report(tmp_path, shared_ledgers):
     assert mainnet["single"]["peak_rss_mb"] > 50
     assert scaled["scale"] == 1 and scaled["ledgers"] == 2
     for d in (mainnet, scaled):
-        for phase in ("read", "decode_sdk", "decode_sdk_gc_paused", "decode_fast", "single"):
+        for phase in ("read", "decode_sdk", "decode_sdk_gc_paused", "decode_fast", "single", "single_in_memory"):
             assert d[phase]["seconds"] > 0
-        assert set(d["ratios"]) == {"single_over_decode", "fast_decode_speedup", "gc_pause_speedup"}
+        assert d["single_in_memory"]["rows"] == d["single"]["rows"]
+        assert set(d["ratios"]) == {
+            "single_over_decode", "fast_decode_speedup", "gc_pause_speedup", "spill_over_in_memory_time",
+            "spill_over_in_memory_rss",
+        }
     assert scaled2["scale"] == 2 and scaled2["ledgers"] == 4
     scaling = report["scaling"]
     assert scaling["by_scale"]["1x"]["time_ratio"] == 1.0
     assert set(scaling["startup_seconds"]) == {"single"} and scaling["startup_seconds"]["single"] > 0
+    assert set(report["beam_floor"]) == {"single"} and report["beam_floor"]["single"] > 0
+    assert scaling["beam_floor_seconds"] == report["beam_floor"]
+    assert scaling["by_scale"]["1x"]["single_in_memory_rss_ratio"] == 1.0
+    [step] = scaling["marginal_ms_per_ledger"]
+    assert step["from_to_ledgers"] == [2, 4] and set(step) == {"from_to_ledgers", "decode_sdk", "single"}
     steady = scaling["steady_state"]
     assert steady["from_to_ledgers"] == [2, 4]
     assert set(steady["ms_per_ledger"]) == {"decode_sdk", "decode_sdk_gc_paused", "decode_fast", "single"}
@@ -77,10 +86,27 @@ def test_steady_state_ratios_cancel_the_fixed_start_up():
     summary = bench.scaling_summary(
         [store(1, 10, 1.0, 3.25, 5.625), store(4, 40, 4.0, 7.0, 7.5), {"name": "not scaled"}],
         {"single": 2.0, "multi": 5.0},
+        {"single": 0.5, "multi": 3.0},
     )
+    assert summary["beam_floor_seconds"] == {"single": 0.5, "multi": 3.0}
+    assert summary["marginal_ms_per_ledger"] == [
+        {"from_to_ledgers": [10, 40], "decode_sdk": 100.0, "single": 125.0, "multi": 62.5}
+    ]
     steady = summary["steady_state"]
     assert steady["ms_per_ledger"] == {"decode_sdk": 100.0, "decode_fast": 50.0, "single": 125.0, "multi": 62.5}
     ratios = (steady["single_over_decode"], steady["multi_over_single"], steady["fast_over_sdk_decode"])
     assert ratios == (0.8, 2.0, 2.0)
     four = summary["by_scale"]["4x"]
     assert (four["time_ratio"], four["rss_ratio"], four["time_beyond_startup_ratio"]) == (2.154, 4.0, 4.0)
+
+
+def test_marginal_cost_per_step_shows_a_ledger_costing_more_in_a_longer_range():
+    def store(scale, ledgers, single):
+        return {"scale": scale, "ledgers": ledgers, "decode_sdk": {"seconds": ledgers / 100},
+                "decode_fast": {"seconds": ledgers / 200}, "single": {"seconds": single, "peak_rss_mb": 100.0}}
+
+    # 1 s of start-up, then 10 ms per ledger up to 40 ledgers and 20 ms per ledger beyond.
+    summary = bench.scaling_summary([store(1, 10, 1.1), store(4, 40, 1.4), store(16, 160, 3.8)])
+    steps = [(s["from_to_ledgers"], s["single"]) for s in summary["marginal_ms_per_ledger"]]
+    assert steps == [([10, 40], 10.0), ([40, 160], 20.0)]
+    assert "multi" not in summary["marginal_ms_per_ledger"][0]
