@@ -674,6 +674,9 @@ def plot(report: dict, path: str) -> bool:
     b.plot(x, [d["single"]["peak_rss_mb"] for d in scaled], "s-", label="1 process")
     if all("multi" in d for d in scaled):
         b.plot(x, [d["multi"]["peak_rss_mb"] for d in scaled], "^-", label="2 processes (tree)")
+    if all("single_in_memory" in d for d in scaled):
+        in_memory = [d["single_in_memory"]["peak_rss_mb"] for d in scaled]
+        b.plot(x, in_memory, "s:", color="grey", label="1 process, shuffle in memory (no spill)")
     b.set(xscale="log", xlabel="ledgers in range", ylabel="peak RSS, MB", title="Peak memory", ylim=(0, None))
     b.legend(fontsize=8)
     for ax in (a, b):  # the measured sizes as ticks: log-scale minor labels collide
