@@ -2,18 +2,21 @@
 
 Decoding and transforming happen in the same DoFn so that stellar_sdk XDR objects never cross a
 step boundary (they pickle ~10x larger and slower than bytes). What leaves this step is one
-`TableChunk` per (ledger, table): the rows as a compressed Arrow record batch, timestamped with
-the ledger's close time so that windows and partitions follow event time.
+`TableChunk` per table and file group of a blob (its ledgers that go to the same partition, file
+and shard, usually all of them): the rows as a compressed Arrow record batch, timestamped with
+the close time of its first ledger so that windows and partitions follow event time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import logging
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import NamedTuple
 
 import apache_beam as beam
@@ -26,6 +29,7 @@ from beam_pipeline import DEAD_LETTER
 from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
 from beam_pipeline.records import get_table
 from beam_pipeline.records.base import encode_xdr_columns, output_schema, rows_to_columns
+from beam_pipeline.sinks import partitioning
 from beam_pipeline.sources.base import BATCH, ERROR, LEDGER, LedgerBlob
 from beam_pipeline.util import spill
 from beam_pipeline.xdr.ledger import LedgerView, decode_batch, decode_ledger
@@ -35,7 +39,12 @@ log = logging.getLogger(__name__)
 
 
 class TableChunk(NamedTuple):
-    """One ledger's rows of one table, as a zstd-compressed serialized Arrow record batch.
+    """Rows of one table from consecutive-or-not ledgers of one blob that share a file.
+
+    `ledger` and `close_time` are those of the first of them; every ledger of a chunk has the
+    same `partitioning.file_group` (partition, ledger chunk, shard), hence the same window.
+    One chunk per ledger would be simpler, but each element costs the runner ~0.1 ms on its way
+    through the shuffle: a quarter of a testnet run went to moving three small chunks per ledger.
 
     The schema is known by table name. Compressed because every chunk crosses the GroupByKey:
     the runner buffers it and, with several workers, ships it between processes twice; the rows'
@@ -84,6 +93,7 @@ class _DecodeToRowsFn(beam.DoFn):
         run_id: str,
         ingested_at_us: int,
         on_error: str,
+        file_group: Callable[[int, int], tuple],
         spill_dir: str | None = None,
     ):
         self._table_names = tables
@@ -94,6 +104,7 @@ class _DecodeToRowsFn(beam.DoFn):
         self._run_id = run_id
         self._ingested_at_us = ingested_at_us
         self._on_error = on_error
+        self._file_group = file_group
         self._spill_dir = spill_dir
         self._ledgers = Metrics.counter(NAMESPACE, "ledgers")
         self._errors = Metrics.counter(NAMESPACE, "errors")
@@ -154,13 +165,13 @@ class _DecodeToRowsFn(beam.DoFn):
         # them anyway. Everything is computed with it paused, in a call whose decoded objects are
         # gone when it returns, so that the collector finds little to look at when it resumes.
         with gc_paused():
-            gathered, done, error, per_ledger_ms = self._rows_of(blob, started)
-        # Ledgers are emitted only once every table of theirs succeeded, in ledger order, so a
-        # failing ledger leaves no rows while the ledgers before it in the blob keep theirs.
-        for ledger, chunks in zip(gathered, done, strict=False):
-            for chunk in chunks:
-                self._row_counters[chunk.table].inc(chunk.rows)
-                yield TimestampedValue(chunk, ledger.close_time)
+            chunks, converted, error, per_ledger_ms = self._rows_of(blob, started)
+        # Rows are emitted only for the ledgers whose every table succeeded, so a failing ledger
+        # leaves no rows while the ledgers before it in the blob keep theirs.
+        for chunk in chunks:
+            self._row_counters[chunk.table].inc(chunk.rows)
+            yield TimestampedValue(chunk, chunk.close_time)
+        for _ in range(converted):
             self._ledgers.inc()
             self._decode_ms.update(int(per_ledger_ms))
             self._progress()
@@ -168,15 +179,13 @@ class _DecodeToRowsFn(beam.DoFn):
             raise error
 
     def _rows_of(self, blob: LedgerBlob, started: float):
-        """(ledgers, their chunks, the first error, decode + convert ms per ledger) of one blob."""
+        """(chunks, ledgers converted, the first error, decode + convert ms per ledger) of one blob."""
         metas = list(_ledgers_in(blob))
         gathered, error = self._gather(blob, metas)
         del metas  # the XDR objects: rows and chunks hold none of them
-        done, convert_error = self._convert(gathered, blob.origin)
-        for g in gathered:
-            g.rows.clear()
+        chunks, converted, convert_error = self._convert(gathered, blob.origin)
         per_ledger_ms = (time.perf_counter() - started) * 1000 / max(1, len(gathered))
-        return gathered, done, convert_error or error, per_ledger_ms
+        return chunks, converted, convert_error or error, per_ledger_ms
 
     def _gather(self, blob: LedgerBlob, metas: list) -> tuple[list[_Gathered], LedgerError | None]:
         """Every table's rows for each ledger of the blob in range, up to the first that fails."""
@@ -198,15 +207,20 @@ class _DecodeToRowsFn(beam.DoFn):
             gathered.append(_Gathered(seq, view.close_time, rows))
         return gathered, None
 
-    def _convert(self, gathered: list[_Gathered], origin: str) -> tuple[list[list[TableChunk]], LedgerError | None]:
-        """One TableChunk per (ledger, table) with rows, for the longest prefix of ledgers that converts.
+    def _convert(
+        self, gathered: list[_Gathered], origin: str
+    ) -> tuple[list[TableChunk], int, LedgerError | None]:
+        """(chunks, ledgers converted, error) for the longest prefix of ledgers that converts.
 
-        Each table's rows of all the ledgers become one Arrow batch, sliced per ledger: building a
-        batch has a fixed cost per column (~10 us), which per-ledger batches paid dozens of times
-        per ledger. When a conversion fails, the ledger at fault is found by converting ledger by
-        ledger, so the error names it and the ledgers before it are still converted.
+        Each table's rows of all the ledgers become one Arrow batch (building a batch has a fixed
+        cost per column, ~10 us), cut into one TableChunk per file group. When a conversion fails,
+        the ledger at fault is found by converting ledger by ledger, so the error names it and
+        the ledgers before it are still converted.
         """
-        per_ledger: list[list[TableChunk]] = [[] for _ in gathered]
+        chunks: list[TableChunk] = []
+        groups: dict[tuple, list[int]] = {}
+        for i, g in enumerate(gathered):
+            groups.setdefault(self._file_group(g.sequence, g.close_time), []).append(i)
         for table in self._tables:
             rows = [r for g in gathered for r in g.rows[table.name]]
             if not rows:
@@ -218,19 +232,26 @@ class _DecodeToRowsFn(beam.DoFn):
                     try:
                         self._to_batch(table, g.rows[table.name], origin)
                     except Exception as e:  # noqa: BLE001 - returned, named, and raised by the caller
-                        done, earlier = self._convert(gathered[:i], origin)
-                        return done, earlier or _table_error(g.sequence, origin, table.name, e)
+                        done, converted, earlier = self._convert(gathered[:i], origin)
+                        return done, converted, earlier or _table_error(g.sequence, origin, table.name, e)
                 # The ledgers convert one by one but not together: the blob as a whole is at fault.
                 message = f"{origin}: table {table.name}: rows of {len(gathered)} ledgers do not convert together"
                 raise _named(message, None) from whole
-            offset = 0
-            for i, g in enumerate(gathered):
-                n = len(g.rows[table.name])
-                if n:
-                    data = self._payload(self._compressor.compress(batch.slice(offset, n).serialize()))
-                    per_ledger[i].append(TableChunk(table.name, g.sequence, g.close_time, n, data))
-                offset += n
-        return per_ledger, None
+            counts = [len(g.rows[table.name]) for g in gathered]
+            offsets = [0]
+            for n in counts:
+                offsets.append(offsets[-1] + n)
+            for members in groups.values():
+                parts = [batch.slice(offsets[i], counts[i]) for i in members if counts[i]]
+                if not parts:
+                    continue
+                part = parts[0] if len(parts) == 1 else _contiguous(parts, members, offsets, batch)
+                data = self._payload(self._compressor.compress(part.serialize()))
+                first = gathered[members[0]]
+                chunks.append(TableChunk(table.name, first.sequence, first.close_time, part.num_rows, data))
+        for g in gathered:
+            g.rows.clear()
+        return chunks, len(gathered), None
 
     def _to_batch(self, table, rows: list, origin: str) -> pa.RecordBatch:
         columns = rows_to_columns(rows, table.schema)
@@ -252,6 +273,14 @@ class _DecodeToRowsFn(beam.DoFn):
             rate = self._done / (now - self._started)
             log.info("progress: %d ledgers decoded by this worker (%.1f ledgers/s)", self._done, rate)
             self._last_log = now
+
+
+def _contiguous(parts: list[pa.RecordBatch], members: list[int], offsets: list[int], batch) -> pa.RecordBatch:
+    """One batch of a file group's rows: a slice when its ledgers are consecutive, else a copy."""
+    start, end = offsets[members[0]], offsets[members[-1] + 1]
+    if end - start == sum(p.num_rows for p in parts):
+        return batch.slice(start, end - start)
+    return pa.concat_batches(parts)
 
 
 def _ledgers_in(blob: LedgerBlob):
@@ -356,6 +385,9 @@ class LedgersToRows(beam.PTransform):
         self, tables, network_passphrase, sink_cfg, pipeline_name, run_id, ingested_at_us, on_error, spill_dir=None
     ):
         super().__init__()
+        file_group = functools.partial(
+            partitioning.file_group, sink_cfg.partition_by, sink_cfg.ledgers_per_file, sink_cfg.num_shards
+        )
         self._fn = _DecodeToRowsFn(
             tuple(tables),
             network_passphrase,
@@ -365,6 +397,7 @@ class LedgersToRows(beam.PTransform):
             run_id,
             ingested_at_us,
             on_error,
+            file_group,
             spill_dir,
         )
 

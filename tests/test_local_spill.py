@@ -8,6 +8,7 @@ and that the spill directory goes away whether the run succeeds or fails.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 from pathlib import Path
@@ -20,6 +21,7 @@ from beam_pipeline.config import NETWORKS
 from beam_pipeline.decode import _DecodeToRowsFn, chunk_to_batch
 from beam_pipeline.records import get_table
 from beam_pipeline.records.base import output_schema
+from beam_pipeline.sinks.partitioning import file_group
 from beam_pipeline.sources.base import BATCH, LedgerBlob
 from beam_pipeline.util import spill
 from tests.damage import BAD, copy_store, object_path
@@ -67,7 +69,9 @@ def test_decode_step_parks_chunks_in_its_bundle_spill_file(tmp_path, shared_ledg
     blob = LedgerBlob("k", BATCH, xdr, BAD, BAD + 63, BAD, BAD + 63)
 
     def chunks(spill_dir):
-        fn = _DecodeToRowsFn(tuple(TABLES), NETWORKS["testnet"], "base64", False, "t", RUN_ID, 0, "fail", spill_dir)
+        group = functools.partial(file_group, "ledger_range", 16, 1)  # four files' worth of ledgers
+        args = (tuple(TABLES), NETWORKS["testnet"], "base64", False, "t", RUN_ID, 0, "fail", group, spill_dir)
+        fn = _DecodeToRowsFn(*args)
         fn.setup()
         fn.start_bundle()
         out = [tv.value for tv in fn.process(blob)]
@@ -75,7 +79,7 @@ def test_decode_step_parks_chunks_in_its_bundle_spill_file(tmp_path, shared_ledg
         return out
 
     in_memory, spilled = chunks(None), chunks(str(tmp_path))
-    assert len(spilled) == len(in_memory) >= 64
+    assert len(spilled) == len(in_memory) == 4 * len(TABLES)
     assert all(isinstance(c.batch, bytes) for c in in_memory)
     assert all(isinstance(c.batch, spill.SpillRef) for c in spilled)
     assert len({c.batch.path for c in spilled}) == 1, "one spill file per bundle"

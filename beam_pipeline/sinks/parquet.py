@@ -29,7 +29,7 @@ from beam_pipeline.records import get_table
 from beam_pipeline.records.base import ledger_column, output_schema
 from beam_pipeline.sinks import filesets
 from beam_pipeline.sinks.parquet_files import RollingParquetWriter, read_batches, read_schema
-from beam_pipeline.sinks.partitioning import chunk_bounds, partition_path
+from beam_pipeline.sinks.partitioning import chunk_bounds, file_group
 from beam_pipeline.util import fs
 
 log = logging.getLogger(__name__)
@@ -275,6 +275,4 @@ class WriteHivePartitionedParquet(beam.PTransform):
 
 
 def _file_key(chunk: TableChunk, scheme: str, ledgers_per_file: int, num_shards: int):
-    partition = partition_path(scheme, chunk.close_time, chunk.ledger, ledgers_per_file)
-    chunk_start = chunk_bounds(chunk.ledger, ledgers_per_file)[0]
-    return (chunk.table, partition, chunk_start, chunk.ledger % num_shards), chunk
+    return (chunk.table, *file_group(scheme, ledgers_per_file, num_shards, chunk.ledger, chunk.close_time)), chunk

@@ -29,3 +29,16 @@ def chunk_bounds(ledger: int, ledgers_per_file: int) -> tuple[int, int]:
     """The aligned ledger chunk [start, end] a ledger belongs to (multiples of ledgers_per_file)."""
     start = ledger // ledgers_per_file * ledgers_per_file
     return start, start + ledgers_per_file - 1
+
+
+def file_group(scheme: str, ledgers_per_file: int, num_shards: int, ledger: int, close_time: int) -> tuple:
+    """What a ledger's rows share with every other ledger written to the same file set.
+
+    (partition, first ledger of its chunk, shard): the sink's file key without the table. Rows of
+    ledgers with equal groups may travel together; day and hour partitions are also windows.
+    """
+    return (
+        partition_path(scheme, close_time, ledger, ledgers_per_file),
+        chunk_bounds(ledger, ledgers_per_file)[0],
+        ledger % num_shards,
+    )

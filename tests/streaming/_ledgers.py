@@ -6,6 +6,7 @@ import functools
 
 from beam_pipeline.config import NETWORKS
 from beam_pipeline.decode import TableChunk, _DecodeToRowsFn
+from beam_pipeline.sinks.partitioning import file_group
 from beam_pipeline.sources.base import LEDGER, LedgerBlob
 from tests.fakes.rpc_server import ServedLedger, load_datastore
 from tests.harness import datastore
@@ -22,7 +23,9 @@ def served() -> dict[int, ServedLedger]:
 @functools.lru_cache(maxsize=1)
 def ledger_chunks(count: int) -> tuple[TableChunk, ...]:
     """The `ledgers` table chunk (one row) of the first `count` ledgers, made by the real decode step."""
-    fn = _DecodeToRowsFn(("ledgers",), TESTNET, "base64", False, "test", "r20240101T000000000000Z0000", 0, "fail")
+    group = functools.partial(file_group, "ledger_day", 10000, 1)
+    run_id = "r20240101T000000000000Z0000"
+    fn = _DecodeToRowsFn(("ledgers",), TESTNET, "base64", False, "test", run_id, 0, "fail", group)
     fn.setup()
     out = []
     for seq in range(FIRST, FIRST + count):
