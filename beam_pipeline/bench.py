@@ -547,7 +547,8 @@ def _floor_pipeline(timing: str, beam_args: list[str]) -> int:
 
     t0 = time.perf_counter()
     with beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions(beam_args)) as p:
-        _ = p | beam.Create(range(64)) | beam.Map(lambda n: (n % 4, n)) | beam.GroupByKey() | beam.MapTuple(lambda k, ns: len(list(ns)))
+        pairs = p | beam.Create(range(64)) | beam.Map(lambda n: (n % 4, n))
+        _ = pairs | beam.GroupByKey() | beam.MapTuple(lambda k, ns: len(list(ns)))
     Path(timing).write_text(json.dumps({"seconds": time.perf_counter() - t0, "rc": 0}))
     return 0
 

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 
 class TableChunk(NamedTuple):
-    """Rows of one table from consecutive-or-not ledgers of one blob that share a file.
+    """Rows of one table from the ledgers of one blob that go to the same file.
 
     `ledger` and `close_time` are those of the first of them; every ledger of a chunk has the
     same `partitioning.file_group` (partition, ledger chunk, shard), hence the same window.
@@ -275,7 +275,9 @@ class _DecodeToRowsFn(beam.DoFn):
             self._last_log = now
 
 
-def _contiguous(parts: list[pa.RecordBatch], members: list[int], offsets: list[int], batch) -> pa.RecordBatch:
+def _contiguous(
+    parts: list[pa.RecordBatch], members: list[int], offsets: list[int], batch: pa.RecordBatch
+) -> pa.RecordBatch:
     """One batch of a file group's rows: a slice when its ledgers are consecutive, else a copy."""
     start, end = offsets[members[0]], offsets[members[-1] + 1]
     if end - start == sum(p.num_rows for p in parts):
