@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import itertools
 import logging
 import threading
 import time
@@ -237,15 +238,11 @@ class _DecodeToRowsFn(beam.DoFn):
                 # The ledgers convert one by one but not together: the blob as a whole is at fault.
                 message = f"{origin}: table {table.name}: rows of {len(gathered)} ledgers do not convert together"
                 raise _named(message, None) from whole
-            counts = [len(g.rows[table.name]) for g in gathered]
-            offsets = [0]
-            for n in counts:
-                offsets.append(offsets[-1] + n)
+            offsets = [0, *itertools.accumulate(len(g.rows[table.name]) for g in gathered)]
             for members in groups.values():
-                parts = [batch.slice(offsets[i], counts[i]) for i in members if counts[i]]
-                if not parts:
+                part = _rows_of_group(batch, members, offsets)
+                if part.num_rows == 0:
                     continue
-                part = parts[0] if len(parts) == 1 else _contiguous(parts, members, offsets, batch)
                 data = self._payload(self._compressor.compress(part.serialize()))
                 first = gathered[members[0]]
                 chunks.append(TableChunk(table.name, first.sequence, first.close_time, part.num_rows, data))
@@ -275,14 +272,16 @@ class _DecodeToRowsFn(beam.DoFn):
             self._last_log = now
 
 
-def _contiguous(
-    parts: list[pa.RecordBatch], members: list[int], offsets: list[int], batch: pa.RecordBatch
-) -> pa.RecordBatch:
-    """One batch of a file group's rows: a slice when its ledgers are consecutive, else a copy."""
+def _rows_of_group(batch: pa.RecordBatch, members: list[int], offsets: list[int]) -> pa.RecordBatch:
+    """The rows of the ledgers `members` (ascending indices): a slice when they lie together, else a copy.
+
+    Ledger i's rows are ``offsets[i]:offsets[i + 1]`` of `batch`.
+    """
     start, end = offsets[members[0]], offsets[members[-1] + 1]
-    if end - start == sum(p.num_rows for p in parts):
-        return batch.slice(start, end - start)
-    return pa.concat_batches(parts)
+    rows = sum(offsets[i + 1] - offsets[i] for i in members)
+    if rows == end - start:  # no other group's rows in between (the usual case: one group per blob)
+        return batch.slice(start, rows)
+    return pa.concat_batches([batch.slice(offsets[i], offsets[i + 1] - offsets[i]) for i in members])
 
 
 def _ledgers_in(blob: LedgerBlob):
