@@ -10,6 +10,7 @@ from apache_beam.transforms.window import FixedWindows, GlobalWindows
 
 from beam_pipeline.config import ParquetSinkConfig, PipelineConfig
 from beam_pipeline.decode import LedgersToRows
+from beam_pipeline.dedupe import DedupeRunWide, deduplicated_tables
 from beam_pipeline.sinks.manifest import FinalizeRun, RunInfo
 from beam_pipeline.sinks.parquet import WriteHivePartitionedParquet
 from beam_pipeline.sinks.partitioning import WINDOW_SECONDS
@@ -64,7 +65,10 @@ def build_pipeline(
             spill_dir,
         )
     )
-    files = decoded.rows | "WindowByCloseTime" >> windowing | "WriteParquet" >> write
+    rows = decoded.rows
+    if deduplicated_tables(cfg.processors):  # tables with one row per key over the run (assets)
+        rows = rows | "DedupeRunWide" >> DedupeRunWide(cfg.processors, sink, streaming=cfg.streaming)
+    files = rows | "WindowByCloseTime" >> windowing | "WriteParquet" >> write
     finalize = FinalizeStreamingRun(run) if cfg.streaming else FinalizeRun(run)
     manifest = (files, decoded.dead_letter) | "FinalizeRun" >> finalize
     return BuiltPipeline(run, manifest)

@@ -25,6 +25,9 @@ _MODULES = {
     "config_settings": "beam_pipeline.records.changes.config_settings",
     "restored_keys": "beam_pipeline.records.changes.restored_keys",
     "ledger_entry_changes": "beam_pipeline.records.changes.ledger_entry_changes",
+    "trades": "beam_pipeline.records.trades",
+    "assets": "beam_pipeline.records.assets",
+    "account_signers": "beam_pipeline.records.changes.account_signers",
 }
 
 

@@ -48,6 +48,8 @@ class Table:
         version: bumped on every schema change; written into each file's metadata.
         transform: ``LedgerView -> list[Row]``; must not keep references to XDR objects.
         description: one line for the README and ``--help``.
+        dedupe_key: for a table whose rows are one per value of this column over a whole run (not per
+            ledger), the column; the graph keeps the row of the lowest ledger (`beam_pipeline.dedupe`).
     """
 
     name: str
@@ -55,6 +57,7 @@ class Table:
     version: int
     transform: Callable[[LedgerView], list[Row]]
     description: str = ""
+    dedupe_key: str | None = None
 
     def storage_schema(self, xdr_encoding: str) -> pa.Schema:
         """The schema as written: XDR columns become strings under base64 encoding."""
