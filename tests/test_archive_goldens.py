@@ -16,7 +16,7 @@ import yaml
 from tests.harness import REPO, datastore, job_config, read_golden, read_table, run_job
 
 LEDGER = 30820015
-TABLES = ["ledgers", "transactions", "operations"]
+TABLES = ["ledgers", "transactions", "operations", "assets"]
 JSON_COLUMNS = {"details", "details_json"}
 
 
@@ -59,6 +59,15 @@ def test_transactions_match_the_golden_field_for_field(archive):
 def test_operations_match_the_golden_field_for_field(archive):
     _, out = archive
     _compare(read_golden("operations/one_ledger_ops.golden"), read_table(out, "operations").to_pylist(), "id")
+
+
+def test_assets_match_the_golden_field_for_field(archive):
+    """stellar-etl's export_assets: payment and sell-offer assets of every transaction, failed ones too."""
+    _, out = archive
+    golden = read_golden("assets/one_ledger_assets.golden")
+    stored = read_table(out, "assets").to_pylist()
+    assert len(stored) == len(golden) == 16
+    _compare(golden, stored, "asset_id")
 
 
 def test_ledger_counts_match_a_recount_of_the_golden_transactions(archive):
