@@ -25,7 +25,8 @@ def test_tail_writes_the_new_tables_as_the_batch_run_does(fake_rpc, tmp_path):
     cfg = tail_config(server.url, tail_out, FIRST, end)
     cfg["pipeline"]["processors"] = [{"type": t} for t in TABLES]
     assert run_job(cfg, tmp_path) == 0
-    assert run_job(job_config(datastore(STORE), FIRST, end, batch_out, list(TABLES), partition_by="hour"), tmp_path) == 0
+    batch = job_config(datastore(STORE), FIRST, end, batch_out, list(TABLES), partition_by="hour")
+    assert run_job(batch, tmp_path) == 0
     for table, key in TABLES.items():
         streamed = sorted(read_table(tail_out, table).to_pylist(), key=lambda r: tuple(r[k] for k in key))
         batched = sorted(read_table(batch_out, table).to_pylist(), key=lambda r: tuple(r[k] for k in key))
