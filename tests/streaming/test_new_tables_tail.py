@@ -6,10 +6,18 @@ run must give exactly the batch run's rows; trades and signer rows must be the b
 
 from __future__ import annotations
 
-import pytest
+import dataclasses
 
+import apache_beam as beam
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner
+
+from beam_pipeline.pipeline import build_pipeline
+from beam_pipeline.sinks.manifest import RunInfo
 from tests.harness import datastore, job_config, read_table, run_job
 from tests.streaming._ledgers import FIRST, LAST, STORE
+from tests.streaming.test_dataflow_graph import _config
 from tests.streaming.test_tail_end_to_end import tail_config
 
 pytestmark = pytest.mark.timeout(300)
@@ -33,3 +41,25 @@ def test_tail_writes_the_new_tables_as_the_batch_run_does(fake_rpc, tmp_path):
         assert streamed == batched and batched, table
     ids = read_table(tail_out, "assets").column("asset_id").to_pylist()
     assert len(ids) == len(set(ids))
+
+
+def test_the_asset_dedupe_translates_for_dataflow_streaming(fake_rpc, tmp_path):
+    """Runner: DataflowRunner with --dry_run=True, as tests/streaming/test_dataflow_graph.py does."""
+    server = fake_rpc(STORE)
+    cfg = _config(server.url, str(tmp_path))
+    cfg = dataclasses.replace(cfg, processors=("ledgers", "assets"))
+    options = PipelineOptions([
+        "--project=fake-project", "--region=us-central1", "--temp_location=gs://fake-bucket/tmp",
+        "--dry_run=True", "--sdk_location=container",
+    ])
+    runner = DataflowRunner()
+    p = beam.Pipeline(runner=runner, options=options)
+    run = RunInfo("r20240101T000000000000Z0000", "tail", "2024-01-01T00:00:00Z", FIRST, None, "", "DataflowRunner",
+                  "", "", cfg.processors, "gs://fake-bucket")
+    build_pipeline(p, cfg, run, 0)
+    result = p.run()
+    names = {t.unique_name for t in runner.proto_pipeline.components.transforms.values()}
+    for label in ("DedupeRunWide/WindowByPartition", "DedupeRunWide/FirstMention", "DedupeRunWide/Merge",
+                  "WindowByCloseTime", "WriteParquet/CommitPane"):
+        assert label in names
+    assert result.job.proto.type.name == "JOB_TYPE_STREAMING"
