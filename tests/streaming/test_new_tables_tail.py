@@ -6,18 +6,16 @@ run must give exactly the batch run's rows; trades and signer rows must be the b
 
 from __future__ import annotations
 
-import dataclasses
-
 import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner
 
+from beam_pipeline.config import parse_config
 from beam_pipeline.pipeline import build_pipeline
 from beam_pipeline.sinks.manifest import RunInfo
 from tests.harness import datastore, job_config, read_table, run_job
 from tests.streaming._ledgers import FIRST, LAST, STORE
-from tests.streaming.test_dataflow_graph import _config
 from tests.streaming.test_tail_end_to_end import tail_config
 
 pytestmark = pytest.mark.timeout(300)
@@ -46,8 +44,16 @@ def test_tail_writes_the_new_tables_as_the_batch_run_does(fake_rpc, tmp_path):
 def test_the_asset_dedupe_translates_for_dataflow_streaming(fake_rpc, tmp_path):
     """Runner: DataflowRunner with --dry_run=True, as tests/streaming/test_dataflow_graph.py does."""
     server = fake_rpc(STORE)
-    cfg = _config(server.url, str(tmp_path))
-    cfg = dataclasses.replace(cfg, processors=("ledgers", "assets"))
+    cfg = parse_config({
+        "pipeline": {
+            "name": "tail",
+            "source": {"type": "rpc", "config": {"rpc_url": server.url, "start_ledger": FIRST, "network": "testnet"}},
+            "processors": [{"type": "ledgers"}, {"type": "assets"}],
+            "consumers": [{"type": "SaveToParquet", "config": {
+                "storage_type": "GCS", "bucket_name": "fake-bucket", "partition_by": "hour",
+                "rotation_interval_minutes": 5, "allowed_lateness_minutes": 10}}],
+        }
+    })
     options = PipelineOptions([
         "--project=fake-project", "--region=us-central1", "--temp_location=gs://fake-bucket/tmp",
         "--dry_run=True", "--sdk_location=container",
