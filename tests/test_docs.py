@@ -40,7 +40,7 @@ def sample_archive(tmp_path_factory):
     store = tmp / "store"
     write_sample_datastore(str(store))
     out = tmp / "archive"
-    assert run_job(job_config(str(store), 2, 65, out, ["ledgers", "transactions", "operations"]), tmp) == 0
+    assert run_job(job_config(str(store), 2, 65, out, ["ledgers", "transactions", "operations", "trades"]), tmp) == 0
     return out
 
 
@@ -58,3 +58,5 @@ def test_readme_sql_examples_run_on_the_sample_archive(sql, sample_archive):
     assert rows, sql
     if "FROM ledgers GROUP BY 1" in sql:
         assert sum(r[1] for r in rows) == 64  # every sample ledger counted once
+    if "FROM trades" in sql:
+        assert rows == [("USD", "native", 12, 600.0, 2.0)]  # the sample's twelve 50 USD -> 100 XLM fills
