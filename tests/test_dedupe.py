@@ -21,6 +21,7 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
+from beam_pipeline.cli import main
 from beam_pipeline.config import ParquetSinkConfig
 from beam_pipeline.decode import TableChunk, chunk_to_batch
 from beam_pipeline.dedupe import DedupeRunWide, deduplicated_tables, first_mention
@@ -124,8 +125,8 @@ def expected(shared_ledgers) -> dict[int, dict]:
 @pytest.mark.parametrize("scheme", ["ledger_day", "hour", "ledger_range"])
 def test_a_run_keeps_each_asset_at_its_first_ledger(tmp_path, capsys, expected, scheme):
     out = tmp_path / "out"
-    cfg = job_config(datastore(STORE), FIRST, LAST, out, ["assets", "trades", "account_signers"], partition_by=scheme,
-                     ledgers_per_file=16)
+    tables = ["ledgers", "assets", "trades", "account_signers"]
+    cfg = job_config(datastore(STORE), FIRST, LAST, out, tables, partition_by=scheme, ledgers_per_file=16)
     assert run_job(cfg, tmp_path) == 0
     stored = _stored(out)
     assert stored == expected
@@ -140,6 +141,7 @@ def test_a_run_keeps_each_asset_at_its_first_ledger(tmp_path, capsys, expected, 
     assert trades and signers
     summary = capsys.readouterr().out
     assert re.search(r"assets +70 rows", summary), summary  # rows written, not rows before the combine
+    assert main(["verify", "--path", str(out), "--manifests"]) == 0  # trades' close time is ledger_closed_at
     if scheme == "ledger_range":  # each row sits in the partition of its own ledger
         for path in (out / "assets").glob("ledgers/*/*.parquet"):
             start, end = map(int, path.parent.name.split("-"))

@@ -144,7 +144,9 @@ class _TableReader:
         with open_file(f.path) as handle:
             pf = pq.ParquetFile(handle)
             names = set(pf.schema_arrow.names)
-            needed = [self.ledger_col, "closed_at"]
+            # trades keeps stellar-etl's name for its close time
+            closed_col = "ledger_closed_at" if "closed_at" not in names and "ledger_closed_at" in names else "closed_at"
+            needed = [self.ledger_col, closed_col]
             missing = [c for c in needed if c not in names]
             if missing:
                 raise ValueError(f"columns {missing} missing")
@@ -161,18 +163,18 @@ class _TableReader:
                 batch = batch.filter(keep)
                 if not batch.num_rows:
                     continue
-                yield self._project(batch, set_id)
+                yield self._project(batch, set_id, closed_col)
             if outside:
                 self.report.add(
                     "misplaced",
                     f"{f.path}: {outside} rows outside the ledgers {f.name.first}-{f.name.last} its name covers",
                 )
 
-    def _project(self, batch: pa.RecordBatch, set_id: int) -> pa.RecordBatch:
+    def _project(self, batch: pa.RecordBatch, set_id: int, closed_col: str = "closed_at") -> pa.RecordBatch:
         n = batch.num_rows
         names = batch.schema.names
         ledger = pc.cast(batch.column(self.ledger_col), pa.int64())
-        closed = batch.column("closed_at").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+        closed = batch.column(closed_col).cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
         close_ts = pc.divide(closed, 1_000_000)
         key = pc.cast(batch.column(_KEY_COLUMN), pa.int64()) if _KEY_COLUMN in names else pa.nulls(n, pa.int64())
         exp = {}
