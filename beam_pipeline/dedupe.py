@@ -50,8 +50,8 @@ def deduplicated_tables(tables: Iterable[str]) -> tuple[str, ...]:
     return tuple(t for t in tables if get_table(t).dedupe_key)
 
 
-class _KeyRowsFn(beam.DoFn):
-    """A chunk of a deduplicated table -> ((table, key), (ledger, position, close_time, row)) per row."""
+class _DedupeFn(beam.DoFn):
+    """Holds the deduplicated tables' stored schemas and their row counters."""
 
     def __init__(self, tables: tuple[str, ...], xdr_encoding: str, include_metadata: bool):
         self._tables = tables
@@ -62,8 +62,12 @@ class _KeyRowsFn(beam.DoFn):
         self._schemas = {
             t: output_schema(get_table(t), self._xdr_encoding, self._include_metadata) for t in self._tables
         }
-        # The decode step counted these rows; the survivors are counted again when they leave.
+        # The decode step counted every row; rows dropped here are taken back, survivors counted once.
         self._rows = {t: Metrics.counter(NAMESPACE, f"rows_{t}") for t in self._tables}
+
+
+class _KeyRowsFn(_DedupeFn):
+    """A chunk of a deduplicated table -> ((table, key), (ledger, position, close_time, row)) per row."""
 
     def process(self, chunk: TableChunk):
         table = get_table(chunk.table)
@@ -79,20 +83,15 @@ def first_mention(values: Iterable[tuple]) -> tuple:
     return min(values, key=lambda v: (v[0], v[1]))
 
 
-class _RowToChunkFn(beam.DoFn):
+class _RowToChunkFn(_DedupeFn):
     """((table, key), surviving row) -> a one-row TableChunk at its ledger."""
 
     def __init__(self, tables: tuple[str, ...], xdr_encoding: str, include_metadata: bool, retimestamp: bool):
-        self._tables = tables
-        self._xdr_encoding = xdr_encoding
-        self._include_metadata = include_metadata
+        super().__init__(tables, xdr_encoding, include_metadata)
         self._retimestamp = retimestamp
 
     def setup(self):
-        self._schemas = {
-            t: output_schema(get_table(t), self._xdr_encoding, self._include_metadata) for t in self._tables
-        }
-        self._rows = {t: Metrics.counter(NAMESPACE, f"rows_{t}") for t in self._tables}
+        super().setup()
         self._compressor = zstandard.ZstdCompressor(level=CHUNK_ZSTD_LEVEL)
 
     def process(self, element):
