@@ -354,3 +354,35 @@ def test_synthetic_offer_id_is_horizons():
     assert synthetic_offer_id(toid(30820015, 3, 0)) == (1 << 62) | toid(30820015, 3, 1)
     with pytest.raises(TradeError):
         synthetic_offer_id(1 << 62)
+
+
+def _credit(code: bytes, issuer: bytes) -> xdr.Asset:
+    account = xdr.AccountID(xdr.PublicKey(xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519, ed25519=xdr.Uint256(issuer)))
+    return xdr.Asset(xdr.AssetType.ASSET_TYPE_CREDIT_ALPHANUM4,
+                     alpha_num4=xdr.AlphaNum4(xdr.AssetCode4(code.ljust(4, b"\0")), account))
+
+
+def _pool_of(asset_a: xdr.Asset, asset_b: xdr.Asset, reserve_a: int, reserve_b: int) -> xdr.LiquidityPoolEntry:
+    params = xdr.LiquidityPoolConstantProductParameters(asset_a, asset_b, xdr.Int32(30))
+    body = xdr.LiquidityPoolEntryBody(
+        xdr.LiquidityPoolType.LIQUIDITY_POOL_CONSTANT_PRODUCT,
+        constant_product=xdr.LiquidityPoolEntryConstantProduct(
+            params, xdr.Int64(reserve_a), xdr.Int64(reserve_b), xdr.Int64(40), xdr.Int64(50)
+        ),
+    )
+    return xdr.LiquidityPoolEntry(xdr.PoolID(xdr.Hash(bytes(32))), body)
+
+
+@pytest.mark.parametrize("op_type, pool, fill, expected", [
+    # stellar-etl trade_test.go, lPOneOutput: strict send, pool NIJ 400 / WER 800 sells 123 WER for 456 NIJ.
+    (_OT.PATH_PAYMENT_STRICT_SEND,
+     _pool_of(_credit(b"NIJ", b"\1" * 32), _credit(b"WER", b"\4" * 32), 400, 800),
+     (_credit(b"WER", b"\4" * 32), 123, _credit(b"NIJ", b"\1" * 32), 456), 0),
+    # lPTwoOutput: strict receive of 1 HAH whose issuer is not the pool's asset A issuer: the reserves swap,
+    # the payout rounds to 0 and stellar-etl reports the int64 maximum.
+    (_OT.PATH_PAYMENT_STRICT_RECEIVE,
+     _pool_of(_credit(b"HAH", b"\4" * 32), _credit(b"WHO", b"\1" * 32), 100000, 10000),
+     (_credit(b"HAH", b"\1" * 32), 1, _credit(b"WHO", b"\4" * 32), 1), 2**63 - 1),
+])
+def test_rounding_slippage_of_stellar_etls_own_cases(op_type, pool, fill, expected):
+    assert rounding_slippage(op_type, _pool_fill(*fill), pool) == expected
