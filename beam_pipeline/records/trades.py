@@ -103,7 +103,6 @@ class Fill:
             self.seller_id = None
         else:
             raise TradeError(f"unknown claim atom type {t}")
-        self.atom = a
         self.seller: str | None = None if self.seller_id is None else account_id_address(self.seller_id)
         self.offer_id: int | None = None if self.seller_id is None else a.offer_id.int64
         self.pool_id: bytes | None = a.liquidity_pool_id.pool_id.hash if self.seller_id is None else None
