@@ -763,7 +763,9 @@ def run(args) -> int:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m beam_pipeline bench", description=__doc__.split("\n\n")[0])
+    from beam_pipeline.argcheck import StrictParser
+
+    parser = StrictParser(prog="python -m beam_pipeline bench", description=__doc__.split("\n\n")[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

@@ -14,7 +14,6 @@ dead letters (``on_error: dead_letter``).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
@@ -23,6 +22,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
+from beam_pipeline import argcheck
 from beam_pipeline.config import ConfigError, PipelineConfig, describe, load_config_text
 
 EXIT_FAILED = 1
@@ -134,6 +134,7 @@ def cmd_run(argv: list[str], wait: bool = True) -> int:
     from beam_pipeline.summary import print_summary, query_metrics
     from beam_pipeline.util import fs
 
+    argcheck.check_run(argv)  # exits 2 on a flag nobody understands, before any work
     options = PipelineOptions(argv)
     args = options.view_as(ArchiveOptions)
     if not args.config:
@@ -305,7 +306,7 @@ def _root_cause(e: BaseException) -> str:
 
 
 def cmd_validate(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m beam_pipeline validate")
+    parser = argcheck.StrictParser(prog="python -m beam_pipeline validate")
     parser.add_argument("--config", required=True)
     args = parser.parse_args(argv)
     try:
@@ -320,7 +321,7 @@ def cmd_validate(argv: list[str]) -> int:
 def cmd_sample(argv: list[str]) -> int:
     from beam_pipeline import sample
 
-    parser = argparse.ArgumentParser(prog="python -m beam_pipeline sample")
+    parser = argcheck.StrictParser(prog="python -m beam_pipeline sample")
     sample.add_arguments(parser)
     sample.run(parser.parse_args(argv))
     return 0
@@ -341,7 +342,7 @@ def cmd_bench(argv: list[str]) -> int:
 def cmd_query(argv: list[str]) -> int:
     from beam_pipeline import query
 
-    parser = argparse.ArgumentParser(prog="python -m beam_pipeline query")
+    parser = argcheck.StrictParser(prog="python -m beam_pipeline query")
     query.add_arguments(parser)
     return query.run(parser.parse_args(argv))
 
@@ -349,7 +350,7 @@ def cmd_query(argv: list[str]) -> int:
 def cmd_schemas(argv: list[str]) -> int:
     from beam_pipeline import schemas
 
-    parser = argparse.ArgumentParser(prog="python -m beam_pipeline schemas")
+    parser = argcheck.StrictParser(prog="python -m beam_pipeline schemas")
     schemas.add_arguments(parser)
     return schemas.run(parser.parse_args(argv))
 
@@ -382,6 +383,8 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        if argv and argv[0] not in ("-h", "--help"):
+            print(argcheck.command_typo(argv[0], COMMANDS), file=sys.stderr)
         print(__doc__.strip(), file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
         return 0 if argv and argv[0] in ("-h", "--help") else EXIT_CONFIG
     return COMMANDS[argv[0]](argv[1:])

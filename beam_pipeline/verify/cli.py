@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from beam_pipeline.argcheck import StrictParser, check_command
 from beam_pipeline.verify.model import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Report, Target, VerifyError, examples
 from beam_pipeline.verify.run import verify
 
@@ -62,14 +63,14 @@ def main(argv: list[str]) -> int:
     from beam_pipeline.config import ConfigError
 
     description = package.__doc__.split("\n\n")[0]  # the package docstring is the command's documentation
-    parser = argparse.ArgumentParser(prog="python -m beam_pipeline verify", description=description)
+    parser = StrictParser(prog="python -m beam_pipeline verify", description=description)
     add_arguments(parser)
     try:
-        args, beam_args = parser.parse_known_args(argv)
+        # Flags not ours must be Beam's (``--s3_endpoint_url`` ...): they configure FileSystems, as for ``run``.
+        args = check_command(argv, parser)
     except SystemExit as e:
         return EXIT_USAGE if e.code else EXIT_OK
-    # Unknown flags are Beam's (``--s3_endpoint_url`` ...): they configure FileSystems, as for ``run``.
-    options = PipelineOptions(beam_args)
+    options = PipelineOptions(parser.parse_known_args(argv)[1])
     try:
         target = _target(args, options)
     except ConfigError as e:

@@ -8,7 +8,10 @@ launch build the same graph. Google requires the launch program to exit once the
 over (waiting would block the launch), so for Dataflow it does not wait and prints no end-of-run
 summary: the counters are in the Dataflow UI. Other runners (local tests) wait as the CLI does.
 
-One guard is added here: a Dataflow job whose workers would run Google's stock Beam image (no
+Two guards are added here. A flag that is neither a parameter ``metadata.json`` declares nor one of
+Beam's options (which Dataflow passes beside them) stops the launch with exit 2, the flag and the
+nearest valid one (`beam_pipeline.argcheck`); the image holds ``metadata.json`` beside this file.
+And a Dataflow job whose workers would run Google's stock Beam image (no
 ``--sdk_container_image``, no ``--setup_file``) fails only once workers start, with an import
 error for stellar-sdk, minutes after the launch reported success. Refusing the launch instead
 names the fix.
@@ -17,6 +20,7 @@ names the fix.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from apache_beam.options.pipeline_options import (
     GoogleCloudOptions,
@@ -26,7 +30,11 @@ from apache_beam.options.pipeline_options import (
     WorkerOptions,
 )
 
+from beam_pipeline.argcheck import check_template
 from beam_pipeline.cli import EXIT_CONFIG, cmd_run
+
+METADATA = Path(__file__).with_name("metadata.json")
+PROG = "templates/flex/main.py"
 
 
 def to_dataflow(argv: list[str]) -> bool:
@@ -51,6 +59,7 @@ def missing_worker_image(argv: list[str]) -> bool:
 def run(argv: list[str] | None = None) -> int:
     """Runs (or, on Dataflow, submits) the archival job with the template's arguments; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    check_template(argv, METADATA, PROG)  # exits 2 on an undeclared parameter, before any work
     if missing_worker_image(argv):
         print(
             "error: Dataflow workers need this image: pass --sdk_container_image=<the template image>"

@@ -1,0 +1,268 @@
+"""Refusing flags nobody understands, before any work is done.
+
+Beam's own option parsing keeps going past a flag it does not know: ``--end_ledgr 85`` logs
+"Unparseable argument" and the job then archives the config's whole range. Every command here
+instead stops with exit 2, the flag, the closest valid one and the command's usage.
+
+Which flags are valid depends on the command:
+
+- ``run``: ours (`beam_pipeline.options`), Beam's standard options, the options the chosen runner
+  registers (its module is imported first, as Beam does when it builds the runner), options of any
+  other `PipelineOptions` subclass loaded in the process (a user's custom options), and, for a runner
+  that talks to a job service at ``--job_endpoint``, the options that job service describes.
+  This is the parser Beam builds in ``PipelineOptions.get_all_options`` (every registered subclass's
+  ``_add_argparse_args``), walked recursively so subclasses of subclasses count too.
+- the flex template's entry point: the same, except that of this project's own options only the
+  template parameters ``templates/flex/metadata.json`` declares are accepted (Dataflow passes its
+  own options, Beam's, beside them).
+- every other subcommand: its argparse parser (`StrictParser`), plus Beam's options where the
+  command reads storage through Beam's FileSystems (``verify``).
+
+Values are not checked here: the real parsers do that (argparse's own errors also exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+EXIT_USAGE = 2
+JOB_SERVICE_TIMEOUT_S = 10.0
+
+log = logging.getLogger(__name__)
+
+
+class StrictParser(argparse.ArgumentParser):
+    """An ArgumentParser that names the closest valid flag for an unknown one and never guesses prefixes.
+
+    argparse's default accepts ``--ou`` for ``--out`` (``allow_abbrev``) and answers an unknown flag
+    with "unrecognized arguments" only; here an abbreviation is an unknown flag like any other.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def parse_args(self, args=None, namespace=None):  # noqa: D102 - argparse's contract
+        parsed, rest = self.parse_known_args(args, namespace)
+        if rest:
+            refuse(rest, option_strings(self), self.format_usage())
+        return parsed
+
+
+class _FlagCollector(argparse.ArgumentParser):
+    """Collects option names from `PipelineOptions._add_argparse_args`, ignoring types and choices.
+
+    Beam's classes call ``add_argument`` and ``add_value_provider_argument`` (templates); only the names
+    and how many values each flag takes matter here, so a bad value is left to Beam's real parser, and a
+    flag two classes both define (a user's subclass repeating one of Beam's) does not stop the check.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(allow_abbrev=False, add_help=False, conflict_handler="resolve")
+
+    def add_argument(self, *args, **kwargs):  # noqa: D102
+        for key in ("type", "choices", "required", "default"):
+            kwargs.pop(key, None)
+        if not isinstance(kwargs.get("action", "store"), str):  # Beam's own Action classes take one value
+            kwargs["action"] = "append"
+        return super().add_argument(*args, **kwargs)
+
+    def add_value_provider_argument(self, *args, **kwargs):  # noqa: D102 - Beam's template-argument hook
+        if args and not args[0].startswith("-"):
+            return None  # positional value-provider arguments are given as --name=value too; Beam warns
+        return self.add_argument(*args, **kwargs)
+
+
+def option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    """Every ``--flag`` spelling a parser accepts."""
+    return sorted({s for a in parser._actions for s in a.option_strings if s.startswith("--")})
+
+
+def closest(flag: str, valid: Iterable[str]) -> str | None:
+    """The valid flag nearest to ``flag`` (difflib, as Beam's warning does), or None when nothing is near."""
+    found = difflib.get_close_matches(flag, list(valid), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def refuse(unknown: Sequence[str], valid: Iterable[str], usage: str) -> NoReturn:
+    """Prints the first unknown flag, its closest valid one, the others, and the usage; exits 2."""
+    valid = sorted(set(valid))
+    flags = [u.split("=", 1)[0] for u in unknown if u.startswith("-")]
+    if flags:
+        flag = flags[0]
+        near = closest(flag, valid)
+        line = f"error: unknown flag {flag}" + (f" (did you mean {near}?)" if near else "")
+        others = [f for f in dict.fromkeys(flags[1:]) if f != flag]
+        if others:
+            line += f"; also unknown: {', '.join(others)}"
+    else:
+        line = f"error: unexpected argument {unknown[0]!r}"
+    print(f"{line}\n{usage.rstrip()}", file=sys.stderr, flush=True)
+    raise SystemExit(EXIT_USAGE)
+
+
+# --- Beam pipeline options -------------------------------------------------------------------------
+
+
+def pipeline_option_classes() -> list[type]:
+    """Every loaded `PipelineOptions` subclass, depth first, each once (Beam dedupes them by name too)."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    import beam_pipeline.options  # noqa: F401 - registers ArchiveOptions, LocalRunOptions
+    import beam_pipeline.util.storage  # noqa: F401 - registers StorageOptions
+
+    seen: dict[str, type] = {}
+    stack = list(reversed(PipelineOptions.__subclasses__()))
+    while stack:
+        cls = stack.pop()
+        seen.setdefault(f"{cls.__module__}.{cls.__qualname__}", cls)
+        stack.extend(reversed(cls.__subclasses__()))
+    return list(seen.values())
+
+
+def pipeline_flags(argv: Sequence[str], exclude: Iterable[type] = ()) -> _FlagCollector:
+    """A parser knowing every flag the pipeline options of ``argv`` can mean (see the module docstring).
+
+    ``exclude``: option classes whose flags do not count (the flex template's undeclared ones).
+    """
+    runner = _runner_class(argv)  # imported first: a runner module may register its own options
+    skip = set(exclude)
+    parser = _FlagCollector()
+    for cls in pipeline_option_classes():
+        if cls not in skip and "_add_argparse_args" in vars(cls):  # an inherited one was added with its class
+            cls._add_argparse_args(parser)
+    if runner is not None:
+        for name in _job_service_options(runner, argv):
+            parser.add_argument(f"--{name}", nargs="?")
+    return parser
+
+
+def check_pipeline_args(
+    argv: Sequence[str], usage: str, also_valid: Iterable[str] = (), exclude: Iterable[type] = ()
+) -> None:
+    """Exits 2 (see `refuse`) when ``argv`` holds a flag no pipeline option class understands."""
+    if any(a in ("-h", "--help") for a in argv):
+        print(usage.rstrip(), flush=True)
+        raise SystemExit(0)
+    parser = pipeline_flags(argv, exclude)
+    _, rest = parser.parse_known_args(list(argv))
+    also = set(also_valid)
+    rest = [r for r in rest if r.split("=", 1)[0] not in also]
+    if rest:
+        refuse(rest, option_strings(parser) + sorted(also), usage)
+
+
+def usage(prog: str, classes: Iterable[type], note: str = "") -> str:
+    """A usage line built from option classes' flags (``run``, the flex entry point), plus a note."""
+    parser = StrictParser(prog=prog, add_help=False)
+    for cls in classes:
+        cls._add_argparse_args(parser)
+    return parser.format_usage().rstrip() + (f"\n{note}" if note else "")
+
+
+def own_option_classes() -> list[type]:
+    """This project's option classes (whose flags a flex template must declare to accept)."""
+    return [c for c in pipeline_option_classes() if c.__module__.split(".")[0] == "beam_pipeline"]
+
+
+def template_parameters(metadata: Path) -> list[str]:
+    """The ``--name`` flags a flex template's metadata.json declares."""
+    try:
+        params = json.loads(metadata.read_text(encoding="utf-8")).get("parameters", [])
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{metadata}: cannot read the template parameters: {e}") from None
+    return [f"--{p['name']}" for p in params]
+
+
+def _runner_class(argv: Sequence[str]) -> type | None:
+    """The class ``--runner`` names (its module imported), or None when none is given or it is unknown."""
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    name = PipelineOptions(list(argv)).view_as(StandardOptions).runner
+    if not name:
+        return None
+    from apache_beam.runners.runner import create_runner
+
+    try:
+        return type(create_runner(name))
+    except Exception:  # noqa: BLE001 - an unknown runner is Beam's error to report, with its own message
+        return None
+
+
+def _job_service_options(runner: type, argv: Sequence[str]) -> list[str]:
+    """The options a portable runner's job service at ``--job_endpoint`` describes ([] without one).
+
+    PortableRunner asks the job service the same question when it submits; asking before anything
+    runs lets those flags (a Flink job server's ``--checkpointing_interval`` ...) pass the check. A
+    runner that starts its own job server (FlinkRunner from a jar, Prism) has none to ask yet.
+    """
+    from apache_beam.options.pipeline_options import PipelineOptions, PortableOptions
+    from apache_beam.runners.portability.portable_runner import PortableRunner
+
+    endpoint = PipelineOptions(list(argv)).view_as(PortableOptions).job_endpoint
+    if not issubclass(runner, PortableRunner) or not endpoint or endpoint == "embed":
+        return []
+    import grpc
+    from apache_beam.portability.api import beam_job_api_pb2, beam_job_api_pb2_grpc
+
+    with grpc.insecure_channel(endpoint) as channel:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=JOB_SERVICE_TIMEOUT_S)
+            response = beam_job_api_pb2_grpc.JobServiceStub(channel).DescribePipelineOptions(
+                beam_job_api_pb2.DescribePipelineOptionsRequest(), timeout=JOB_SERVICE_TIMEOUT_S
+            )
+        except (grpc.FutureTimeoutError, grpc.RpcError) as e:
+            log.warning("job service %s did not describe its options (%s); checking flags without them",
+                        endpoint, type(e).__name__)
+            return []
+    return [o.name for o in response.options]
+
+
+# --- the commands' hooks ---------------------------------------------------------------------------
+
+RUN_PROG = "python -m beam_pipeline run"
+BEAM_NOTE = ("  plus Beam's pipeline options (--runner, --temp_location, --project, a runner's own ...);"
+             " see the README, 'Beam options and ours'")
+
+
+def check_run(argv: Sequence[str]) -> None:
+    """``run``: exits 2 on a flag neither we, Beam, the runner nor a loaded options class defines."""
+    from beam_pipeline.options import ArchiveOptions, LocalRunOptions
+
+    check_pipeline_args(argv, usage(RUN_PROG, [ArchiveOptions, LocalRunOptions], BEAM_NOTE))
+
+
+def check_template(argv: Sequence[str], metadata: Path, prog: str) -> None:
+    """The flex entry point: as `check_run`, but of our own flags only the declared parameters pass."""
+    from beam_pipeline.options import ArchiveOptions
+
+    declared = template_parameters(metadata)
+    template_usage = usage(prog, [ArchiveOptions], "  template parameters (metadata.json): "
+                           + ", ".join(declared) + "\n" + BEAM_NOTE)
+    parser = pipeline_flags(argv, exclude=own_option_classes())
+    for flag in declared:
+        parser.add_argument(flag)
+    _, rest = parser.parse_known_args(list(argv))
+    if rest:
+        refuse(rest, option_strings(parser), template_usage)
+
+
+def check_command(argv: Sequence[str], parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """A subcommand whose own parser is all it understands, plus Beam's options (storage settings)."""
+    args, rest = parser.parse_known_args(list(argv))
+    if rest:
+        check_pipeline_args(rest, parser.format_usage(), also_valid=option_strings(parser))
+    return args
+
+
+def command_typo(name: str, commands: Iterable[str]) -> str:
+    """The message for an unknown subcommand, with the nearest one."""
+    near = closest(name, commands)
+    return f"error: unknown command {name!r}" + (f" (did you mean {near}?)" if near else "")
