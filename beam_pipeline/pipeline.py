@@ -55,7 +55,7 @@ def build_pipeline(
         source = make_source(cfg.source, run.start_ledger, run.end_ledger, cfg.on_error)
         windowing = beam.WindowInto(event_time_windows(sink))
         write = WriteHivePartitionedParquet(sink, run.run_id, (run.start_ledger, run.end_ledger))
-    run = dataclasses.replace(run, source=source.description)
+    run = dataclasses.replace(run, source=source.description, network_passphrase=source.network_passphrase or "")
 
     decoded = (
         p

@@ -52,6 +52,8 @@ class RunInfo:
     dry_run: bool = False
     # The archive layout, so readers (verify) need not guess it: partition_by, ledgers_per_file, ...
     layout: tuple[tuple[str, object], ...] = ()
+    # The network the ledgers came from (the data store's or RPC server's): `verify --chain` checks it.
+    network_passphrase: str = ""
 
 
 def manifest_path(root: str, run_id: str) -> str:
@@ -67,6 +69,7 @@ def build_manifest(run: RunInfo, files: list[FileRecord], dead_letters: int) -> 
         "config_file": run.config_file,
         "config_digest": run.config_digest,
         "source": run.source,
+        "network_passphrase": run.network_passphrase,
         "runner": run.runner,
         "ledger_range": {"start": run.start_ledger, "end": run.end_ledger},
         "tables": list(run.tables),
