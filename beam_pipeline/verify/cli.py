@@ -52,6 +52,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tables", help="Comma-separated tables (default: the config's, or every table found).")
     parser.add_argument("--manifests", action="store_true",
                         help="Also check files against the run manifests: present, size, sha256.")
+    chain = parser.add_argument_group("--chain: prove the rows are the chain's (see verify/chain.py)")
+    chain.add_argument("--chain", action="store_true",
+                       help="Prove the ledgers hash-chain, headers match their rows, transaction results hash "
+                            "to the headers, instead of the layout checks.")
+    chain.add_argument("--trust", action="append", default=[], metavar="LEDGER:HASH",
+                       help="With --chain: a ledger hash known from elsewhere that pins the chain (repeatable).")
+    chain.add_argument("--trust-file", "--trust_file", dest="trust_file", metavar="FILE",
+                       help="With --chain: a file of LEDGER:HASH (or LEDGER HASH) lines, # comments.")
+    chain.add_argument("--network", metavar="NAME|PASSPHRASE",
+                       help="With --chain: the network the runs must have recorded (pubnet, testnet, futurenet "
+                            "or a passphrase; default: the config's source network).")
 
 
 def main(argv: list[str]) -> int:
@@ -80,12 +91,49 @@ def main(argv: list[str]) -> int:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     FileSystems.set_options(options)
+    if args.chain:
+        return _main_chain(args, target)
+    if args.trust or args.trust_file or args.network:
+        print("error: --trust, --trust-file and --network go with --chain", file=sys.stderr)
+        return EXIT_USAGE
     try:
         report = verify(target)
     except VerifyError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     print(format_report(report), flush=True)
+    return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def _main_chain(args: argparse.Namespace, target: Target) -> int:
+    """``verify --chain``: the chain proof of `target`'s root and range; 0 only if all of it is proven."""
+    from beam_pipeline.config import resolve_network
+    from beam_pipeline.verify.chain import (
+        ChainTarget,
+        format_chain_report,
+        merge_anchors,
+        parse_anchor,
+        read_anchor_file,
+        verify_chain,
+    )
+
+    try:
+        anchors = [parse_anchor(a) for a in args.trust]
+        if args.trust_file:
+            anchors += read_anchor_file(args.trust_file)
+        chain_target = ChainTarget(
+            root=target.root,
+            start=target.start,
+            end=target.end,
+            anchors=merge_anchors(anchors),
+            network=resolve_network(args.network) if args.network else args.config_network,
+            transactions=None if target.tables is None else "transactions" in target.tables,
+        )
+        report = verify_chain(chain_target)
+    except ValueError as e:  # VerifyError or a bad anchor
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    print(format_chain_report(report), flush=True)
     return EXIT_OK if report.ok else EXIT_PROBLEMS
 
 
@@ -106,6 +154,7 @@ def _target(args: argparse.Namespace, options) -> Target:
             raise VerifyError("--partition-by / --ledgers-per-file go with --path; the config gives them")
         cfg = cfg.with_range(args.start_ledger, args.end_ledger)
         storage.apply_options(cfg, options)
+        args.config_network = cfg.source.network_passphrase
         return Target(
             root=cfg.sink.root,
             partition_by=cfg.sink.partition_by,
@@ -116,6 +165,7 @@ def _target(args: argparse.Namespace, options) -> Target:
             check_manifests=args.manifests,
         )
     storage.prepare(args.path)
+    args.config_network = None
     if args.ledgers_per_file is not None and args.ledgers_per_file < 1:
         raise VerifyError("--ledgers-per-file must be at least 1")
     return Target(

@@ -41,7 +41,7 @@ def verify(target: Target) -> Report:
         stray.extend(other)
     all_files = [f for files in archive.values() for f in files]
     scheme, lpf = _layout(root, target, manifests, all_files)
-    start, end = _range(target, manifests, all_files)
+    start, end = ledger_range(target.start, target.end, manifests, all_files)
 
     report = Report(target, scheme, lpf, start, end, [])
     if stray:
@@ -90,9 +90,10 @@ def _layout(
     return scheme, lpf
 
 
-def _range(target: Target, manifests: list[dict], files: list[ArchiveFile]) -> tuple[int, int]:
+def ledger_range(
+    start: int | None, end: int | None, manifests: list[dict], files: list[ArchiveFile]
+) -> tuple[int, int]:
     """The flags' range, else the union of the manifests' ranges, else the file names' coverage."""
-    start, end = target.start, target.end
     spans = [(m["ledger_range"]["start"], m["ledger_range"]["end"]) for m in manifests if m.get("ledger_range")]
     spans = [(a, b) for a, b in spans if a is not None and b is not None]
     if not spans:
