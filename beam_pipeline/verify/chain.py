@@ -263,7 +263,7 @@ class _Prover:
             return
         result = check_transactions(seq, checked.header, txs)
         for p in result.problems:
-            self.report.add("transactions", p)
+            self.report.add("results", p)
         for p in check_counts(row, result):
             self.report.add("counts", p)
         self.report.transactions += len(txs)
@@ -304,8 +304,9 @@ def format_chain_report(report: ChainReport) -> str:
     t = report.target
     lines = [f"verify --chain {t.root}: ledgers {report.start}-{report.end}"]
     if report.network:
-        lines.append(f"  network: {report.network!r} (recorded by {report.network_runs} run(s)"
-                     + (", as expected)" if t.network else ")"))
+        expected = "" if t.network is None else (", as expected" if t.network == report.network else
+                                                 f"; expected {t.network!r}")
+        lines.append(f"  network: {report.network!r} (recorded by {report.network_runs} run(s){expected})")
     for w in report.warnings:
         lines.append(f"  warning: {w}")
     total = report.end - report.start + 1
@@ -325,8 +326,10 @@ def format_chain_report(report: ChainReport) -> str:
         lines.append(f"  pinned to a trust anchor: ledgers {pinned}")
     else:
         lines.append("  trust anchors: none given (the chain is proven consistent, not pinned to a known hash)")
+    if report.problems:
+        lines.append("  problems:")
     for kind, message in report.problems:
-        lines.append(f"  {kind}: {message}")
+        lines.append(f"    {kind}: {message}")
     listed = len(report.problems)
     if sum(report.counts.values()) > listed:
         more = ", ".join(f"{k} {n}" for k, n in sorted(report.counts.items()))
