@@ -6,6 +6,7 @@ and LedgerCloseMeta versions (and both XDR encodings); every tampering test work
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import shutil
 from datetime import timedelta
@@ -16,7 +17,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from beam_pipeline import sample
 from beam_pipeline.cli import main
 from beam_pipeline.verify.chain_checks import result_facts
 from tests.harness import datastore, job_config, manifests, parquet_files, run_job
@@ -132,8 +132,6 @@ def tamper_tx_result(root: Path, byte_offset: int) -> tuple[int, str]:
     path = only_file(root, "transactions")
     table = pq.read_table(path)
     results = table.column("tx_result").to_pylist()
-    import base64
-
     raw = bytearray(base64.b64decode(results[0]))
     raw[byte_offset] ^= 0x01
     results[0] = base64.b64encode(bytes(raw)).decode()
@@ -166,10 +164,11 @@ def test_a_removed_ledger_row_is_a_break_naming_both_neighbours(p19, capsys):
     rewrite(only_file(p19, "ledgers"), lambda t: t.filter(pc.not_equal(t.column("sequence"), gone)))
     code, out = chain(capsys, p19)
     assert code == 1
-    assert problems(out, "break") == [f"break between ledger {gone - 1} and ledger {gone + 1}: ledgers {gone} are missing"]
-    txs = pq.read_table(only_file(p19, "transactions"), columns=["ledger_sequence"]).column(0).to_pylist()
-    if gone in txs:
-        assert problems(out, "orphan") == [f"ledger {gone}: {txs.count(gone)} transactions rows but no ledgers row"]
+    assert problems(out, "break") == [
+        f"break between ledger {gone - 1} and ledger {gone + 1}: ledgers {gone} are missing"
+    ]
+    # Its 3 transactions rows are still there, and named as having no ledger.
+    assert problems(out, "orphan") == [f"ledger {gone}: 3 transactions rows but no ledgers row"]
     assert "ledgers: 52 of 53 archived and checked" in out
 
 
@@ -196,7 +195,7 @@ def test_a_ledger_from_another_data_store_spliced_in_is_named(tmp_path, capsys):
     second replaces the first's: its own hash and columns hold, but it links to neither neighbour and
     the first store's transactions do not hash to its header."""
     roots = {}
-    for key, passphrase in (("a", sample.STANDALONE_PASSPHRASE), ("b", "Test SDF Network ; September 2015")):
+    for key, passphrase in (("a", "Standalone Network ; February 2017"), ("b", "Test SDF Network ; September 2015")):
         store = tmp_path / f"store-{key}"
         assert main(["sample", "--out", str(store), "--ledgers", "16", "--network-passphrase", passphrase]) == 0
         cfg = job_config(str(store), 2, 17, tmp_path / key, tables=TABLES, xdr_encoding="binary")
