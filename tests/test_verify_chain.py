@@ -246,8 +246,46 @@ def test_the_network_must_be_the_recorded_one(p19, capsys):
     assert code == 1
     assert problems(out, "network") == [
         f"run {m['run_id']} recorded network 'Test SDF Network ; September 2015', "
-        "expected 'Public Global Stellar Network ; September 2015'"
+        "expected 'Public Global Stellar Network ; September 2015'",
+        "no tx_envelope of the 53 ledgers with transactions (1410048-1410100) hashes to its transaction_hash "
+        "under network 'Public Global Stellar Network ; September 2015': they were made for another network",
     ]
+    assert not problems(out, "envelopes")
+
+
+def test_an_edited_envelope_is_named_by_its_network_hash(p19, capsys):
+    """The envelope is not in the header's hash, but its network hash is the proven transaction_hash."""
+    path = only_file(p19, "transactions")
+    table = pq.read_table(path)
+    envelopes = table.column("tx_envelope").to_pylist()
+    raw = bytearray(base64.b64decode(envelopes[5]))
+    raw[60] ^= 0x01  # inside the transaction body (fee / sequence number / source account)
+    envelopes[5] = base64.b64encode(bytes(raw)).decode()
+    i = table.schema.get_field_index("tx_envelope")
+    rewrite(path, lambda t: t.set_column(i, "tx_envelope", pa.array(envelopes, t.schema.field(i).type)))
+    row = table.slice(5, 1).to_pylist()[0]
+    code, out = chain(capsys, p19)
+    assert code == 1
+    (bad,) = problems(out, "envelopes")
+    assert bad.startswith(f"ledger {row['ledger_sequence']}: 1 of ")
+    assert f"first: transaction {row['transaction_hash']} (application order" in bad
+    assert not problems(out, "results") and not problems(out, "network")
+
+
+def test_without_a_recorded_network_the_envelopes_decide(p19, capsys):
+    for m in (p19 / "_manifests").iterdir():
+        m.unlink()
+    code, out = chain(capsys, p19, "--start-ledger", "1410048", "--end-ledger", "1410100")
+    assert code == 0, out
+    assert "envelopes not checked against their transaction hashes" in out
+    code, out = chain(capsys, p19, "--start-ledger", "1410048", "--end-ledger", "1410100", "--network", "testnet")
+    assert code == 0, out  # the envelopes' network hashes prove the network given
+    assert "warning: no run manifest records a network passphrase to compare with 'Test SDF" in out
+    assert "and their envelopes' network hashes" in out
+    code, out = chain(capsys, p19, "--start-ledger", "1410048", "--end-ledger", "1410100", "--network", "pubnet")
+    assert code == 1
+    (wrong_network,) = problems(out, "network")
+    assert wrong_network.startswith("no tx_envelope of the 53 ledgers with transactions (1410048-1410100)")
 
 
 def test_chain_over_config_uses_its_root_range_and_network(archives, tmp_path, capsys):

@@ -8,7 +8,8 @@
 2. each ledger's header names the previous ledger's hash as ``previousLedgerHash``, across files,
    partitions, days and runs: a gap, a duplicate or a wrong link is a *break* naming both ledgers;
 3. where ``transactions`` is archived, each ledger's (hash, result) pairs hash to its header's
-   ``txSetResultHash``, and the ledgers row's counts are the ones those results give;
+   ``txSetResultHash``, the ledgers row's counts are the ones those results give, and each
+   envelope hashes to its transaction's hash under the network passphrase;
 4. ``--trust LEDGER:HASH`` anchors (from a history archive, an explorer, stellar-core) match, and
    pin every ledger linked back from one;
 5. the network passphrase each run recorded in its manifest is one and the same, and the one
@@ -30,11 +31,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from beam_pipeline.verify.chain_checks import check_counts, check_header, check_transactions
+from beam_pipeline.verify.chain_checks import check_counts, check_envelopes, check_header, check_transactions
 from beam_pipeline.verify.chain_source import ChainReadError, ChainRows
 from beam_pipeline.verify.manifests import load_manifests
 from beam_pipeline.verify.model import VerifyError
 from beam_pipeline.verify.scan import list_table
+from beam_pipeline.xdr.ledger import network_id
 
 LISTED = 200  # problems listed in full; the rest are counted per kind
 
@@ -138,6 +140,9 @@ def verify_chain(target: ChainTarget) -> ChainReport:
             if with_tx:
                 rows.load("transactions", tx_files, start, end)
                 report.transactions = 0
+                if not (target.network or report.network):
+                    report.warnings.append("no network passphrase recorded or given (--network): "
+                                           "envelopes not checked against their transaction hashes")
             _prove(rows, report, with_tx)
         except ChainReadError as e:
             raise VerifyError(str(e)) from None
@@ -174,8 +179,8 @@ def _check_network(report: ChainReport, manifests: list[dict]) -> None:
     if len(recorded) == 1:
         report.network = next(iter(recorded))
         report.network_runs = len(next(iter(recorded.values())))
-    elif not recorded and want is not None:
-        report.add("network", f"no run manifest records a network passphrase to compare with {want!r}")
+    elif not recorded and want is not None:  # the envelopes' network hashes still test it
+        report.warnings.append(f"no run manifest records a network passphrase to compare with {want!r}")
 
 
 @dataclass
@@ -197,6 +202,11 @@ class _Prover:
         self.pending = next(self.tx_groups, None)  # (ledger, rows) not yet matched with a ledgers row
         self.prev: tuple[int, str] | None = None  # (sequence, real hash hex)
         self.segments: list[_Segment] = []
+        self.network = report.target.network or report.network  # expected, else the recorded one
+        self.net_id = network_id(self.network) if self.network else None
+        self.foreign: list[int] = []  # ledgers none of whose envelopes hash right under the network
+        self.foreign_messages: list[str] = []
+        self.tx_ledgers_with_txs = 0
         self.met: set[int] = set()  # anchors whose ledger was archived (matching or not)
 
     def run(self) -> None:
@@ -220,6 +230,7 @@ class _Prover:
             report.last = self.prev = (seq, real)
         self._orphans(None)
         self._ends()
+        self._foreign_envelopes()
         report.pinned = [(s.first, s.anchored) for s in self.segments if s.anchored is not None]
 
     def _link(self, seq: int, linked_to: str, bad: bool) -> None:
@@ -266,6 +277,15 @@ class _Prover:
             self.report.add("results", p)
         for p in check_counts(row, result):
             self.report.add("counts", p)
+        if self.net_id is not None and txs:
+            wrong, message = check_envelopes(seq, txs, self.net_id, self.network)
+            if wrong == len(txs):  # every one: another network, unless other ledgers are fine (end of run)
+                self.foreign.append(seq)
+                if len(self.foreign_messages) < LISTED:
+                    self.foreign_messages.append(message)
+            elif message:
+                self.report.add("envelopes", message)
+            self.tx_ledgers_with_txs += 1
         self.report.transactions += len(txs)
         self.report.tx_ledgers += 1
 
@@ -275,6 +295,20 @@ class _Prover:
             self.report.add("orphan", f"ledger {self.pending[0]}: {len(self.pending[1])} transactions rows "
                                       "but no ledgers row")
             self.pending = next(self.tx_groups, None)
+
+    def _foreign_envelopes(self) -> None:
+        """One line when no envelope at all hashes right (the wrong network), else a line per ledger."""
+        if not self.foreign:
+            return
+        if len(self.foreign) == self.tx_ledgers_with_txs:
+            self.report.add("network", f"no tx_envelope of the {len(self.foreign)} ledgers with transactions "
+                                       f"({_span(self.foreign[0], self.foreign[-1])}) hashes to its transaction_hash "
+                                       f"under network {self.network!r}: they were made for another network")
+        else:
+            for message in self.foreign_messages:
+                self.report.add("envelopes", message)
+            for _ in self.foreign[len(self.foreign_messages):]:
+                self.report.counts["envelopes"] += 1
 
     def _ends(self) -> None:
         """The range's end, and anchors that no archived ledger met."""
@@ -318,7 +352,8 @@ def format_chain_report(report: ChainReport) -> str:
         lines.append("  transactions: not archived; txSetResultHash not checked")
     else:
         lines.append(f"  transactions: {report.transactions:,} in {report.tx_ledgers:,} ledgers checked "
-                     "against their headers' txSetResultHash")
+                     "against their headers' txSetResultHash"
+                     + (" and their envelopes' network hashes" if (t.network or report.network) else ""))
     if t.anchors:
         used = ", ".join(f"{s}" for s, _ in report.anchors_used) or "none matched"
         lines.append(f"  trust anchors: {len(t.anchors)} given, used: {used}")

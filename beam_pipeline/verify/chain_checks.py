@@ -10,6 +10,10 @@
 - The ledger's transaction counts follow from those (proven) results: successful and failed
   transactions and the operations of successful ones, counted as `records.ledgers.count_fields` does.
 
+- Each ``tx_envelope`` hashes, under the network passphrase, to its row's ``transaction_hash`` (the
+  network hash Stellar signs): with the pair proven by the header, that proves the transaction the
+  envelope carries (not its signatures, which the hash leaves out) and the network it was made for.
+
 When a ledger's results do not hash to its header, the hash cannot say which transaction changed;
 the rows whose ``fee_charged`` or ``successful`` disagree with their own ``tx_result``, whose result
 is not XDR, or whose application order is out of place are named as the likely ones.
@@ -26,6 +30,7 @@ from stellar_sdk import xdr
 
 from beam_pipeline.records.ledgers import HEADER_FIELDS, LedgerTransformError, header_fields
 from beam_pipeline.xdr.fast import decode
+from beam_pipeline.xdr.ledger import transaction_hash
 
 # Header columns compared with the row; ledger_hash and ledger_header are the hash check itself.
 COMPARED = tuple(c for c in HEADER_FIELDS if c not in ("ledger_hash", "ledger_header"))
@@ -188,3 +193,23 @@ def check_counts(row: dict, txs: TxCheck) -> list[str]:
         for col, value in derived.items()
         if row[col] != value
     ]
+
+
+def check_envelopes(seq: int, txs: list[dict], net_id: bytes, network: str) -> tuple[int, str | None]:
+    """Each envelope's network hash under `net_id` is its row's transaction_hash.
+
+    Returns how many do not, and a line naming the ledger and the first of them (None if all do).
+    """
+    wrong = []
+    for t in txs:
+        try:
+            actual = transaction_hash(decode(xdr.TransactionEnvelope, t["tx_envelope"] or b""), net_id).hex()
+        except Exception as e:  # noqa: BLE001 - not an envelope at all
+            wrong.append(f"{_name(t)}: tx_envelope is not TransactionEnvelope XDR ({e})")
+            continue
+        if actual != t["transaction_hash"]:
+            wrong.append(f"{_name(t)}: its envelope hashes to {actual}")
+    if not wrong:
+        return 0, None
+    return len(wrong), (f"ledger {seq}: {len(wrong)} of {len(txs)} tx_envelopes do not hash to their "
+                        f"transaction_hash under network {network!r}; first: {wrong[0]}")

@@ -52,10 +52,11 @@ TX_COLUMNS = {
     "id": pa.int64(),
     "transaction_hash": pa.string(),
     "tx_result": pa.binary(),
+    "tx_envelope": pa.binary(),
     "fee_charged": pa.int64(),
     "successful": pa.bool_(),
 }
-_XDR = {"ledger_header", "tx_result"}
+_XDR = {"ledger_header", "tx_result", "tx_envelope"}
 _TIMESTAMPS = {"closed_at"}
 
 
