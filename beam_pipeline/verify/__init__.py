@@ -3,6 +3,8 @@
     python -m beam_pipeline verify --config FILE [--start-ledger N] [--end-ledger M] [--manifests]
     python -m beam_pipeline verify --path ROOT [--partition-by S] [--ledgers-per-file N]
                                    [--start-ledger N] [--end-ledger M] [--tables a,b] [--manifests]
+    python -m beam_pipeline verify --config FILE | --path ROOT --chain [--trust LEDGER:HASH ...]
+                                   [--trust-file FILE] [--network NAME]
 
 It reads the archive, never the source, so it can check an archive years after the data store is
 gone. Per table it reports:
@@ -31,9 +33,15 @@ line per (ledger, file set) with a disk-backed database, so memory stays bounded
 
 Exit codes: 0 the archive is exact, 1 problems were found, 2 bad arguments or config.
 
+With ``--chain`` it answers another question, whether the rows are the real chain's: ledger hashes,
+header columns, hash links, transaction results against each header's ``txSetResultHash``,
+envelopes against their network hashes, trust anchors and the recorded network (see `chain`).
+
 The package, by station: `model` (target, findings), `scan` (listing, reading into DuckDB),
 `checks` (the per-table SQL checks), `manifests` (``--manifests``, the recorded layout), `run`
-(one verification start to end), `cli` (arguments, report text, exit code).
+(one verification start to end), `cli` (arguments, report text, exit code); for ``--chain``,
+`chain_source` (the needed columns in ledger order), `chain_checks` (per-ledger proofs) and
+`chain` (the pass over the range, anchors, network, report).
 """
 
 from beam_pipeline.verify.checks import check_table
