@@ -328,3 +328,17 @@ def test_chain_reads_s3_and_gcs_archives(archives, capsys, monkeypatch):
         code, out = chain(capsys, "gs://lake/stellar")
         assert code == 0, out
         assert "ledgers: 53 of 53 archived and checked" in out
+
+
+def test_layout_flags_do_not_go_with_chain(p19, capsys):
+    code, out = chain(capsys, p19, "--manifests")
+    assert code == 2 and "--manifests, --partition-by and --ledgers-per-file go with the layout checks" in out
+    code, out = chain(capsys, p19, "--trust", "1410100:" + "0" * 64, "--trust", "1410100:" + "1" * 64)
+    assert code == 2 and "trust anchors disagree about ledger 1410100" in out
+
+
+def test_tables_ledgers_skips_the_transactions_checks(p19, capsys):
+    tamper_tx_result(p19, 7)
+    code, out = chain(capsys, p19, "--tables", "ledgers")
+    assert code == 0, out
+    assert "transactions: not checked (no transactions table, or not in --tables)" in out

@@ -349,7 +349,7 @@ def format_chain_report(report: ChainReport) -> str:
         lines.append(f"  first: ledger {report.first[0]} hash {report.first[1]}")
         lines.append(f"  last:  ledger {report.last[0]} hash {report.last[1]}")
     if report.transactions is None:
-        lines.append("  transactions: not archived; txSetResultHash not checked")
+        lines.append("  transactions: not checked (no transactions table, or not in --tables)")
     else:
         lines.append(f"  transactions: {report.transactions:,} in {report.tx_ledgers:,} ledgers checked "
                      "against their headers' txSetResultHash"

@@ -55,7 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     chain = parser.add_argument_group("--chain: prove the rows are the chain's (see verify/chain.py)")
     chain.add_argument("--chain", action="store_true",
                        help="Prove the ledgers hash-chain, headers match their rows, transaction results hash "
-                            "to the headers, instead of the layout checks.")
+                            "to the headers, instead of the layout checks (--tables ledgers: without the "
+                            "transactions checks).")
     chain.add_argument("--trust", action="append", default=[], metavar="LEDGER:HASH",
                        help="With --chain: a ledger hash known from elsewhere that pins the chain (repeatable).")
     chain.add_argument("--trust-file", "--trust_file", dest="trust_file", metavar="FILE",
@@ -92,6 +93,10 @@ def main(argv: list[str]) -> int:
         return EXIT_USAGE
     FileSystems.set_options(options)
     if args.chain:
+        if args.manifests or args.partition_by or args.ledgers_per_file:
+            print("error: --chain reads rows wherever they sit; --manifests, --partition-by and --ledgers-per-file "
+                  "go with the layout checks (verify without --chain)", file=sys.stderr)
+            return EXIT_USAGE
         return _main_chain(args, target)
     if args.trust or args.trust_file or args.network:
         print("error: --trust, --trust-file and --network go with --chain", file=sys.stderr)
