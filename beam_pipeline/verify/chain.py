@@ -141,7 +141,7 @@ def verify_chain(target: ChainTarget) -> ChainReport:
                 rows.load("transactions", tx_files, start, end)
                 report.transactions = 0
                 if not (target.network or report.network):
-                    report.warnings.append("no network passphrase recorded or given (--network): "
+                    report.warnings.append("no single network passphrase recorded, none given (--network): "
                                            "envelopes not checked against their transaction hashes")
             _prove(rows, report, with_tx)
         except ChainReadError as e:
