@@ -70,7 +70,10 @@ class _FlagCollector(argparse.ArgumentParser):
     def add_argument(self, *args, **kwargs):  # noqa: D102
         for key in ("type", "choices", "required", "default"):
             kwargs.pop(key, None)
-        if not isinstance(kwargs.get("action", "store"), str):  # Beam's own Action classes take one value
+        action = kwargs.get("action", "store")
+        if isinstance(action, type) and issubclass(action, argparse.BooleanOptionalAction):
+            pass  # keeps its --no-<name> twin
+        elif not isinstance(action, str):  # Beam's own Action classes (comma lists, dict unions) take one value
             kwargs["action"] = "append"
         return super().add_argument(*args, **kwargs)
 

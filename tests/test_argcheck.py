@@ -225,3 +225,17 @@ def test_the_image_holds_the_metadata_the_entry_point_reads():
     dockerfile = (FLEX / "Dockerfile").read_text()
     assert "COPY templates/flex/metadata.json ${WORKDIR}/metadata.json" in dockerfile
     assert load_flex_main().METADATA.name == "metadata.json"
+
+
+class FlagStyleOptions(PipelineOptions):
+    """An options class using argparse's BooleanOptionalAction: --x and --no-x are both its flags."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        import argparse
+
+        parser.add_argument("--audit_strict", action=argparse.BooleanOptionalAction, default=False)
+
+
+def test_boolean_optional_flags_keep_their_negative_twin():
+    argcheck.check_run(["--config=x.yaml", "--audit_strict", "--no-audit_strict"])
