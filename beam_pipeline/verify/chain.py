@@ -61,6 +61,7 @@ class ChainReport:
     start: int = 0
     end: int = 0
     ledgers: int = 0
+    proven: int = 0  # ledgers that passed every check of their own and link to the previous one
     first: tuple[int, str] | None = None
     last: tuple[int, str] | None = None
     transactions: int | None = None  # None: no transactions table to check
@@ -217,6 +218,8 @@ class _Prover:
                 where = self.rows.file_of("ledgers", row["file_no"])
                 report.add("duplicate", f"ledger {seq} has more than one ledgers row (one in {where})")
                 continue
+            self._orphans(seq)
+            problems_before = sum(report.counts.values())
             checked = check_header(row)
             for p in checked.problems:
                 report.add("header", p)
@@ -226,6 +229,7 @@ class _Prover:
                 self._anchor(seq, real, bool(checked.problems))
             self._transactions(row, checked)
             report.ledgers += 1
+            report.proven += sum(report.counts.values()) == problems_before
             report.first = report.first or (seq, real)
             report.last = self.prev = (seq, real)
         self._orphans(None)
@@ -265,7 +269,6 @@ class _Prover:
 
     def _transactions(self, row: dict, checked) -> None:
         seq = row["sequence"]
-        self._orphans(seq)
         txs = []
         if self.pending is not None and self.pending[0] == seq:
             txs = self.pending[1]
@@ -344,7 +347,7 @@ def format_chain_report(report: ChainReport) -> str:
     for w in report.warnings:
         lines.append(f"  warning: {w}")
     total = report.end - report.start + 1
-    lines.append(f"  ledgers: {report.ledgers:,} of {total:,} archived and checked")
+    lines.append(f"  ledgers: {report.ledgers:,} of {total:,} archived and checked, {report.proven:,} proven")
     if report.first:
         lines.append(f"  first: ledger {report.first[0]} hash {report.first[1]}")
         lines.append(f"  last:  ledger {report.last[0]} hash {report.last[1]}")
