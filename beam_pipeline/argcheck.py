@@ -257,12 +257,12 @@ def check_template(argv: Sequence[str], metadata: Path, prog: str) -> None:
         refuse(rest, option_strings(parser), template_usage)
 
 
-def check_command(argv: Sequence[str], parser: argparse.ArgumentParser) -> argparse.Namespace:
-    """A subcommand whose own parser is all it understands, plus Beam's options (storage settings)."""
+def check_command(argv: Sequence[str], parser: argparse.ArgumentParser) -> tuple[argparse.Namespace, list[str]]:
+    """A subcommand's own flags, plus Beam's options (storage settings); returns (its args, Beam's args)."""
     args, rest = parser.parse_known_args(list(argv))
     if rest:
         check_pipeline_args(rest, parser.format_usage(), also_valid=option_strings(parser))
-    return args
+    return args, rest
 
 
 def command_typo(name: str, commands: Iterable[str]) -> str:

@@ -79,10 +79,10 @@ def main(argv: list[str]) -> int:
     add_arguments(parser)
     try:
         # Flags not ours must be Beam's (``--s3_endpoint_url`` ...): they configure FileSystems, as for ``run``.
-        args = check_command(argv, parser)
+        args, beam_args = check_command(argv, parser)
     except SystemExit as e:
         return EXIT_USAGE if e.code else EXIT_OK
-    options = PipelineOptions(parser.parse_known_args(argv)[1])
+    options = PipelineOptions(beam_args)
     try:
         target = _target(args, options)
     except ConfigError as e:
