@@ -60,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     chain.add_argument("--trust", action="append", default=[], metavar="LEDGER:HASH",
                        help="With --chain: a ledger hash known from elsewhere that pins the chain (repeatable).")
     chain.add_argument("--trust-file", "--trust_file", dest="trust_file", metavar="FILE",
-                       help="With --chain: a file of LEDGER:HASH (or LEDGER HASH) lines, # comments.")
+                       help="With --chain: a local file of LEDGER:HASH (or LEDGER HASH) lines, # comments.")
     chain.add_argument("--network", metavar="NAME|PASSPHRASE",
                        help="With --chain: the network the runs must have recorded (pubnet, testnet, futurenet "
                             "or a passphrase; default: the config's source network).")
