@@ -246,7 +246,11 @@ def check_template(argv: Sequence[str], metadata: Path, prog: str) -> None:
     """The flex entry point: as `check_run`, but of our own flags only the declared parameters pass."""
     from beam_pipeline.options import ArchiveOptions
 
-    declared = template_parameters(metadata)
+    try:
+        declared = template_parameters(metadata)
+    except ValueError as e:  # an image built without metadata.json beside main.py
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_USAGE) from None
     template_usage = usage(prog, [ArchiveOptions], "  template parameters (metadata.json): "
                            + ", ".join(declared) + "\n" + BEAM_NOTE)
     parser = pipeline_flags(argv, exclude=own_option_classes())

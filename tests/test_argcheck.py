@@ -239,3 +239,10 @@ class FlagStyleOptions(PipelineOptions):
 
 def test_boolean_optional_flags_keep_their_negative_twin():
     argcheck.check_run(["--config=x.yaml", "--audit_strict", "--no-audit_strict"])
+
+
+def test_flex_entry_point_without_its_metadata_says_so(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        argcheck.check_template(["--config=x.yaml"], tmp_path / "metadata.json", "main.py")
+    assert e.value.code == 2
+    assert f"{tmp_path / 'metadata.json'}: cannot read the template parameters" in capsys.readouterr().err
