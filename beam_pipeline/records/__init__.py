@@ -14,6 +14,7 @@ _MODULES = {
     "transactions": "beam_pipeline.records.transactions",
     "operations": "beam_pipeline.records.operations",
     "contract_events": "beam_pipeline.records.contract_events",
+    "token_transfers": "beam_pipeline.records.token_transfers",
     "accounts": "beam_pipeline.records.changes.accounts",
     "trustlines": "beam_pipeline.records.changes.trustlines",
     "offers": "beam_pipeline.records.changes.offers",
