@@ -16,7 +16,7 @@ import yaml
 from tests.harness import REPO, datastore, job_config, read_golden, read_table, run_job
 
 LEDGER = 30820015
-TABLES = ["ledgers", "transactions", "operations", "assets"]
+TABLES = ["ledgers", "transactions", "operations", "assets", "token_transfers"]
 JSON_COLUMNS = {"details", "details_json"}
 
 
@@ -68,6 +68,19 @@ def test_assets_match_the_golden_field_for_field(archive):
     stored = read_table(out, "assets").to_pylist()
     assert len(stored) == len(golden) == 16
     _compare(golden, stored, "asset_id")
+
+
+def test_token_transfers_match_the_golden_field_for_field(archive):
+    """No column is unique here: rows are matched on (transaction, operation, topic, amount), unique in the golden."""
+    _, out = archive
+
+    def key(row: dict) -> tuple:
+        return row["transaction_id"], row["operation_id"] or 0, row["event_topic"], row["amount_raw"]
+
+    golden = read_golden("token_transfers/one_ledger_token_transfers.golden")
+    stored = [{k: _stored(v) for k, v in r.items()} for r in read_table(out, "token_transfers").to_pylist()]
+    assert len({key(g) for g in golden}) == len(golden) == len(stored) == 60
+    assert sorted(stored, key=key) == sorted(golden, key=key)
 
 
 def test_ledger_counts_match_a_recount_of_the_golden_transactions(archive):

@@ -20,7 +20,7 @@ from tests.streaming._ledgers import FIRST, STORE
 
 pytestmark = pytest.mark.timeout(300)
 
-TABLES = ["ledgers", "transactions", "operations"]
+TABLES = ["ledgers", "transactions", "operations", "token_transfers"]
 
 
 def tail_config(url: str, out, start: int, end: int | None, **sink) -> dict:
@@ -62,6 +62,10 @@ def test_tail_with_end_ledger_equals_the_batch_run(fake_rpc, tmp_path):
         streamed, batched = read_table(tail_out, table), read_table(batch_out, table)
         assert streamed.num_rows == batched.num_rows > 0
         assert _sorted(streamed, key) == _sorted(batched, key)
+    streamed, batched = read_table(tail_out, "token_transfers"), read_table(batch_out, "token_transfers")
+    every_column = [(name, "ascending") for name in batched.column_names]
+    assert streamed.num_rows == batched.num_rows > 0
+    assert streamed.sort_by(every_column).to_pylist() == batched.sort_by(every_column).to_pylist()
     # Same partition directories.
     tail_dirs = sorted(p.parent.relative_to(tail_out) for p in tail_out.glob("*/year=*/**/*.parquet"))
     batch_dirs = sorted(p.parent.relative_to(batch_out) for p in batch_out.glob("*/year=*/**/*.parquet"))
