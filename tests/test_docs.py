@@ -40,7 +40,8 @@ def sample_archive(tmp_path_factory):
     store = tmp / "store"
     write_sample_datastore(str(store))
     out = tmp / "archive"
-    assert run_job(job_config(str(store), 2, 65, out, ["ledgers", "transactions", "operations", "trades"]), tmp) == 0
+    tables = ["ledgers", "transactions", "operations", "trades", "token_transfers"]
+    assert run_job(job_config(str(store), 2, 65, out, tables), tmp) == 0
     return out
 
 
@@ -56,6 +57,8 @@ def test_readme_sql_examples_run_on_the_sample_archive(sql, sample_archive):
     sql = sql.replace("'archive/", f"'{sample_archive}/")
     rows = query.connect(str(sample_archive)).sql(sql).fetchall()
     assert rows, sql
+    if "FROM token_transfers" in sql:  # fees, payments, the issuer's mints and the trade's transfers
+        assert {r[0] for r in rows} == {"fee", "mint", "transfer"}
     if "FROM ledgers GROUP BY 1" in sql:
         assert sum(r[1] for r in rows) == 64  # every sample ledger counted once
     if "FROM trades" in sql:
