@@ -20,11 +20,12 @@ from pathlib import Path
 import pytest
 from stellar_sdk import Network, StrKey, xdr
 
+from beam_pipeline.records import token_transfers
 from beam_pipeline.records import transactions as transactions_table
 from beam_pipeline.records.operations.changes import pair_changes
 from beam_pipeline.records.token_transfers import SCHEMA, ledger_events, transform
 from beam_pipeline.records.token_transfers.contract import i128_value, sep11_asset
-from beam_pipeline.records.token_transfers.event import TokenEvent
+from beam_pipeline.records.token_transfers.event import TokenEvent, TokenTransferError
 from beam_pipeline.records.token_transfers.reconcile import change_deltas, event_deltas
 from beam_pipeline.util.assets import asset_contract_id, extract_asset
 from beam_pipeline.util.scval import sc_address_strkey
@@ -323,3 +324,52 @@ def test_sac_transfer_events_are_token_transfers_with_their_contract_id(store):
         assert rows == expected, f"{store} ledger {ledger.sequence}"
         total += sum(expected.values())
     assert total == {"standalone-p23-loadtest": 2000, "standalone-p25-loadtest": 0}[store]
+
+
+def _assert_refund_order(ledger: LedgerView, refunds_last: bool) -> None:
+    events = ledger_events(ledger)
+    n = len(ledger.transactions)
+    assert [e.kind for _, _, e in events[:n]] == ["fee"] * n and all(e.amount >= 0 for _, _, e in events[:n])
+    refunds = [i for i, (_, _, e) in enumerate(events) if e.kind == "fee" and e.amount < 0]
+    assert refunds, ledger.sequence
+    if refunds_last:
+        assert refunds == list(range(len(events) - len(refunds), len(events)))
+        return
+    for i in refunds:  # after its transaction's operation events, before any later transaction's
+        order = events[i][0]
+        assert all(o <= order for o, _, _ in events[n:i]) and all(o > order for o, _, _ in events[i + 1 :])
+
+
+def test_soroban_refunds_follow_their_transaction_before_protocol_23_and_close_the_ledger_from_it(monkeypatch):
+    """The reference's ledger order: all charges, then operation events, refunds per protocol (CAP-67)."""
+    (p22,) = _ttp_ledgers(TTP / "revoke-trustline-ledger-56065483")
+    _assert_refund_order(p22, refunds_last=False)
+    p23 = load_ledgers("standalone-p23-loadtest", 2)[1]  # 100 Soroban transactions, each with a refund
+    _assert_refund_order(p23, refunds_last=True)
+    # The same ledger under the pre-23 rule interleaves its refunds (so the check above can fail).
+    monkeypatch.setattr(token_transfers, "_REFUNDS_LAST_FROM_PROTOCOL", 24)
+    _assert_refund_order(p23, refunds_last=False)
+    with pytest.raises(AssertionError):
+        _assert_refund_order(p23, refunds_last=True)
+
+
+def test_meta_the_reference_rejects_is_an_error_naming_ledger_transaction_and_operation():
+    """A claim whose claimable balance is missing from the operation's changes."""
+    claim = xdr.OperationType.CLAIM_CLAIMABLE_BALANCE
+    for ledger in _ttp_ledgers(TTP / "ledgers-base64.txt"):
+        found = [
+            (tx, i)
+            for tx in ledger.transactions
+            if tx.successful
+            for i, op in enumerate(tx.operations)
+            if op.body.type == claim
+        ]
+        if found:
+            break
+    else:
+        pytest.fail("no successful claim in ledgers-base64.txt")
+    tx, index = found[0]
+    tx.operation_metas[index].changes.ledger_entry_changes = []
+    where = rf"ledger {ledger.sequence} tx {tx.hash_hex} operation {index + 1}: 0 claimable balances removed"
+    with pytest.raises(TokenTransferError, match=where):
+        transform(ledger)
