@@ -10,13 +10,13 @@ is burned, anything else is a transfer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 from stellar_sdk import MuxedAccount, StrKey, xdr
 
 from beam_pipeline.util.assets import asset_contract_id, extract_asset
-from beam_pipeline.util.strkey import contract_strkey
+from beam_pipeline.util.strkey import account_strkey, contract_strkey
 from beam_pipeline.xdr.ledger import LedgerView, TxView
 
 TRANSFER = "transfer"
@@ -75,7 +75,6 @@ class TxContext:
 
     ledger: LedgerView
     tx: TxView
-    _sac_ids: dict[bytes, str] = field(default_factory=dict, repr=False)
 
     def where(self, op_index: int | None = None) -> str:
         place = f"ledger {self.ledger.sequence} tx {self.tx.hash_hex}"
@@ -83,12 +82,7 @@ class TxContext:
 
     def sac_id(self, asset: xdr.Asset) -> str:
         """``C...`` of the asset's Stellar Asset Contract on this network."""
-        key = asset.to_xdr_bytes()
-        found = self._sac_ids.get(key)
-        if found is None:
-            found = contract_strkey(asset_contract_id(asset, self.ledger.network_passphrase))
-            self._sac_ids[key] = found
-        return found
+        return _sac_strkey(asset.to_xdr_bytes(), self.ledger.network_passphrase)
 
     @cached_property
     def inner_tx(self) -> xdr.Transaction | xdr.TransactionV0:
@@ -99,7 +93,7 @@ class TxContext:
         """The (inner) transaction's source as a strkey (``M...`` when muxed)."""
         inner = self.inner_tx
         if isinstance(inner, xdr.TransactionV0):
-            return StrKey.encode_ed25519_public_key(inner.source_account_ed25519.uint256)
+            return account_strkey(inner.source_account_ed25519.uint256)
         return muxed_strkey(inner.source_account)
 
     def op_source(self, op: xdr.Operation) -> str:
@@ -124,12 +118,18 @@ class TxContext:
         return MuxedInfo("hash")
 
 
+@lru_cache(maxsize=4096)
+def _sac_strkey(asset_xdr: bytes, network_passphrase: str) -> str:
+    """Every event names its asset's contract; hashing the preimage once per asset and network is enough."""
+    return contract_strkey(asset_contract_id(xdr.Asset.from_xdr_bytes(asset_xdr), network_passphrase))
+
+
 def muxed_strkey(account: xdr.MuxedAccount) -> str:
     """``G...`` of a plain account, ``M...`` of a multiplexed one."""
     if account.type == xdr.CryptoKeyType.KEY_TYPE_MUXED_ED25519:
         med = account.med25519
         return StrKey.encode_med25519_public_key(med.ed25519.uint256 + med.id.uint64.to_bytes(8, "big"))
-    return StrKey.encode_ed25519_public_key(account.ed25519.uint256)
+    return account_strkey(account.ed25519.uint256)
 
 
 def is_account(address: str) -> bool:
