@@ -28,7 +28,7 @@ from beam_pipeline.records.token_transfers.balances import (
 )
 from beam_pipeline.records.token_transfers.contract import token_event
 from beam_pipeline.records.token_transfers.event import TokenEvent, TxContext, mint_burn_or_transfer
-from beam_pipeline.records.token_transfers.payments import inflation, payment
+from beam_pipeline.records.token_transfers.payments import inflation, manage_offer, payment
 from beam_pipeline.util.assets import asset_contract_id
 from tests.records._load import load_ledgers
 
@@ -160,8 +160,10 @@ def test_events_that_are_not_sep41_token_events_are_skipped(ctx, topics, data):
 # --- classic operations ---------------------------------------------------------------------------
 
 
-def _op(body: xdr.OperationBody, source: str | None = None) -> xdr.Operation:
-    src = None if source is None else MuxedAccount(source).to_xdr_object()
+def _op(body: xdr.OperationBody, source: str | MuxedAccount | None = None) -> xdr.Operation:
+    if isinstance(source, str):
+        source = MuxedAccount(source)
+    src = None if source is None else source.to_xdr_object()
     return xdr.Operation(source_account=src, body=body)
 
 
@@ -278,3 +280,38 @@ def test_issuer_rules_mint_burn_and_self_payment(ctx):
     assert mint_burn_or_transfer(ctx, 1, NATIVE, ISSUER, ALICE, 1, True).kind == "transfer"
     muxed_issuer = MuxedAccount(ISSUER, 3).account_muxed
     assert mint_burn_or_transfer(ctx, 1, USD, muxed_issuer, ALICE, 1, True).sender is None  # a mint, from M... too
+
+
+def test_a_passive_offer_that_crosses_moves_both_sides_of_each_fill(ctx):
+    """Every fill is two movements: the seller's asset to the taker, the taker's to the seller."""
+    atom = xdr.ClaimAtom(
+        xdr.ClaimAtomType.CLAIM_ATOM_TYPE_ORDER_BOOK,
+        order_book=xdr.ClaimOfferAtom(
+            Keypair.from_public_key(BOB).xdr_account_id(), xdr.Int64(1), USD, xdr.Int64(20), NATIVE, xdr.Int64(30)
+        ),
+    )
+    success = xdr.ManageOfferSuccessResult(
+        [atom], xdr.ManageOfferSuccessResultOffer(xdr.ManageOfferEffect.MANAGE_OFFER_DELETED)
+    )
+    result = xdr.OperationResult(
+        xdr.OperationResultCode.opINNER,
+        tr=xdr.OperationResultTr(
+            xdr.OperationType.CREATE_PASSIVE_SELL_OFFER,
+            create_passive_sell_offer_result=xdr.ManageSellOfferResult(
+                xdr.ManageSellOfferResultCode.MANAGE_SELL_OFFER_SUCCESS, success
+            ),
+        ),
+    )
+    taker = MuxedAccount(ALICE, 4)  # the taker is reported as its G... account
+    sold, bought = manage_offer(
+        ctx, 1, _op(xdr.OperationBody(xdr.OperationType.CREATE_PASSIVE_SELL_OFFER), taker), result
+    )
+    assert (sold.kind, sold.sender, sold.receiver, sold.amount, sold.asset) == ("transfer", BOB, ALICE, 20, USD)
+    assert (bought.kind, bought.sender, bought.receiver, bought.amount, bought.asset) == (
+        "transfer",
+        ALICE,
+        BOB,
+        30,
+        NATIVE,
+    )
+    assert sold.to_muxed is None and bought.to_muxed is None  # trades carry no destination information
