@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO := demo-output
 
-.PHONY: demo test venv bench lint clean
+.PHONY: demo test venv runners flink-job-server prism bench lint clean
 
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,28 @@ demo: venv
 	$(PY) -m beam_pipeline query --sql "SELECT date_trunc('hour', closed_at) AS hour, count(*) AS ledgers, \
 	  sum(operation_count) AS operations FROM ledgers GROUP BY 1 ORDER BY 1" --root $(DEMO)/archive
 
-test: venv
+# The real runners of tests/runners/ (docs/deploy.md), built into a git-ignored cache from the
+# registries (Maven, the Go module proxy); a target whose file exists is not fetched again.
+RUNNERS := .cache/runners
+FLINK_VERSION ?= 1.19
+BEAM_FLINK_VERSION ?= 2.62.0
+BEAM_VERSION ?= 2.77.0
+FLINK_JOB_SERVER := $(RUNNERS)/flink-$(FLINK_VERSION)-beam-$(BEAM_FLINK_VERSION)/job-server.jar
+PRISM := $(RUNNERS)/prism-$(BEAM_VERSION)/prism
+export BEAM_PIPELINE_FLINK_JOB_SERVER_JAR := $(abspath $(FLINK_JOB_SERVER))
+export BEAM_PIPELINE_PRISM := $(abspath $(PRISM))
+
+$(FLINK_JOB_SERVER): templates/flink/pom.xml templates/flink/fetch-job-server.sh
+	nice templates/flink/fetch-job-server.sh $(dir $@) $(FLINK_VERSION) $(BEAM_FLINK_VERSION)
+
+$(PRISM):
+	GOBIN=$(abspath $(dir $@)) nice go install github.com/apache/beam/sdks/v2/go/cmd/prism@v$(BEAM_VERSION)
+
+flink-job-server: $(FLINK_JOB_SERVER)
+prism: $(PRISM)
+runners: flink-job-server prism
+
+test: venv runners
 	$(PY) -m pytest -q
 
 bench: venv
@@ -34,4 +55,4 @@ lint: venv
 	$(PY) -m ruff check beam_pipeline tests
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache
+	rm -rf $(VENV) $(DEMO) .pytest_cache  # .cache/runners stays: refetching costs minutes

@@ -9,7 +9,10 @@ split into per-ledger LedgerCloseMeta XDR. Faults are injected per test:
   truncated JSON body, a dropped connection; aimed at the getLedgers page that covers a ledger;
 - per ledger: left out of pages (`skip`), replaced by its predecessor (`wrong_sequence`), or
   served with bad metadata (`bad_xdr`: ``not_base64``, ``garbage``, ``truncated``);
-- an auth header the server requires (`require_auth`), answered with 401 otherwise.
+- an auth header the server requires (`require_auth`), answered with 401 otherwise;
+- a chain head held back (`hold(sequence)`, later `release()`): the server then answers as if the
+  network had closed nothing newer, so a tail waits there (what a streaming test needs to observe
+  processing-time panes before the job can end).
 
 Start it with the `fake_rpc` fixture (a factory) or as a context manager; it binds 127.0.0.1 on a
 free port, serves from a daemon thread and is stopped (with any slow handlers released) on exit.
@@ -148,6 +151,16 @@ class FakeRpcServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    def hold(self, sequence: int) -> None:
+        """Serves the chain only up to `sequence` (getLatestLedger and pages stop there)."""
+        if not self.oldest <= sequence <= max(self.ledgers):
+            raise ValueError(f"hold at {sequence}: outside the served ledgers {self.oldest}-{max(self.ledgers)}")
+        self.latest = sequence
+
+    def release(self) -> None:
+        """Serves every ledger again, as if the network had closed them all meanwhile."""
+        self.latest = max(self.ledgers)
 
     def ledger_requests(self) -> list[dict]:
         return [r.params for r in self.requests if r.method == "getLedgers"]

@@ -1,0 +1,191 @@
+"""The archive on real Beam runners: Flink (embedded cluster) and Prism, batch and streaming.
+
+Every job here is launched the way a user launches it, ``python -m beam_pipeline run`` in a
+subprocess with the runner's flags (tests/runners/conftest.py), and compared with the in-process
+FnApiRunner's archive of the same ledgers, table by table. The streaming test is the one place in
+the suite where a processing-time trigger fires for real: the fake RPC server holds the chain
+before the end ledger, so the job cannot end, and the test waits for the early pane's files in the
+archive; then it cancels the job and restarts the same command, which must leave an exact archive.
+
+The runners take minutes, so these tests are few and each is bounded (pytest-timeout, and every
+wait below has its own deadline).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from beam_pipeline.cli import main
+from beam_pipeline.sinks import filesets
+from beam_pipeline.sinks.streaming import is_pane_of
+from tests.harness import (
+    assert_same_rows, datastore, job_config, manifests, parquet_files, read_table, run_job, write_config,
+)
+from tests.streaming._ledgers import FIRST, STORE
+from tests.streaming.test_tail_end_to_end import TABLES, tail_config
+
+pytestmark = pytest.mark.runners
+
+RUNNER_CLASS = {"flink": "FlinkRunner", "prism": "PrismRunner"}
+BATCH_RUN_ID = "r20250101T000000000000Z0abc"  # the same run id in both runs: file names and rows compare
+START, END = 1410100, 1410239  # batch: three data store objects, the first one partly
+HOLD, TAIL_END = FIRST + 39, FIRST + 99  # streaming: the chain is held at HOLD, the job ends at TAIL_END
+TAIL_RUN, RESTART_RUN = "r20250102T000000000000Z0001", "r20250102T010000000000Z0002"
+
+
+class Job:
+    """One CLI run in its own process group (the runner's Java or Go service is its child)."""
+
+    def __init__(self, cfg: dict, work: Path, name: str, *args: str):
+        self.log_path = work / f"{name}.log"
+        config = write_config(cfg, work, f"{name}.yaml")
+        with open(self.log_path, "w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "beam_pipeline", "run", "--config", config, *args],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:]
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            pytest.fail(f"job did not finish within {timeout} s:\n{self.log()}")
+
+    def interrupt(self, timeout: float = 60) -> int:
+        """Ctrl-C, as a user cancels a job: the CLI exits and the runner's service is stopped with it."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self.proc.returncode
+
+    def kill(self) -> None:
+        """Ends what this job started: its process group (the CLI and the runner's service)."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def jobs():
+    """A factory of Jobs; every process group it started is killed after the test."""
+    started: list[Job] = []
+
+    def start(*args, **kwargs) -> Job:
+        job = Job(*args, **kwargs)
+        started.append(job)
+        return job
+
+    yield start
+    for job in started:
+        job.kill()
+
+
+@pytest.fixture(scope="module")
+def in_process_archive(tmp_path_factory, shared_ledgers) -> Path:
+    """The reference: the batch job on the in-process FnApiRunner."""
+    work = tmp_path_factory.mktemp("fnapi")
+    cfg = job_config(datastore(STORE), START, END, work / "out", tables=TABLES)
+    assert run_job(cfg, work, f"--run_id={BATCH_RUN_ID}") == 0
+    return work / "out"
+
+
+@pytest.fixture(scope="module")
+def hourly_batch_archive(tmp_path_factory, shared_ledgers) -> Path:
+    """The streaming test's reference: the tail's ledgers archived by the batch job, hourly partitions."""
+    work = tmp_path_factory.mktemp("hourly")
+    cfg = job_config(datastore(STORE), FIRST, TAIL_END, work / "out", tables=TABLES, partition_by="hour")
+    assert run_job(cfg, work) == 0
+    return work / "out"
+
+
+@pytest.mark.timeout(360)
+def test_archival_job_equals_the_in_process_run(runner_args, in_process_archive, jobs, tmp_path):
+    """Runners: FlinkRunner (embedded Flink 1.19, parallelism 2) and PrismRunner, LOOPBACK workers,
+    against the FnApiRunner; data store testnet-p19-lpf64, ledgers 1410100-1410239."""
+    name, args = runner_args
+    out = tmp_path / "out"
+    job = jobs(job_config(datastore(STORE), START, END, out, tables=TABLES), tmp_path, "batch", *args,
+               f"--run_id={BATCH_RUN_ID}")
+    assert job.wait(300) == 0, job.log()
+    for table in TABLES:
+        assert_same_rows(in_process_archive, out, table)
+    assert sorted(read_table(out, "ledgers")["sequence"].to_pylist()) == list(range(START, END + 1))
+    # Same files (names carry table, ledger span, run id, shard): the same partition layout.
+    assert [Path(p).relative_to(out) for p in parquet_files(out)] == [
+        Path(p).relative_to(in_process_archive) for p in parquet_files(in_process_archive)]
+    (manifest,) = manifests(out)
+    assert manifest["runner"] == RUNNER_CLASS[name]
+    # The job really went to that runner's service (not silently in-process).
+    service = "job-server.jar" if name == "flink" else "prism"
+    assert "Really starting service" in job.log() and service in job.log()
+
+
+def _held_ledgers(out: Path) -> list[int] | None:
+    """The archived ledger sequences, or None while a commit is replacing files under the reader."""
+    try:
+        return sorted(read_table(out, "ledgers")["sequence"].to_pylist()) if parquet_files(out, "ledgers") else []
+    except (FileNotFoundError, OSError):
+        return None
+
+
+@pytest.mark.timeout(600)
+def test_streaming_tail_early_panes_cancel_and_restart(runner_args, hourly_batch_archive, fake_rpc, jobs, tmp_path):
+    """Runners: FlinkRunner / PrismRunner in streaming mode; the tail from the fake RPC server
+    (testnet-p19-lpf64, all in hour 04 of 2022-06-10), hourly windows, a 6 s rotation interval.
+
+    1. The chain is held at HOLD, before the end ledger: the job cannot end, yet the archive must
+       come to hold exactly the ledgers FIRST..HOLD (early panes: processing-time firings).
+    2. Ctrl-C cancels the job (no manifest), the chain is released, the same command runs again
+       and ends at the end ledger.
+    3. The archive equals the batch job's archive of the same ledgers, table by table, holds only
+       the restarted run's file sets and passes `verify --manifests`.
+    """
+    name, args = runner_args
+    server = fake_rpc(STORE)
+    server.hold(HOLD)
+    out = tmp_path / "out"
+    cfg = tail_config(server.url, out, FIRST, TAIL_END, rotation_interval_minutes=0.1)
+
+    job = jobs(cfg, tmp_path, "tail", *args, f"--run_id={TAIL_RUN}")
+    deadline = time.monotonic() + 300
+    seen: list[int] | None = []
+    while seen != list(range(FIRST, HOLD + 1)):
+        assert job.proc.poll() is None, f"the tail ended although the chain is held:\n{job.log()}"
+        assert time.monotonic() < deadline, f"no early pane with ledgers {FIRST}-{HOLD}; saw {seen}:\n{job.log()}"
+        time.sleep(1)
+        seen = _held_ledgers(out)
+    # Every held ledger is visible while the job still waits for more: no on-time pane fired
+    # (the hour is still open), so these are early panes.
+    assert job.proc.poll() is None
+    assert not manifests(out)
+    job.interrupt()
+    assert not manifests(out), "a cancelled run writes no manifest"
+
+    server.release()
+    restart = jobs(cfg, tmp_path, "restart", *args, f"--run_id={RESTART_RUN}")
+    assert restart.wait(300) == 0, restart.log()
+
+    assert sorted(read_table(out, "ledgers")["sequence"].to_pylist()) == list(range(FIRST, TAIL_END + 1))
+    for table in TABLES:
+        assert_same_rows(hourly_batch_archive, out, table)
+    runs = {filesets.parse_file_name(Path(p).name).set_key[0] for p in parquet_files(out)}
+    assert runs and all(is_pane_of(r, RESTART_RUN) for r in runs), runs
+    (manifest,) = manifests(out)
+    assert manifest["run_id"] == RESTART_RUN and manifest["runner"] == RUNNER_CLASS[name]
+    assert manifest["ledger_range"] == {"start": FIRST, "end": TAIL_END}
+    assert main(["verify", "--path", str(out), "--manifests"]) == 0
