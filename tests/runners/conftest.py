@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.fakes.rpc_server import fake_rpc  # noqa: F401 - a fixture, used by name
 from tests.harness import REPO
 
 CACHE = REPO / ".cache" / "runners"
@@ -50,6 +53,36 @@ def prism_args() -> list[str]:
     """PrismRunner on the prism binary built from Beam's Go module, the SDK harness in the launching process."""
     prism = _provided("BEAM_PIPELINE_PRISM", PRISM_DEFAULT, "the prism binary")
     return ["--runner=PrismRunner", f"--prism_location={prism}", "--environment_type=LOOPBACK"]
+
+
+@pytest.fixture
+def worker_pool(monkeypatch) -> Iterator[tuple[str, list[str]]]:
+    """Beam's EXTERNAL worker pool (docs/deploy.md), in this process on a port it picks: (address, ids
+    of the SDK workers it was asked to start). Its workers are processes running `python` from PATH,
+    so the interpreter running the tests comes first there."""
+    from apache_beam.runners.worker.worker_pool_main import BeamFnExternalWorkerPoolServicer
+
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    started: list[str] = []
+    start_worker = BeamFnExternalWorkerPoolServicer.StartWorker
+
+    def recording(self, request, context):
+        started.append(request.worker_id)
+        return start_worker(self, request, context)
+
+    monkeypatch.setattr(BeamFnExternalWorkerPoolServicer, "StartWorker", recording)
+    address, server = BeamFnExternalWorkerPoolServicer.start(use_process=True)
+    try:
+        yield address, started
+    finally:
+        server.stop(0)
+
+
+@pytest.fixture
+def flink_external_args(flink_args, worker_pool) -> list[str]:
+    """FlinkRunner whose SDK harnesses are started by an EXTERNAL worker pool, not the launching process."""
+    args = [a for a in flink_args if not a.startswith("--environment_type")]
+    return [*args, "--environment_type=EXTERNAL", f"--environment_config={worker_pool[0]}"]
 
 
 @pytest.fixture(params=["flink", "prism"])

@@ -33,7 +33,7 @@ from tests.streaming.test_tail_end_to_end import TABLES, tail_config
 
 pytestmark = pytest.mark.runners
 
-RUNNER_CLASS = {"flink": "FlinkRunner", "prism": "PrismRunner"}
+RUNNER_CLASS = {"flink": "FlinkRunner", "prism": "PrismRunner", "flink_external": "FlinkRunner"}
 BATCH_RUN_ID = "r20250101T000000000000Z0abc"  # the same run id in both runs: file names and rows compare
 START, END = 1410100, 1410239  # batch: three data store objects, the first one partly
 HOLD, TAIL_END = FIRST + 39, FIRST + 99  # streaming: the chain is held at HOLD, the job ends at TAIL_END
@@ -114,10 +114,12 @@ def hourly_batch_archive(tmp_path_factory, shared_ledgers) -> Path:
 
 
 @pytest.mark.timeout(360)
-def test_archival_job_equals_the_in_process_run(runner_args, in_process_archive, jobs, tmp_path):
-    """Runners: FlinkRunner (embedded Flink 1.19, parallelism 2) and PrismRunner, LOOPBACK workers,
-    against the FnApiRunner; data store testnet-p19-lpf64, ledgers 1410100-1410239."""
-    name, args = runner_args
+@pytest.mark.parametrize("name", ["flink", "prism", "flink_external"])
+def test_archival_job_equals_the_in_process_run(name, request, in_process_archive, jobs, tmp_path):
+    """Runners: FlinkRunner (embedded Flink 1.19, parallelism 2; LOOPBACK workers, and an EXTERNAL
+    worker pool) and PrismRunner (LOOPBACK), against the FnApiRunner; data store testnet-p19-lpf64,
+    ledgers 1410100-1410239."""
+    args = request.getfixturevalue(f"{name}_args")
     out = tmp_path / "out"
     job = jobs(job_config(datastore(STORE), START, END, out, tables=TABLES), tmp_path, "batch", *args,
                f"--run_id={BATCH_RUN_ID}")
@@ -131,8 +133,10 @@ def test_archival_job_equals_the_in_process_run(runner_args, in_process_archive,
     (manifest,) = manifests(out)
     assert manifest["runner"] == RUNNER_CLASS[name]
     # The job really went to that runner's service (not silently in-process).
-    service = "job-server.jar" if name == "flink" else "prism"
+    service = "prism" if name == "prism" else "job-server.jar"
     assert "Really starting service" in job.log() and service in job.log()
+    if name == "flink_external":  # the harnesses came from the pool (two task slots: at least one worker)
+        assert request.getfixturevalue("worker_pool")[1], "the worker pool started no SDK worker"
 
 
 def _held_ledgers(out: Path) -> list[int] | None:
