@@ -37,9 +37,19 @@ manifest = b"".join(wrap(x) for x in (
     "Main-Class: org.apache.beam.runners.flink.FlinkJobServerDriver",
     "Class-Path: " + jars,
 )) + b"\r\n"
+# Warnings, plus the lines an operator looks for: job state changes and completed checkpoints.
+logging = "\n".join((
+    "org.slf4j.simpleLogger.defaultLogLevel=warn",
+    "org.slf4j.simpleLogger.showDateTime=true",
+    "org.slf4j.simpleLogger.log.org.apache.flink.runtime.checkpoint.CheckpointCoordinator=info",
+    "org.slf4j.simpleLogger.log.org.apache.flink.runtime.executiongraph.ExecutionGraph=info",
+    "org.slf4j.simpleLogger.log.org.apache.beam.runners.flink.FlinkJobInvoker=info",
+    "",
+))
 tmp = os.path.join(out, "job-server.jar.tmp")
 with zipfile.ZipFile(tmp, "w") as z:
     z.writestr("META-INF/MANIFEST.MF", manifest)
+    z.writestr("simplelogger.properties", logging)
 os.replace(tmp, os.path.join(out, "job-server.jar"))
 PY
 echo "$out/job-server.jar"
