@@ -26,7 +26,14 @@ from beam_pipeline.cli import main
 from beam_pipeline.sinks import filesets
 from beam_pipeline.sinks.streaming import is_pane_of
 from tests.harness import (
-    assert_same_rows, datastore, job_config, manifests, parquet_files, read_table, run_job, write_config,
+    assert_same_rows,
+    datastore,
+    job_config,
+    manifests,
+    parquet_files,
+    read_table,
+    run_job,
+    write_config,
 )
 from tests.streaming._ledgers import FIRST, STORE
 from tests.streaming.test_tail_end_to_end import TABLES, tail_config
@@ -52,8 +59,12 @@ class Job:
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             )
 
+    def text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:]
+        """The end of the job's output, for failure messages."""
+        return self.text()[-6000:]
 
     def wait(self, timeout: float) -> int:
         try:
@@ -134,7 +145,8 @@ def test_archival_job_equals_the_in_process_run(name, request, in_process_archiv
     assert manifest["runner"] == RUNNER_CLASS[name]
     # The job really went to that runner's service (not silently in-process).
     service = "prism" if name == "prism" else "job-server.jar"
-    assert "Really starting service" in job.log() and service in job.log()
+    started = [line for line in job.text().splitlines() if "Really starting service" in line]
+    assert started and service in started[0], job.log()
     if name == "flink_external":  # the harnesses came from the pool (two task slots: at least one worker)
         assert request.getfixturevalue("worker_pool")[1], "the worker pool started no SDK worker"
 
