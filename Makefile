@@ -33,6 +33,7 @@ FLINK_JOB_SERVER := $(RUNNERS)/flink-$(FLINK_VERSION)-beam-$(BEAM_FLINK_VERSION)
 PRISM := $(RUNNERS)/prism-$(BEAM_VERSION)/prism
 export BEAM_PIPELINE_FLINK_JOB_SERVER_JAR := $(abspath $(FLINK_JOB_SERVER))
 export BEAM_PIPELINE_PRISM := $(abspath $(PRISM))
+export BEAM_PIPELINE_FLINK_VERSION := $(FLINK_VERSION)
 
 $(FLINK_JOB_SERVER): templates/flink/pom.xml templates/flink/fetch-job-server.sh
 	nice templates/flink/fetch-job-server.sh $(dir $@) $(FLINK_VERSION) $(BEAM_FLINK_VERSION)

@@ -3,7 +3,7 @@
 `make runners` (called by `make test`) builds them into `.cache/runners/` from the registries:
 the Flink job server with Maven (templates/flink/fetch-job-server.sh), Prism with `go install` at
 the pinned Beam version. The Makefile exports their paths in BEAM_PIPELINE_FLINK_JOB_SERVER_JAR
-and BEAM_PIPELINE_PRISM. Outside `make test` a missing runner skips these tests with the command
+and BEAM_PIPELINE_PRISM (and the jar's Flink version in BEAM_PIPELINE_FLINK_VERSION). Outside `make test` a missing runner skips these tests with the command
 that provides it; in CI (CI set) it fails them, since there `make test` must have built it.
 """
 
@@ -21,7 +21,7 @@ from tests.fakes.rpc_server import fake_rpc  # noqa: F401 - a fixture, used by n
 from tests.harness import REPO
 
 CACHE = REPO / ".cache" / "runners"
-FLINK_VERSION = "1.19"
+FLINK_VERSION = os.environ.get("BEAM_PIPELINE_FLINK_VERSION") or "1.19"  # the jar's Flink (Makefile)
 FLINK_JAR_DEFAULT = CACHE / f"flink-{FLINK_VERSION}-beam-2.62.0" / "job-server.jar"
 PRISM_DEFAULT = CACHE / "prism-2.77.0" / "prism"
 
