@@ -3,8 +3,9 @@
 `make runners` (called by `make test`) builds them into `.cache/runners/` from the registries:
 the Flink job server with Maven (templates/flink/fetch-job-server.sh), Prism with `go install` at
 the pinned Beam version. The Makefile exports their paths in BEAM_PIPELINE_FLINK_JOB_SERVER_JAR
-and BEAM_PIPELINE_PRISM (and the jar's Flink version in BEAM_PIPELINE_FLINK_VERSION). Outside `make test` a missing runner skips these tests with the command
-that provides it; in CI (CI set) it fails them, since there `make test` must have built it.
+and BEAM_PIPELINE_PRISM, and the jar's Flink version in BEAM_PIPELINE_FLINK_VERSION. Outside
+`make test` a missing runner skips these tests with the command that provides it; in CI (CI set)
+it fails them, since there `make test` must have built it.
 """
 
 from __future__ import annotations
