@@ -34,7 +34,7 @@ import pyarrow as pa
 import zstandard
 from apache_beam.metrics import Metrics
 from apache_beam.transforms import trigger as triggers
-from apache_beam.transforms.window import FixedWindows, GlobalWindows, TimestampedValue
+from apache_beam.transforms.window import FixedWindows, GlobalWindows, TimestampCombiner, TimestampedValue
 from apache_beam.utils.timestamp import Duration
 
 from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
@@ -131,6 +131,12 @@ class DedupeRunWide(beam.PTransform):
         keyed = dedupe | "AfterSpillClosed" >> beam.Reshuffle() | "KeyRows" >> beam.ParDo(_KeyRowsFn(*settings))
         if self._streaming:
             keyed = keyed | "WindowByPartition" >> _streaming_windows(sink)
+        else:
+            # The combine's output takes the earliest close time of its key (not the end of the global
+            # window), so re-stamping the survivor at its close time never moves it behind the
+            # watermark: runners that apply lateness in batch too (Prism) would drop it as late.
+            keyed = keyed | "HoldAtFirstMention" >> beam.WindowInto(
+                GlobalWindows(), timestamp_combiner=TimestampCombiner.OUTPUT_AT_EARLIEST)
         first = (
             keyed
             | "FirstMention" >> beam.CombinePerKey(first_mention)

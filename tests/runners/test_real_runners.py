@@ -43,6 +43,7 @@ pytestmark = pytest.mark.runners
 RUNNER_CLASS = {"flink": "FlinkRunner", "prism": "PrismRunner", "flink_external": "FlinkRunner"}
 BATCH_RUN_ID = "r20250101T000000000000Z0abc"  # the same run id in both runs: file names and rows compare
 START, END = 1410100, 1410239  # batch: three data store objects, the first one partly
+BATCH_TABLES = [*TABLES, "assets"]  # assets: the run-wide dedupe combine, across the runner's workers
 HOLD, TAIL_END = FIRST + 39, FIRST + 99  # streaming: the chain is held at HOLD, the job ends at TAIL_END
 TAIL_RUN, RESTART_RUN = "r20250102T000000000000Z0001", "r20250102T010000000000Z0002"
 
@@ -110,7 +111,7 @@ def jobs():
 def in_process_archive(tmp_path_factory, shared_ledgers) -> Path:
     """The reference: the batch job on the in-process FnApiRunner."""
     work = tmp_path_factory.mktemp("fnapi")
-    cfg = job_config(datastore(STORE), START, END, work / "out", tables=TABLES)
+    cfg = job_config(datastore(STORE), START, END, work / "out", tables=BATCH_TABLES)
     assert run_job(cfg, work, f"--run_id={BATCH_RUN_ID}") == 0
     return work / "out"
 
@@ -132,11 +133,16 @@ def test_archival_job_equals_the_in_process_run(name, request, in_process_archiv
     ledgers 1410100-1410239."""
     args = request.getfixturevalue(f"{name}_args")
     out = tmp_path / "out"
-    job = jobs(job_config(datastore(STORE), START, END, out, tables=TABLES), tmp_path, "batch", *args,
+    job = jobs(job_config(datastore(STORE), START, END, out, tables=BATCH_TABLES), tmp_path, "batch", *args,
                f"--run_id={BATCH_RUN_ID}")
     assert job.wait(300) == 0, job.log()
     for table in TABLES:
         assert_same_rows(in_process_archive, out, table)
+    # assets has no id: every row, sorted; each asset once (the dedupe ran across both workers).
+    assets, reference = read_table(out, "assets"), read_table(in_process_archive, "assets")
+    assert assets.schema == reference.schema and reference.num_rows > 0
+    assert sorted(map(str, assets.to_pylist())) == sorted(map(str, reference.to_pylist()))
+    assert len(set(assets["asset_id"].to_pylist())) == assets.num_rows
     assert sorted(read_table(out, "ledgers")["sequence"].to_pylist()) == list(range(START, END + 1))
     # Same files (names carry table, ledger span, run id, shard): the same partition layout.
     assert [Path(p).relative_to(out) for p in parquet_files(out)] == [
