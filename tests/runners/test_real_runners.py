@@ -120,7 +120,7 @@ def in_process_archive(tmp_path_factory, shared_ledgers) -> Path:
 def hourly_batch_archive(tmp_path_factory, shared_ledgers) -> Path:
     """The streaming test's reference: the tail's ledgers archived by the batch job, hourly partitions."""
     work = tmp_path_factory.mktemp("hourly")
-    cfg = job_config(datastore(STORE), FIRST, TAIL_END, work / "out", tables=TABLES, partition_by="hour")
+    cfg = job_config(datastore(STORE), FIRST, TAIL_END, work / "out", tables=BATCH_TABLES, partition_by="hour")
     assert run_job(cfg, work) == 0
     return work / "out"
 
@@ -138,11 +138,7 @@ def test_archival_job_equals_the_in_process_run(name, request, in_process_archiv
     assert job.wait(300) == 0, job.log()
     for table in TABLES:
         assert_same_rows(in_process_archive, out, table)
-    # assets has no id: every row, sorted; each asset once (the dedupe ran across both workers).
-    assets, reference = read_table(out, "assets"), read_table(in_process_archive, "assets")
-    assert assets.schema == reference.schema and reference.num_rows > 0
-    assert sorted(map(str, assets.to_pylist())) == sorted(map(str, reference.to_pylist()))
-    assert len(set(assets["asset_id"].to_pylist())) == assets.num_rows
+    _assert_same_assets(in_process_archive, out)
     assert sorted(read_table(out, "ledgers")["sequence"].to_pylist()) == list(range(START, END + 1))
     # Same files (names carry table, ledger span, run id, shard): the same partition layout.
     assert [Path(p).relative_to(out) for p in parquet_files(out)] == [
@@ -155,6 +151,14 @@ def test_archival_job_equals_the_in_process_run(name, request, in_process_archiv
     assert started and service in started[0], job.log()
     if name == "flink_external":  # the harnesses came from the pool (two task slots: at least one worker)
         assert request.getfixturevalue("worker_pool")[1], "the worker pool started no SDK worker"
+
+
+def _assert_same_assets(expected_root: Path, actual_root: Path) -> None:
+    """assets has no id: every row, sorted; each asset once (the dedupe ran across the runner's workers)."""
+    assets, reference = read_table(actual_root, "assets"), read_table(expected_root, "assets")
+    assert reference.num_rows > 0 and assets.schema == reference.schema
+    assert sorted(map(str, assets.to_pylist())) == sorted(map(str, reference.to_pylist()))
+    assert len(set(assets["asset_id"].to_pylist())) == assets.num_rows
 
 
 def _held_ledgers(out: Path) -> list[int] | None:
@@ -182,6 +186,7 @@ def test_streaming_tail_early_panes_cancel_and_restart(runner_args, hourly_batch
     server.hold(HOLD)
     out = tmp_path / "out"
     cfg = tail_config(server.url, out, FIRST, TAIL_END, rotation_interval_minutes=0.1)
+    cfg["pipeline"]["processors"].append({"type": "assets"})  # its per-hour dedupe fires at the watermark
 
     job = jobs(cfg, tmp_path, "tail", *args, f"--run_id={TAIL_RUN}")
     deadline = time.monotonic() + 300
@@ -205,6 +210,7 @@ def test_streaming_tail_early_panes_cancel_and_restart(runner_args, hourly_batch
     assert sorted(read_table(out, "ledgers")["sequence"].to_pylist()) == list(range(FIRST, TAIL_END + 1))
     for table in TABLES:
         assert_same_rows(hourly_batch_archive, out, table)
+    _assert_same_assets(hourly_batch_archive, out)
     runs = {filesets.parse_file_name(Path(p).name).set_key[0] for p in parquet_files(out)}
     assert runs and all(is_pane_of(r, RESTART_RUN) for r in runs), runs
     (manifest,) = manifests(out)
