@@ -128,11 +128,11 @@ def cmd_run(argv: list[str], wait: bool = True) -> int:
 
     from beam_pipeline.options import ArchiveOptions
     from beam_pipeline.pipeline import build_pipeline
+    from beam_pipeline.sinks import runs
+    from beam_pipeline.sinks.commit import CommitError
     from beam_pipeline.sinks.filesets import new_run_id
     from beam_pipeline.sinks.manifest import RunInfo
-    from beam_pipeline.sinks.parquet import temp_root
     from beam_pipeline.summary import print_summary, query_metrics
-    from beam_pipeline.util import fs
 
     argcheck.check_run(argv)  # exits 2 on a flag nobody understands, before any work
     options = PipelineOptions(argv)
@@ -179,6 +179,16 @@ def cmd_run(argv: list[str], wait: bool = True) -> int:
             ("include_metadata", cfg.sink.include_metadata),
         ),
     )
+    if not cfg.sink.dry_run:
+        try:  # completes crashed commits, removes dead runs' leftovers, refuses a run id that would not win
+            runs.prepare_run(cfg.sink.root, run_id)
+        except CommitError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_CONFIG
+        except Exception as e:  # noqa: BLE001 - an unreachable or unwritable archive, named
+            print(f"error: run {run_id}: cannot prepare the archive {cfg.sink.root}: {_root_cause(e)}",
+                  file=sys.stderr)
+            return EXIT_FAILED
     t0 = time.monotonic()
     try:
         spill_dir = _make_spill_dir(runner, options, run_id)
@@ -198,13 +208,15 @@ def cmd_run(argv: list[str], wait: bool = True) -> int:
     except Exception as e:  # noqa: BLE001 - reported, temp files removed, non-zero exit
         if not cfg.sink.dry_run:
             try:
-                fs.delete_tree(temp_root(cfg.sink.root, run_id))
-            except Exception:  # noqa: BLE001 - best effort; the error below is what matters
-                log.warning("could not remove temporary files of run %s", run_id)
+                log.warning("run %s failed and %s", run_id, runs.abandon_run(cfg.sink.root, run_id))
+            except Exception:  # noqa: BLE001 - best effort; the next run repairs it, the error below matters
+                log.warning("could not clean up after run %s; the next run will", run_id)
         print(f"error: run {run_id} failed: {_root_cause(e)}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         _remove_spill_dir(spill_dir)
+        if wait:
+            runs.end_run(run_id)
     if not wait or not _ran_here(result):
         print(f"run {run_id}: {runner_name} took the job for ledgers {run.start_ledger}-{run.end_ledger}"
               f" -> {run.root}; not waiting for it here (template launch or dry run), its counters appear"

@@ -68,7 +68,9 @@ def build_pipeline(
     rows = decoded.rows
     if deduplicated_tables(cfg.processors):  # tables with one row per key over the run (assets)
         rows = rows | "DedupeRunWide" >> DedupeRunWide(cfg.processors, sink, streaming=cfg.streaming)
-    files = rows | "WindowByCloseTime" >> windowing | "WriteParquet" >> write
+    windowed = rows | "WindowByCloseTime" >> windowing
+    # The batch sink takes the dead letters too: a dead-lettered ledger is not covered by the run.
+    files = (windowed if cfg.streaming else (windowed, decoded.dead_letter)) | "WriteParquet" >> write
     finalize = FinalizeStreamingRun(run) if cfg.streaming else FinalizeRun(run)
     manifest = (files, decoded.dead_letter) | "FinalizeRun" >> finalize
     return BuiltPipeline(run, manifest)

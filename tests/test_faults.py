@@ -116,7 +116,7 @@ def test_transient_write_failure_is_retried(tmp_path, capsys, monkeypatch, share
     lock = threading.Lock()
 
     def flaky(path):
-        if "/_temporary/" in path:
+        if "/_temporary/" in path and path.endswith(".parquet"):
             with lock:
                 first = path not in failed
                 failed.add(path)
@@ -152,42 +152,42 @@ def test_crash_after_renames_before_deletes_then_rerun_is_exact(tmp_path, capsys
         code, text = run(capsys, job_config(datastore(STORE), 1410100, LAST, out, tables=TABLES), tmp_path)
     assert code == 1
     assert "simulated crash" in text
-    # The crash left both runs' files for 1410100..1410200: readers would see those rows twice.
+    # The crash came after the commit point: both runs' files for 1410100..1410200 are there, and so
+    # is the crashed run's journal, which verify reports and the next run completes.
     code, report = verify(capsys, out, FIRST, LAST)
     assert code == 1 and "duplicated: 101 ledgers in 1410100-1410200: rows in 2 file sets" in report
+    assert "commit journal of a run that crashed" in report
 
     code, text = run(capsys, job_config(datastore(STORE), 1410100, LAST, out, tables=TABLES), tmp_path)
     assert code == 0, text
     assert_exact(out, FIRST, LAST, TX_ROWS)
-    code, report = verify(capsys, out, FIRST, LAST)
+    code, report = verify(capsys, out, FIRST, LAST, "--manifests")
     assert code == 0, report
-    assert not (out / "_temporary").exists()
+    assert not (out / "_temporary").exists() and not list((out / "_commits").glob("*"))
 
 
 def test_crash_after_some_partitions_committed_then_rerun_is_exact(tmp_path, capsys, monkeypatch, shared_ledgers):
     out = tmp_path / "out"
     cfg = job_config(datastore(STORE), FIRST, LAST, out, tables=TABLES, partition_by="ledger_range",
                      ledgers_per_file=100)
-    real = parquet_sink._CommitPartitionFn.process
+    real = parquet_sink._PlanPartitionFn.process
     commits = itertools.count()
 
-    def crash_on_third(self, element):
+    def crash_on_third(self, element, **side):
         if next(commits) == 2:
             raise RuntimeError("simulated crash during commit")
-        yield from real(self, element)
+        yield from real(self, element, **side)
 
     with monkeypatch.context() as m:
-        m.setattr(parquet_sink._CommitPartitionFn, "process", crash_on_third)
+        m.setattr(parquet_sink._PlanPartitionFn, "process", crash_on_third)
         code, text = run(capsys, cfg, tmp_path)
     assert code == 1 and "simulated crash during commit" in text
-    committed = parquet_files(out)
-    assert 0 < len(committed) < 8  # some partitions were final before the crash, not all
-    assert not (out / "_manifests").exists()
+    assert parquet_files(out) == []  # all or nothing: no partition was made final
+    assert not (out / "_manifests").exists() and not (out / "_temporary").exists()
 
     code, text = run(capsys, cfg, tmp_path)
     assert code == 0, text
     assert_exact(out, FIRST, LAST, TX_ROWS)
-    assert set(committed).isdisjoint(parquet_files(out))  # the crashed run's files were all superseded
     code, report = verify(capsys, out, FIRST, LAST, "--manifests")
     assert code == 0, report
 

@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.transforms.window import GlobalWindows
 
-from beam_pipeline.sinks.parquet import FileRecord, temp_root
+from beam_pipeline.sinks import commit
+from beam_pipeline.sinks.commit import FileRecord, PartitionPlan, temp_root
 from beam_pipeline.util import fs
 
 MANIFEST_DIR = "_manifests"
@@ -96,29 +97,46 @@ def build_manifest(run: RunInfo, files: list[FileRecord], dead_letters: int) -> 
     }
 
 
-def _finalize(files: list[FileRecord], dead_letters: list, run: RunInfo) -> dict:
+def run_files(run: RunInfo, manifest: dict, dead_letters: list) -> dict[str, bytes]:
+    """The small files a run writes with its commit: its manifest and (if any) its dead letters."""
+    out = {}
+    if dead_letters:
+        table = pa.Table.from_pylist(
+            [
+                {"run_id": run.run_id, "unit": d.unit, "ledger": d.ledger, "error_class": d.error_class,
+                 "message": d.message}
+                for d in dead_letters
+            ],
+            schema=DEAD_LETTER_SCHEMA,
+        )
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        out[fs.join(run.root, DEAD_LETTER_DIR, f"{run.run_id}.parquet")] = sink.getvalue().to_pybytes()
+    out[manifest_path(run.root, run.run_id)] = json.dumps(manifest, indent=1).encode()
+    return out
+
+
+def finalize_streaming(files: list[FileRecord], dead_letters: list, run: RunInfo) -> dict:
+    """Writes the manifest of a run whose files are already final (the streaming sink's panes)."""
     manifest = build_manifest(run, files, len(dead_letters))
     if not run.dry_run:
-        if dead_letters:
-            table = pa.Table.from_pylist(
-                [
-                    {"run_id": run.run_id, "unit": d.unit, "ledger": d.ledger, "error_class": d.error_class,
-                     "message": d.message}
-                    for d in dead_letters
-                ],
-                schema=DEAD_LETTER_SCHEMA,
-            )
-            path = fs.join(run.root, DEAD_LETTER_DIR, f"{run.run_id}.parquet")
-            sink = pa.BufferOutputStream()
-            pq.write_table(table, sink)
-            fs.write_bytes(path, sink.getvalue().to_pybytes())
-        fs.write_bytes(manifest_path(run.root, run.run_id), json.dumps(manifest, indent=1).encode())
+        for path, data in run_files(run, manifest, dead_letters).items():
+            fs.write_bytes(path, data)
         fs.delete_tree(temp_root(run.root, run.run_id))
     return manifest
 
 
+def _apply_and_finalize(plans: list[PartitionPlan], dead_letters: list, run: RunInfo) -> dict:
+    """Applies every partition's plan and writes the manifest in one commit (see `commit.apply_plans`)."""
+    files = [r for plan in plans for r in plan.records]
+    manifest = build_manifest(run, files, len(dead_letters))
+    if not run.dry_run:
+        commit.apply_plans(run.root, run.run_id, plans, run_files(run, manifest, dead_letters))
+    return manifest
+
+
 class FinalizeRun(beam.PTransform):
-    """(files, dead letters) -> one manifest dict, after every file is committed."""
+    """(partition plans, dead letters) -> one manifest dict, once every plan is applied."""
 
     def __init__(self, run: RunInfo):
         super().__init__()
@@ -136,4 +154,5 @@ class FinalizeRun(beam.PTransform):
             | "DeadToGlobalWindow" >> beam.WindowInto(GlobalWindows())
             | "CollectDeadLetters" >> beam.combiners.ToList()
         )
-        return all_files | "WriteManifest" >> beam.Map(_finalize, beam.pvalue.AsSingleton(all_dead), self._run)
+        return all_files | "WriteManifest" >> beam.Map(_apply_and_finalize, beam.pvalue.AsSingleton(all_dead),
+                                                       self._run)

@@ -11,8 +11,9 @@ it on every firing). The pane's commit then rebuilds the partition's file set it
 the archive already holds for the pane's ledger span (the earlier panes of this run, and any older
 run's rows there), adds the pane's rows, and writes *one* new set whose coverage is the whole span.
 That set is named with a *pane run id* (`pane_run_id`): the run id advanced by ``pane.index + 1``
-microseconds, so it sorts after this run's earlier panes and before any later run. The commit of
-`parquet._CommitPartitionFn` then applies the newest-set-wins rule as in batch: the previous pane's
+microseconds, so it sorts after this run's earlier panes and before any later run. The pane is
+then planned and applied as one commit (`commit.plan_partition`, `commit.apply_plans`), with the
+newest-set-wins rule as in batch: the previous pane's
 set is fully covered and deleted, older runs' sets are deleted or carried. After any pane, and in
 particular after the final one, a partition holds each ledger's rows exactly once, in one file set
 (plus rolled parts) instead of one set per firing.
@@ -40,9 +41,9 @@ from beam_pipeline.config import ParquetSinkConfig
 from beam_pipeline.decode import TableChunk, chunk_to_batch
 from beam_pipeline.records import get_table
 from beam_pipeline.records.base import ledger_column
-from beam_pipeline.sinks import filesets
-from beam_pipeline.sinks.manifest import RunInfo, _finalize
-from beam_pipeline.sinks.parquet import FileRecord, TempFile, _CommitPartitionFn, _Layout, temp_root
+from beam_pipeline.sinks import commit, filesets
+from beam_pipeline.sinks.commit import FileRecord, Layout, TempFile, temp_root
+from beam_pipeline.sinks.manifest import RunInfo, finalize_streaming
 from beam_pipeline.sinks.parquet_files import read_batches
 from beam_pipeline.sinks.partitioning import WINDOW_SECONDS, partition_path
 from beam_pipeline.util import fs
@@ -126,7 +127,7 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 class _CommitPaneFn(beam.DoFn):
     """One pane of one (table, partition): rebuild the span's file set with the pane's rows, commit it."""
 
-    def __init__(self, layout: _Layout):
+    def __init__(self, layout: Layout):
         self._layout = layout
 
     def process(self, element, pane=beam.DoFn.PaneInfoParam):
@@ -137,11 +138,7 @@ class _CommitPaneFn(beam.DoFn):
         layout = self._layout
         pane_id = pane_run_id(layout.run_id, pane.index)
         final_dir = fs.join(layout.root, table, partition)
-        sets: dict[tuple, list[str]] = {}
-        for path, _ in fs.list_files(final_dir, f"{table}_*.parquet"):
-            parsed = filesets.parse_file_name(path.rsplit("/", 1)[-1])
-            if parsed is not None and parsed.table == table:
-                sets.setdefault(parsed.set_key, []).append(path)
+        sets = commit.existing_sets(final_dir, table)
         delta = sorted({c.ledger for c in chunks})
         mine = [k for k in sets if is_pane_of(k[0], layout.run_id)]
         span = (min([delta[0]] + [k[1] for k in mine]), max([delta[-1]] + [k[2] for k in mine]))
@@ -178,9 +175,11 @@ class _CommitPaneFn(beam.DoFn):
         ]
         pane_layout = copy.copy(layout)
         pane_layout.run_id = pane_id
-        yield from _CommitPartitionFn(pane_layout).process(((table, partition), temps))
+        plan = commit.plan_partition(pane_layout, table, partition, temps,
+                                     own_earlier=lambda run: is_pane_of(run, layout.run_id))
         if not layout.dry_run:
-            fs.delete_tree(temp_dir)
+            commit.apply_plans(layout.root, pane_id, [plan])
+        yield from plan.records
 
 
 class WriteStreamingParquet(beam.PTransform):
@@ -189,7 +188,7 @@ class WriteStreamingParquet(beam.PTransform):
     def __init__(self, cfg: ParquetSinkConfig, run_id: str):
         super().__init__()
         # The run range is unused: coverage comes from each pane's ledgers.
-        self._layout = _Layout(cfg, run_id, (0, 0))
+        self._layout = Layout(cfg, run_id, (0, 0))
 
     def expand(self, chunks):
         layout = self._layout
@@ -246,7 +245,7 @@ class FinalizeStreamingRun(beam.PTransform):
             | "DropReplaced" >> beam.Map(net_file_records)
         )
         all_dead = dead | "DeadAtEnd" >> _at_end()
-        return all_files | "WriteManifest" >> beam.Map(_finalize, beam.pvalue.AsList(all_dead), self._run)
+        return all_files | "WriteManifest" >> beam.Map(finalize_streaming, beam.pvalue.AsList(all_dead), self._run)
 
 
 # --- restart -----------------------------------------------------------------------------------

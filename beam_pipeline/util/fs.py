@@ -79,10 +79,20 @@ def rename(src: str, dst: str) -> None:
         raise
 
 
+def glob_escape(path: str) -> str:
+    """`path` as a FileSystems.match pattern that matches only itself.
+
+    Beam's patterns have no quoting (``translate_pattern``), but a one-character class is literal:
+    ``*`` -> ``[*]``, ``?`` -> ``[?]``, ``[`` -> ``[[]``. A config's ``path_prefix`` such as
+    ``[ps]ubnet`` or ``net*`` must name one directory, never its siblings.
+    """
+    return "".join(f"[{c}]" if c in "*?[" else c for c in path)
+
+
 def list_files(directory: str, pattern: str = "*") -> list[tuple[str, int]]:
-    """(path, size) of the files directly in `directory` matching `pattern`."""
+    """(path, size) of the files directly in `directory` (a literal path) matching `pattern`."""
     prepare(directory)
-    glob = join(directory, pattern)
+    glob = join(glob_escape(directory), pattern)
     result = FileSystems.match([glob])[0]
     return sorted((m.path, m.size_in_bytes) for m in result.metadata_list)
 
@@ -97,7 +107,7 @@ def list_tree(directory: str) -> list[tuple[str, int]]:
                 out.append((p, os.path.getsize(p)))
         return sorted(out)
     prepare(directory)
-    result = FileSystems.match([directory.rstrip("/") + "/**"])[0]
+    result = FileSystems.match([glob_escape(directory.rstrip("/")) + "/**"])[0]
     return sorted((m.path, m.size_in_bytes) for m in result.metadata_list)
 
 
@@ -108,6 +118,49 @@ def delete(paths: list[str]) -> None:
         present = [p for p in paths if FileSystems.exists(p)]
         if present:
             FileSystems.delete(present)
+
+
+def create_exclusive(path: str, data: bytes) -> bool:
+    """Writes `path` only if no object is there yet; False when one is (a lock held by someone else).
+
+    The check and the write are one atomic step on every backend: ``O_EXCL`` locally, a
+    ``ifGenerationMatch=0`` precondition on GCS, ``If-None-Match: *`` on S3.
+    """
+    prepare(path)
+    if is_local(path):
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return True
+    scheme, rest = path.split("://", 1)
+    bucket, _, key = rest.partition("/")
+    filesystem = FileSystems.get_filesystem(path)
+    if scheme == "s3":
+        from apache_beam.io.aws import s3io
+
+        client = s3io.S3IO(options=filesystem._options).client.client  # boto3 (or the bucket router)
+        try:
+            client.put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
+        except Exception as e:  # noqa: BLE001 - only "already there" is an answer; the rest is raised
+            code = getattr(e, "response", {}).get("Error", {}).get("Code", "")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
+                return False
+            raise
+        return True
+    if scheme == "gs":
+        from google.api_core.exceptions import PreconditionFailed
+
+        client = filesystem._gcsIO().client
+        try:
+            client.bucket(bucket).blob(key).upload_from_string(data, if_generation_match=0)
+        except PreconditionFailed:
+            return False
+        return True
+    raise ValueError(f"{path}: no exclusive create for scheme {scheme!r}")
 
 
 def delete_tree(directory: str) -> None:

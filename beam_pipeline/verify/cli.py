@@ -32,6 +32,10 @@ def format_report(report: Report) -> str:
         lines.append(f"  manifests: {report.manifest_summary or 'none'}: {status}")
         for p in examples(report.manifest_problems):
             lines.append(f"    {p}")
+    if report.leftovers:
+        lines.append("  leftovers of crashed runs: FAILED")
+        for p in examples(report.leftovers):
+            lines.append(f"    {p}")
     lines.append("result: " + ("ok, the archive is exact" if report.ok else "FAILED"))
     return "\n".join(lines)
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import tempfile
 
+from beam_pipeline.sinks.runs import find_leftovers
 from beam_pipeline.util import fs
 from beam_pipeline.verify.checks import check_table
 from beam_pipeline.verify.manifests import check_manifests, load_manifests, newest_layout
 from beam_pipeline.verify.model import ArchiveFile, Report, Target, VerifyError
 from beam_pipeline.verify.scan import _Db, find_tables, infer_layout, list_table
+
+CORE_TABLES = ("ledgers", "transactions", "operations")  # their rows follow from the ledgers table's counts
 
 
 def verify(target: Target) -> Report:
@@ -28,6 +31,10 @@ def verify(target: Target) -> Report:
 
         claimed = {t for m in manifests for t in m.get("tables", ())}
         found = set(find_tables(root))
+        if found and not manifests:
+            # Nothing records which tables were archived, so a lost table directory would go unseen:
+            # expect the tables every ledger has rows or counts in (--tables checks fewer).
+            claimed = set(CORE_TABLES)
         tables = [t for t in table_names() if t in claimed or t in found]
     if not tables:
         raise VerifyError(f"{root}: no table directories with Parquet files")
@@ -44,6 +51,10 @@ def verify(target: Target) -> Report:
     start, end = ledger_range(target.start, target.end, manifests, all_files)
 
     report = Report(target, scheme, lpf, start, end, [])
+    report.leftovers = find_leftovers(root).describe()
+    if not manifests and not target.tables:
+        report.warnings.append(f"no manifests: expecting at least the tables {', '.join(CORE_TABLES)} "
+                               "(pass --tables for an archive of other tables)")
     if stray:
         report.warnings.append(f"{len(stray)} non-Parquet files under table directories, e.g. {stray[0]}")
     with tempfile.TemporaryDirectory(prefix="verify-") as workdir:

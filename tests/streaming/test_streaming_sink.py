@@ -25,7 +25,7 @@ from apache_beam.utils.windowed_value import PaneInfoTiming
 
 from beam_pipeline.config import ParquetSinkConfig
 from beam_pipeline.sinks import filesets
-from beam_pipeline.sinks.parquet import FileRecord
+from beam_pipeline.sinks.commit import FileRecord
 from beam_pipeline.sinks.streaming import (
     WriteStreamingParquet,
     is_pane_of,
