@@ -283,8 +283,8 @@ def _resume_from_archive(cfg: PipelineConfig) -> PipelineConfig:
     """
     from beam_pipeline.sinks.streaming import resume_ledger
 
-    resume = resume_ledger(cfg.sink.root, cfg.processors)
     start, end = cfg.source.start_ledger, cfg.source.end_ledger
+    resume = resume_ledger(cfg.sink.root, cfg.processors, start=start)
     if resume is None or resume <= start:
         return cfg
     if end is not None:

@@ -64,7 +64,8 @@ def run_job(cfg: dict, directory: str | os.PathLike, *extra: str) -> int:
 
 
 def parquet_files(root: str | os.PathLike, table: str | None = None) -> list[str]:
-    pattern = f"{root}/{table}/**/*.parquet" if table else f"{root}/**/*.parquet"
+    base = glob.escape(str(root))
+    pattern = f"{base}/{table}/**/*.parquet" if table else f"{base}/**/*.parquet"
     return sorted(glob.glob(pattern, recursive=True))
 
 

@@ -274,8 +274,8 @@ def plan_partition(
     existing = existing_sets(final_dir, table)
     for key in sorted(existing):
         check_run_order(run_id, key, f"{table}/{partition}", own_earlier)
-    if existing:
-        check_schema(layout, table, next(iter(existing.values()))[0])
+    for paths in existing.values():  # every set: one run's files share a schema, two runs' may not
+        check_schema(layout, table, sorted(paths)[0])
     if dead:
         temps = _recut(layout, table, partition, temps, dead)
 

@@ -251,14 +251,22 @@ class FinalizeStreamingRun(beam.PTransform):
 # --- restart -----------------------------------------------------------------------------------
 
 
-def resume_ledger(root: str, tables: tuple[str, ...] | list[str], windows_back: int = 1) -> int | None:
-    """Where a stopped tail starts again: the first archived ledger of the newest partitions.
+def resume_ledger(
+    root: str, tables: tuple[str, ...] | list[str], windows_back: int = 1, start: int | None = None
+) -> int | None:
+    """Where a stopped tail starts again: never past a ledger from `start` on that the archive lacks.
 
-    The newest partition of any table (and `windows_back` partitions before it, because a tail
-    that was cancelled rather than drained may have committed early panes of the new hour while
-    the previous hour's last pane was still pending) is re-archived from its first live ledger.
-    Re-archiving supersedes those sets ledger by ledger, so a restart neither loses nor
-    duplicates rows. None when the archive holds none of these tables.
+    Without `start`: the first live ledger of the newest partitions. The newest partition of any
+    table (and `windows_back` partitions before it, because a tail that was cancelled rather than
+    drained may have committed early panes of the new hour while the previous hour's last pane was
+    still pending) is re-archived from its first live ledger; re-archiving supersedes those sets
+    ledger by ledger, so a restart neither loses nor duplicates rows.
+
+    With `start` (the configured start): the archive's coverage only counts where it is contiguous
+    from `start` on. A backfill of 1410060-1410067 must not make a tail configured from 1410048
+    skip 1410048-1410059: the result is at most the first ledger from `start` on that no set of the
+    `ledgers` table (the one table with rows for every ledger; else any of `tables`) covers.
+    None when the archive holds none of these tables.
     """
     by_partition: dict[str, dict[str, dict[tuple, list[str]]]] = {}
     for table in tables:
@@ -278,4 +286,23 @@ def resume_ledger(root: str, tables: tuple[str, ...] | list[str], windows_back: 
         for sets in by_partition[partition].values():
             for intervals in filesets.live_coverage(sets).values():
                 firsts.extend(a for a, _ in intervals)
-    return min(firsts) if firsts else None
+    resume = min(firsts) if firsts else None
+    if start is None or resume is None:
+        return resume
+    return min(resume, _first_gap(by_partition, tables, start))
+
+
+def _first_gap(by_partition: dict, tables, start: int) -> int:
+    """The first ledger from `start` on that no live set covers (of `ledgers`, else of any table)."""
+    counted = ["ledgers"] if "ledgers" in tables else list(tables)
+    covered: list[tuple[int, int]] = []
+    for per_table in by_partition.values():
+        for table in counted:
+            for intervals in filesets.live_coverage(per_table.get(table, {})).values():
+                covered.extend(intervals)
+    gap = start
+    for a, b in sorted(covered):
+        if a > gap:
+            break
+        gap = max(gap, b + 1)
+    return gap

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import shutil
 
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
@@ -112,12 +113,23 @@ def list_tree(directory: str) -> list[tuple[str, int]]:
 
 
 def delete(paths: list[str]) -> None:
-    """Deletes files; ones already gone (an earlier attempt of a retried bundle) are fine."""
-    if paths:
-        prepare(paths[0])
-        present = [p for p in paths if FileSystems.exists(p)]
-        if present:
-            FileSystems.delete(present)
+    """Deletes files; ones already gone (an earlier attempt of a retried bundle) are fine.
+
+    Paths are literal: Beam's local and GCS deletes expand glob patterns, so those are escaped.
+    """
+    if not paths:
+        return
+    prepare(paths[0])
+    present = [p for p in paths if FileSystems.exists(p)]
+    local = [p for p in present if is_local(p)]
+    for p in local:
+        if os.path.isdir(p):
+            shutil.rmtree(p)
+        else:
+            os.remove(p)
+    remote = [p for p in present if not is_local(p)]
+    if remote:
+        FileSystems.delete([glob_escape(p) if p.startswith("gs://") else p for p in remote])
 
 
 def create_exclusive(path: str, data: bytes) -> bool:
@@ -167,7 +179,7 @@ def delete_tree(directory: str) -> None:
     """Deletes a directory (local) or every object under a prefix (object stores); absent is fine."""
     if is_local(directory):
         if os.path.isdir(directory):
-            FileSystems.delete([directory])
+            shutil.rmtree(directory)
         parent = os.path.dirname(directory.rstrip("/"))
         if os.path.isdir(parent) and not os.listdir(parent):
             os.rmdir(parent)  # the shared _temporary/ directory, once no run uses it

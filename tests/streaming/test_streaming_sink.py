@@ -237,3 +237,18 @@ def test_example_config_is_an_hourly_streaming_tail():
     assert windowing.windowfn.size == 3600
     assert windowing.triggerfn.early.underlying.delay == 600
     assert windowing.allowed_lateness == 1800
+
+
+def test_resume_never_skips_a_gap_after_the_configured_start(tmp_path):
+    """Runner: none. Issue #19: a backfill of 1410060-1410067 must not make a tail from 1410048 skip ledgers."""
+    backfill = "r20240101T000000000000Z0001"
+    _touch(tmp_path, "ledgers", "year=2022/month=06/day=10/hour=04", 1410060, 1410067, backfill)
+    _touch(tmp_path, "transactions", "year=2022/month=06/day=10/hour=04", 1410060, 1410067, backfill)
+    assert resume_ledger(str(tmp_path), ["ledgers", "transactions"], start=1410048) == 1410048
+    # Covered from the start on: the newest partitions' rule applies (re-archive their first live ledger).
+    _touch(tmp_path, "ledgers", "year=2022/month=06/day=10/hour=03", 1410040, 1410059, backfill)
+    assert resume_ledger(str(tmp_path), ["ledgers", "transactions"], start=1410048) == 1410040
+    assert resume_ledger(str(tmp_path), ["ledgers"], start=1410048, windows_back=0) == 1410060
+    # A hole inside the covered stretch stops the resume there.
+    _touch(tmp_path, "ledgers", "year=2022/month=06/day=10/hour=05", 1410070, 1410080, backfill)
+    assert resume_ledger(str(tmp_path), ["ledgers"], start=1410048, windows_back=0) == 1410068
