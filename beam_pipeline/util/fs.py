@@ -166,6 +166,8 @@ def create_exclusive(path: str, data: bytes) -> bool:
     if scheme == "gs":
         from google.api_core.exceptions import PreconditionFailed
 
+        if FileSystems.exists(path):  # the precondition below decides races; this spares a failed upload
+            return False
         client = filesystem._gcsIO().client
         try:
             client.bucket(bucket).blob(key).upload_from_string(data, if_generation_match=0)
