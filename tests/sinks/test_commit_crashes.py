@@ -87,7 +87,8 @@ def _commit_run(root: Path, clean: Path, run_id: str) -> None:
     """What one run does from its write step on: stage, plan every partition, apply with its manifest."""
     runs.claim_temp_root(str(root), run_id)
     layout = _layout(root, run_id)
-    plans = [commit.plan_partition(layout, t, p, temps) for (t, p), temps in sorted(_stage(root, clean, run_id).items())]
+    staged = sorted(_stage(root, clean, run_id).items())
+    plans = [commit.plan_partition(layout, t, p, temps) for (t, p), temps in staged]
     info = RunInfo(run_id, "test", "", SECOND[0], SECOND[1], "", "", "", "", tuple(TABLES), str(root),
                    layout=(("partition_by", "ledger_range"), ("ledgers_per_file", LPF)))
     files = [r for plan in plans for r in plan.records]
