@@ -179,22 +179,23 @@ def cmd_run(argv: list[str], wait: bool = True) -> int:
             ("include_metadata", cfg.sink.include_metadata),
         ),
     )
-    if not cfg.sink.dry_run:
-        try:  # completes crashed commits, removes dead runs' leftovers, refuses a run id that would not win
-            runs.prepare_run(cfg.sink.root, run_id)
-        except CommitError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return EXIT_CONFIG
-        except Exception as e:  # noqa: BLE001 - an unreachable or unwritable archive, named
-            print(f"error: run {run_id}: cannot prepare the archive {cfg.sink.root}: {_root_cause(e)}",
-                  file=sys.stderr)
-            return EXIT_FAILED
     t0 = time.monotonic()
     try:
         spill_dir = _make_spill_dir(runner, options, run_id)
     except OSError as e:
         print(f"error: --local_spill_dir: {e}", file=sys.stderr)
         return EXIT_CONFIG
+    if not cfg.sink.dry_run:
+        try:  # completes crashed commits, removes dead runs' leftovers, refuses a run id that would not win
+            runs.prepare_run(cfg.sink.root, run_id)
+        except Exception as e:  # noqa: BLE001 - a refused run id, or an unreachable archive: named
+            _remove_spill_dir(spill_dir)
+            if isinstance(e, CommitError):
+                print(f"error: {e}", file=sys.stderr)
+                return EXIT_CONFIG
+            print(f"error: run {run_id}: cannot prepare the archive {cfg.sink.root}: {_root_cause(e)}",
+                  file=sys.stderr)
+            return EXIT_FAILED
     log.info("run %s: ledgers %s-%s -> %s%s", run_id, run.start_ledger, run.end_ledger, run.root,
              " (dry run)" if cfg.sink.dry_run else "")
     if spill_dir:

@@ -83,9 +83,9 @@ def test_tail_with_end_ledger_equals_the_batch_run(fake_rpc, tmp_path):
 
 
 def test_stop_and_restart_resumes_from_the_archive_exactly(fake_rpc, tmp_path):
-    """Runner: FnApiRunner. A first tail stops at FIRST+40 (mid-hour, like a drain); the same config
-    restarted with a later end resumes at the first ledger of the newest partition, not at the
-    configured start, and leaves every ledger exactly once."""
+    """Runner: FnApiRunner. A first tail stops at FIRST+40 (mid-hour, like a drain); restarted with a
+    later end and an earlier configured start, it never resumes past the ledgers the archive lacks
+    (FIRST..FIRST+9, issue #19) and leaves every ledger exactly once."""
     server = fake_rpc(STORE)
     out = tmp_path / "out"
     assert run_job(tail_config(server.url, out, FIRST + 10, FIRST + 40), tmp_path) == 0
@@ -93,18 +93,18 @@ def test_stop_and_restart_resumes_from_the_archive_exactly(fake_rpc, tmp_path):
     assert sorted(first_run) == list(range(FIRST + 10, FIRST + 41))
 
     server.requests.clear()
-    # Same source, configured start earlier than the archive: the archive wins.
+    # Same source, configured start earlier than the archive: the gap before the archive is archived.
     assert run_job(tail_config(server.url, out, FIRST, FIRST + 90), tmp_path) == 0
     starts = [r["startLedger"] for r in server.ledger_requests() if r.get("startLedger") != server.latest]
-    assert min(starts) == FIRST + 10
+    assert min(starts) == FIRST
 
     ledgers = read_table(out, "ledgers").column("sequence").to_pylist()
-    assert sorted(ledgers) == list(range(FIRST + 10, FIRST + 91))  # every ledger, once
+    assert sorted(ledgers) == list(range(FIRST, FIRST + 91))  # every ledger, once
     txs = read_table(out, "transactions")
     assert len(set(txs.column("id").to_pylist())) == txs.num_rows
     ops = read_table(out, "operations")
     assert len(set(ops.column("id").to_pylist())) == ops.num_rows
-    assert pc.min(txs.column("ledger_sequence")).as_py() >= FIRST + 10
+    assert pc.min(txs.column("ledger_sequence")).as_py() >= FIRST
     # Only the second run's sets remain; its manifest reports the first run's files as replaced.
     first, second = _manifests(out)
     names = {p.name for p in out.glob("*/year=*/**/*.parquet")}
