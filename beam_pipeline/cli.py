@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import sys
 import time
 from datetime import datetime, timezone
@@ -110,7 +111,13 @@ def _make_spill_dir(runner, options, run_id: str) -> str | None:
     where = options.view_as(LocalRunOptions).local_spill_dir
     if not isinstance(runner, FnApiRunner) or where == "none":
         return None
-    return tempfile.mkdtemp(prefix=f"beam-pipeline-spill-{run_id}-", dir=where or None)
+    from beam_pipeline.util import spill
+
+    path = tempfile.mkdtemp(prefix=f"{spill.SPILL_PREFIX}{run_id}-", dir=where or None)
+    spill.claim_dir(path)
+    for dead in spill.remove_dead_dirs(os.path.dirname(path), keep=path):
+        log.warning("removed the spill directory %s of a run that died", dead)
+    return path
 
 
 def _remove_spill_dir(path: str | None) -> None:

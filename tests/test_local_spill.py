@@ -139,3 +139,20 @@ def test_missing_spill_directory_is_a_usage_error(tmp_path, capsys, shared_ledge
     err = capsys.readouterr().err
     assert "--local_spill_dir" in err and str(gone) in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_run_removes_the_spill_directories_of_runs_that_died(tmp_path, shared_ledgers):
+    """Issue #19: a killed run cannot remove its spill; the next run on this host does (live ones stay)."""
+    import json
+    import socket
+
+    spill_root = tmp_path / "spill"
+    dead, live, foreign = (spill_root / f"{spill.SPILL_PREFIX}{n}" for n in ("dead", "live", "foreign"))
+    for d, pid in ((dead, 2**22 + 4321), (live, os.getppid())):
+        d.mkdir(parents=True)
+        (d / "chunks").write_bytes(b"x" * 100)
+        (d / spill.OWNER_FILE).write_text(json.dumps({"host": socket.gethostname(), "pid": pid}))
+    foreign.mkdir()  # not marked by this code: left alone
+    cfg = job_config(datastore(STORE), START, START + 20, tmp_path / "out", tables=["ledgers"])
+    assert run_job(cfg, tmp_path, f"--local_spill_dir={spill_root}") == 0
+    assert sorted(p.name for p in spill_root.iterdir()) == sorted([live.name, foreign.name])

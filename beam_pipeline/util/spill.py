@@ -68,3 +68,52 @@ def read(ref: SpillRef) -> bytes:
         raise SpillError(f"spill file {ref.path} ends at {ref.offset + len(data)}, "
                          f"before the {ref.length} bytes at offset {ref.offset} (truncated during the run?)")
     return data
+
+
+# --- spill directories of runs that died ------------------------------------------------------------
+
+SPILL_PREFIX = "beam-pipeline-spill-"
+OWNER_FILE = ".owner"
+
+
+def claim_dir(path: str) -> None:
+    """Marks a run's spill directory with its process, so a later run can tell when it died."""
+    import json
+    import socket
+
+    with open(os.path.join(path, OWNER_FILE), "w") as f:
+        json.dump({"host": socket.gethostname(), "pid": os.getpid()}, f)
+
+
+def remove_dead_dirs(parent: str, keep: str | None = None) -> list[str]:
+    """Removes spill directories under `parent` whose process is gone (a run killed mid-way).
+
+    A killed run cannot remove its own spill directory, and spilled chunks can be gigabytes. Only
+    directories this code marked (`claim_dir`) on this host are judged; unknown ones are left alone.
+    """
+    import json
+    import shutil
+    import socket
+
+    removed = []
+    for name in sorted(os.listdir(parent)) if os.path.isdir(parent) else []:
+        path = os.path.join(parent, name)
+        if not name.startswith(SPILL_PREFIX) or path == keep or not os.path.isdir(path):
+            continue
+        try:
+            with open(os.path.join(path, OWNER_FILE)) as f:
+                owner = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if owner.get("host") != socket.gethostname() or not isinstance(owner.get("pid"), int):
+            continue
+        try:
+            os.kill(owner["pid"], 0)
+            continue  # alive
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
