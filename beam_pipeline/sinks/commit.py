@@ -236,9 +236,9 @@ def _shard_of(name: str) -> int:
 
 
 def check_run_order(run_id: str, key: SetKey, where: str, own_earlier=None) -> None:
-    """Refuses a set of a run sorting at or after `run_id` (own earlier panes, `own_earlier`, are fine)."""
-    if key[0] < run_id or (own_earlier is not None and own_earlier(key[0]) and key[0] != run_id):
-        return
+    """Refuses a set of a run sorting at or after `run_id` (own panes, `own_earlier`, are fine)."""
+    if key[0] < run_id or (own_earlier is not None and own_earlier(key[0])):
+        return  # (a pane's own id: a retried pane commit, which rewrites the same files)
     what = "was already used" if key[0] == run_id else "sorts after it"
     raise RunOrderError(
         f"run id {run_id}: {where} holds ledgers {key[1]}-{key[2]} of run {key[0]}, whose id {what}; "
@@ -471,8 +471,13 @@ def apply_plans(root: str, run_id: str, plans: Sequence[PartitionPlan], writes: 
             roll_forward(root, done)
             return
         current = _current_sets(root, plans)
-        for plan in plans:
-            _check_unchanged(plan, current[(plan.table, plan.partition)])
+        try:
+            for plan in plans:
+                _check_unchanged(plan, current[(plan.table, plan.partition)])
+        except ConcurrentRunError:
+            if _already_applied(plans, writes):
+                return  # a retried bundle of a commit that completed: nothing left to do
+            raise
         journal = {
             "journal_version": JOURNAL_VERSION,
             "run_id": run_id,
@@ -487,6 +492,16 @@ def apply_plans(root: str, run_id: str, plans: Sequence[PartitionPlan], writes: 
 
 
 RENAME_THREADS = 16  # renames are independent; object stores take ~0.1 s each (copy + delete)
+
+
+def _already_applied(plans: Sequence[PartitionPlan], writes: dict[str, bytes] | None) -> bool:
+    """Whether these plans were carried out already (every file moved, every small file written)."""
+    renames = [r for plan in plans for r in plan.renames]
+    return (
+        bool(renames or writes)
+        and all(fs.exists(dst) and not fs.exists(src) for src, dst in renames)
+        and all(fs.exists(p) for p in writes or {})
+    )
 
 
 def roll_forward(root: str, journal: dict) -> None:

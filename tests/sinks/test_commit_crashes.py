@@ -182,3 +182,19 @@ def test_every_crash_point_leaves_nothing_final_or_a_journal_and_a_rerun_repairs
                      "--manifests"])
         assert code == 0, f"step {n}:\n{capsys.readouterr().out}"
     assert outcomes["nothing final"] > 0 and outcomes["journal"] > 0, outcomes
+
+
+def test_a_retried_apply_after_the_commit_completed_changes_nothing(tmp_path, archives):
+    """A runner may retry the finalize bundle after the commit went through: it must not fail or undo it."""
+    root = tmp_path / "retry"
+    shutil.copytree(archives["base"], root)
+    run_id = filesets.new_run_id()
+    runs.claim_temp_root(str(root), run_id)
+    layout = _layout(root, run_id)
+    plans = [commit.plan_partition(layout, t, p, temps) for (t, p), temps in sorted(_stage(root, archives["clean"],
+                                                                                           run_id).items())]
+    commit.apply_plans(str(root), run_id, plans)
+    done = _final_state(root)
+    commit.apply_plans(str(root), run_id, plans)  # the retry
+    assert _final_state(root) == done
+    _assert_exact(root, archives["clean"], LAST)
