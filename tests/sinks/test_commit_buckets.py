@@ -67,3 +67,37 @@ def _local_store() -> str:
     from tests.sources.test_buckets import P19
 
     return datastore(P19)
+
+
+def _crash_then_repair(cfg, keys, tmp_path, capsys, monkeypatch) -> None:
+    """A crash after the commit point (deletes fail), then a rerun that completes the crashed commit."""
+    assert run_job(cfg, tmp_path) == 0
+
+    def crash(paths):
+        raise OSError("simulated crash before deleting superseded files")
+
+    with monkeypatch.context() as m:
+        m.setattr(fs, "delete", crash)
+        assert run_job(cfg, tmp_path) == 1
+    left = keys()
+    assert [k for k in left if "/_commits/" in k], left  # the journal of the crashed commit
+    assert run_job(cfg, tmp_path) == 0
+    after = keys()
+    assert not [k for k in after if "_temporary" in k or "_locks" in k or "_commits" in k], after
+    assert len([k for k in after if "/_manifests/" in k]) == 3  # the crashed run's, completed, and the rerun's
+    assert len([k for k in after if k.endswith(".parquet")]) == 2  # one set per table: nothing duplicated
+
+
+def test_s3_crash_after_the_commit_point_is_repaired(s3, tmp_path, capsys, monkeypatch):  # noqa: F811
+    s3.create_bucket("archive")
+    cfg = _bucket_job("unused", "archive", "S3")
+    cfg["pipeline"]["source"]["config"]["path"] = _local_store()
+    cfg["pipeline"]["consumers"][0]["config"].update(endpoint=s3.endpoint, region="us-east-1")
+    _crash_then_repair(cfg, lambda: s3.keys("archive"), tmp_path, capsys, monkeypatch)
+
+
+def test_gcs_crash_after_the_commit_point_is_repaired(gcs, tmp_path, capsys, monkeypatch):  # noqa: F811
+    gcs.create_bucket("archive")
+    cfg = _bucket_job("unused", "archive", "GCS")
+    cfg["pipeline"]["source"]["config"]["path"] = _local_store()
+    _crash_then_repair(cfg, lambda: gcs.keys("archive"), tmp_path, capsys, monkeypatch)
