@@ -87,7 +87,7 @@ class DatastoreSourceConfig:
     anonymous: bool = False
     retry_limit: int = 3
     retry_wait: float = 1.0
-    max_object_size_mb: float = 1024.0
+    max_object_size_mb: float = 128.0
     num_workers: int | None = None
     buffer_size: int | None = None
 
