@@ -380,9 +380,10 @@ def _build(cls, data: Any, path: str, problems: list[str], renames: Mapping[str,
         try:
             kwargs[name] = _CONVERTERS[known[name].type](raw)
         except TypeError as e:
+            reason = str(e)
             if known[name].metadata.get("secret"):
-                e = f"expected a string, got a value of type {type(raw).__name__} (a secret: not shown)"
-            problems.append(f"{path}.{key}: {e}")
+                reason = f"expected a string, got a value of type {type(raw).__name__} (a secret: not shown)"
+            problems.append(f"{path}.{key}: {reason}")
     missing = [
         f.name
         for f in fields(cls)
