@@ -683,8 +683,8 @@ def describe(cfg: PipelineConfig) -> dict:
                 v = getattr(obj, f.name)
                 if f.name == "auth_header" and v is not None:
                     v = "<redacted>"
-                elif f.name == "rpc_url":
-                    v = redact_url(v)
+                elif f.name in ("rpc_url", "endpoint") and v is not None:
+                    v = redact_url(v)  # userinfo, query and fragment may hold credentials
                 out[f.name] = plain(v)
             return out
         if isinstance(obj, (list, tuple)):

@@ -33,6 +33,7 @@ from beam_pipeline.records.base import encode_xdr_columns, output_schema, rows_t
 from beam_pipeline.sinks import partitioning
 from beam_pipeline.sources.base import BATCH, ERROR, LEDGER, LedgerBlob
 from beam_pipeline.util import spill
+from beam_pipeline.util.secrets import redact
 from beam_pipeline.xdr import compression
 from beam_pipeline.xdr.ledger import LedgerView, decode_batch, decode_ledger
 
@@ -156,7 +157,7 @@ class _DecodeToRowsFn(beam.DoFn):
             ledger = getattr(e, "ledger", None)
             self._dead_letters.inc()
             yield beam.pvalue.TaggedOutput(
-                DEAD_LETTER, DeadLetter(blob.origin, ledger, type(e).__name__, str(e))
+                DEAD_LETTER, DeadLetter(redact(blob.origin), ledger, type(e).__name__, redact(str(e)))
             )
 
     def _process(self, blob: LedgerBlob):

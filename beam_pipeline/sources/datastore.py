@@ -24,6 +24,7 @@ from beam_pipeline.sources import sep54
 from beam_pipeline.sources.base import BATCH, ERROR, LedgerBlob
 from beam_pipeline.sources.sep54 import DatastoreError, Manifest
 from beam_pipeline.util import fs
+from beam_pipeline.util.secrets import redact
 from beam_pipeline.xdr import compression
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class _ReadObjectFn(beam.DoFn):
         except DatastoreError as e:
             if self._on_error != DEAD_LETTER:
                 raise
-            yield LedgerBlob(spec.key, ERROR, str(e).encode(), spec.first, spec.last)
+            yield LedgerBlob(spec.key, ERROR, redact(str(e)).encode(), spec.first, spec.last)
             return
         self._objects.inc()
         self._bytes.inc(len(data))

@@ -245,7 +245,8 @@ class RpcClock:
         from beam_pipeline.sources.rpc_client import RpcClient
 
         self._client = client or RpcClient(
-            cfg.rpc_url, cfg.auth_header, timeout=cfg.timeout, retry_limit=cfg.retry_limit, retry_wait=cfg.retry_wait
+            cfg.rpc_url, cfg.auth_header, timeout=cfg.timeout, retry_limit=cfg.retry_limit, retry_wait=cfg.retry_wait,
+            deadline=cfg.request_deadline,
         )
         self.description = f"RPC {self._client.safe_url}"
         self.calls = 0
