@@ -64,3 +64,25 @@ def test_a_write_to_an_unreachable_endpoint_ends_with_a_bounded_cleanup(tmp_path
     assert SENTINEL not in out.out + out.err
     # The abandoned cleanup keeps retrying in its daemon thread; its warnings would outlive this test.
     logging.getLogger("apache_beam.utils.retry").setLevel(logging.ERROR)
+
+
+@pytest.mark.timeout(300)
+def test_an_unreachable_s3_data_store_fails_at_the_deadline_naming_the_object(tmp_path, capsys, monkeypatch):
+    """Beam retries an unreachable S3 endpoint for many minutes per call; each remote read or existence
+    check now has a total deadline, and the error names what it waited for."""
+    from beam_pipeline.util import fs
+    from tests.fakes.s3_server import FAKE_CREDENTIALS
+
+    for k, v in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setattr(fs, "REMOTE_DEADLINE_S", 2.0)
+    cfg = job_config("s3://lake/testnet", 1410048, 1410060, tmp_path / "out", tables=["ledgers"])
+    cfg["pipeline"]["source"]["config"].update(endpoint=f"http://127.0.0.1:{_closed_port()}", region="us-east-1")
+    path = write_config(cfg, tmp_path)
+    capsys.readouterr()
+    assert main(["run", "--config", path]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.endswith("failed: cannot read the data store manifest: reading s3://lake/testnet/.config.json: "
+                         "not finished within 2s (still retrying; given up)"), last
+    assert not (tmp_path / "out").exists()
+    logging.getLogger("apache_beam.utils.retry").setLevel(logging.ERROR)  # see the test above

@@ -45,6 +45,8 @@ def load_manifest(root: str, cfg: DatastoreSourceConfig) -> Manifest:
     path = fs.join(root, MANIFEST)
     try:
         text = fs.read_bytes(path, max_bytes=1 << 20).decode("utf-8")
+    except fs.DeadlineExceeded as e:  # unreachable: asking whether it exists would wait as long again
+        raise DatastoreError(f"cannot read the data store manifest: {e}") from None
     except Exception as e:  # noqa: BLE001 - any read failure is reported the same way
         if not _exists(path):
             raise DatastoreError(f"{path}: data store manifest is missing (is {root} a SEP-54 data store?)") from None
@@ -67,6 +69,8 @@ def load_manifest(root: str, cfg: DatastoreSourceConfig) -> Manifest:
 def _exists(path: str) -> bool:
     try:
         return fs.exists(path)
+    except fs.DeadlineExceeded as e:  # not "missing": the store did not answer
+        raise DatastoreError(str(e)) from None
     except Exception:  # noqa: BLE001 - existence is only used to choose the error message
         return False
 
@@ -124,6 +128,8 @@ class _ReadObjectFn(beam.DoFn):
                 return fs.read_bytes(path, self._max_bytes)
             except fs.ObjectTooLarge as e:
                 raise DatastoreError(str(e)) from None
+            except fs.DeadlineExceeded as e:  # Beam retried for the whole deadline already
+                raise DatastoreError(f"object for ledgers {spec.batch_start}-{spec.batch_end}: {e}") from None
             except Exception as e:  # noqa: BLE001 - classified below
                 if not _exists(path):
                     raise DatastoreError(

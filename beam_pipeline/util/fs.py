@@ -12,6 +12,8 @@ import posixpath
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from beam_pipeline.util.deadline import DeadlineExceeded as DeadlineExceeded  # callers catch it from here
+from beam_pipeline.util.deadline import call_with_deadline
 from beam_pipeline.util.storage import prepare
 
 
@@ -30,14 +32,31 @@ def join(base: str, *parts: str) -> str:
     return posixpath.join(base.rstrip("/"), *parts)
 
 
+# A read or existence check of one remote object may take this long in total. Beam's S3/GCS clients
+# retry an unreachable endpoint with exponential backoff for many minutes; past this the call fails
+# with DeadlineExceeded naming the object (util/deadline.py), and the reader reports it.
+REMOTE_DEADLINE_S = 300.0
+
+
 def exists(path: str) -> bool:
     prepare(path)
-    return FileSystems.exists(path)
+    if is_local(path):
+        return FileSystems.exists(path)
+    return call_with_deadline(lambda: FileSystems.exists(path), REMOTE_DEADLINE_S, f"checking {path}")
 
 
 def read_bytes(path: str, max_bytes: int | None = None) -> bytes:
-    """Reads a whole object; refuses one larger than `max_bytes` before reading it into memory."""
+    """Reads a whole object; refuses one larger than `max_bytes` before reading it into memory.
+
+    A remote object must be read within REMOTE_DEADLINE_S, else DeadlineExceeded names it.
+    """
     prepare(path)
+    if is_local(path):
+        return _read_bytes(path, max_bytes)
+    return call_with_deadline(lambda: _read_bytes(path, max_bytes), REMOTE_DEADLINE_S, f"reading {path}")
+
+
+def _read_bytes(path: str, max_bytes: int | None) -> bytes:
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
         if max_bytes is None:
             return f.read()
