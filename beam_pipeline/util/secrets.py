@@ -29,7 +29,7 @@ from typing import Any, TextIO
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 REDACTED = "<redacted>"
-MIN_LENGTH = 3  # shorter values would redact ordinary words; a real secret is longer
+MIN_LENGTH = 6  # shorter values would redact ordinary words ("tok" in "token") everywhere; secrets are longer
 URL_KEYS = ("rpc_url", "endpoint", "path", "endpoint_url")  # config fields that may carry credentials
 SECRET_KEYS = ("auth_header",)  # config fields that are secrets whole
 _SECRET_PARAM = re.compile(r"key|token|secret|auth|pass|sig|cred|session", re.IGNORECASE)
