@@ -10,16 +10,17 @@ No Beam imports here: the flex-template launcher and ``validate`` use this modul
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
-import yaml
-
+from beam_pipeline.util import yamlload
+from beam_pipeline.util.envtext import EnvText, expand_env
+from beam_pipeline.util.envtext import shown as _shown
 from beam_pipeline.util.urls import redact_url
+from beam_pipeline.util.yamlload import MAX_YAML_NODES as MAX_YAML_NODES  # the limit, where users look
 
 NETWORKS = {
     "pubnet": "Public Global Stellar Network ; September 2015",
@@ -225,56 +226,6 @@ class PipelineConfig:
 
 
 # --- parsing ---------------------------------------------------------------------------------
-
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-class EnvText(str):
-    """A string built from ``${VAR}`` references: typed by the key it lands in, never shown in errors.
-
-    The old rule re-typed a whole-value reference through YAML, so a numeric token became an int,
-    was refused for a string key (``auth_header``) and printed in that refusal. Now the key decides:
-    a string key keeps the text, a number key parses it, and errors name the reference, not the value.
-    """
-
-    template: str
-
-    def __new__(cls, value: str, template: str = ""):
-        obj = super().__new__(cls, value)
-        obj.template = template
-        return obj
-
-    def __reduce__(self):  # pickles as the plain string it is
-        return (str, (str(self),))
-
-
-def _expand(value: Any, path: str, problems: list[str]) -> Any:
-    """Expands ${VAR} and ${VAR:-default} in string scalars into `EnvText`, typed later by the key."""
-    if isinstance(value, dict):
-        return {k: _expand(v, f"{path}.{k}" if path else str(k), problems) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_expand(v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
-    if not isinstance(value, str) or "${" not in value:
-        return value
-
-    def sub(m: re.Match) -> str:
-        name, default = m.group(1), m.group(2)
-        if name in os.environ:
-            return os.environ[name]
-        if default is not None:
-            return default
-        problems.append(f"{path}: environment variable {name} is not set and has no default")
-        return ""
-
-    return EnvText(_ENV.sub(sub, value), value)
-
-
-def _shown(v: Any) -> str:
-    """How a bad value appears in an error: its type and repr, or for `EnvText` only its template."""
-    if isinstance(v, EnvText):
-        return f"{v.template!r} (its value is not shown)"
-    return f"{type(v).__name__} {v!r}"
-
 
 _INT_TEXT = re.compile(r"^[+-]?[0-9][0-9_]*$")
 
@@ -530,7 +481,7 @@ def parse_config(data: Any, source: str = "<config>") -> PipelineConfig:
     from beam_pipeline.records import table_names  # registry of tables; light import
 
     problems: list[str] = []
-    data = _expand(data, "", problems)
+    data = expand_env(data, "", problems)
     if problems:  # values built from unset variables would only add confusing follow-on errors
         raise ConfigError(source, problems)
     if not isinstance(data, dict) or "pipeline" not in data:
@@ -603,59 +554,12 @@ def parse_config(data: Any, source: str = "<config>") -> PipelineConfig:
     )
 
 
-MAX_YAML_NODES = 100_000  # a job config has a few hundred; aliases may not multiply that past this
-
-
-class _AliasBomb(Exception):
-    pass
-
-
-def _expanded_size(node: yaml.Node, memo: dict[int, int], active: set[int]) -> int:
-    """How many nodes `node` becomes once every alias is expanded, counted on the shared node graph.
-
-    PyYAML builds an alias as a reference to the anchored node, so a "billion laughs" document loads
-    as a small graph and only explodes when something walks it as a tree (our ``${VAR}`` expansion,
-    ``validate``'s printing). Counting with a memo is linear in the graph; a cycle expands forever.
-    """
-    key = id(node)
-    if key in memo:
-        return memo[key]
-    if key in active:
-        raise _AliasBomb("an alias refers to a node that contains it")
-    active.add(key)
-    if isinstance(node, yaml.MappingNode):
-        children = [n for pair in node.value for n in pair]
-    elif isinstance(node, yaml.SequenceNode):
-        children = node.value
-    else:
-        children = []
-    size = 1
-    for child in children:
-        size += _expanded_size(child, memo, active)
-        if size > MAX_YAML_NODES:
-            raise _AliasBomb(f"the document expands to more than {MAX_YAML_NODES} nodes through its aliases")
-    active.discard(key)
-    memo[key] = size
-    return size
-
-
 def load_yaml(text: str, source: str) -> Any:
-    """YAML text -> plain data, refusing documents whose aliases expand past `MAX_YAML_NODES` nodes."""
-    loader = yaml.SafeLoader(text)
+    """YAML text -> plain data; syntax errors and alias bombs are ConfigErrors naming `source`."""
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _expanded_size(node, {}, set())
-        return loader.construct_document(node)
-    except yaml.YAMLError as e:
-        raise ConfigError(source, [f"YAML syntax error: {e}"]) from None
-    except _AliasBomb as e:
-        raise ConfigError(source, [f"YAML aliases: {e}; refused (a config needs no more)"]) from None
-    except RecursionError:
-        raise ConfigError(source, ["YAML: nested too deeply; refused"]) from None
-    finally:
-        loader.dispose()
+        return yamlload.load(text)
+    except yamlload.YamlRefused as e:
+        raise ConfigError(source, [str(e)]) from None
 
 
 def load_config_text(text: str, source: str) -> PipelineConfig:
