@@ -148,8 +148,10 @@ def _body(lcm):
     return {0: lcm.v0, 1: lcm.v1, 2: lcm.v2}[lcm.v]
 
 
-def _decompress(data: bytes) -> bytes:
-    return zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True).read()
+def _decompress(data: bytes, what: str = "benchmark object") -> bytes:
+    from beam_pipeline.xdr.compression import decompress
+
+    return decompress(data, what, 1 << 30)  # the pipeline's bound at the default max_object_size_mb
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 
 from beam_pipeline import argcheck
 from beam_pipeline.config import ConfigError, PipelineConfig, describe, load_config_text
+from beam_pipeline.util import secrets
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -215,10 +216,7 @@ def cmd_run(argv: list[str], wait: bool = True) -> int:
             result.wait_until_finish()
     except Exception as e:  # noqa: BLE001 - reported, temp files removed, non-zero exit
         if not cfg.sink.dry_run:
-            try:
-                log.warning("run %s failed and %s", run_id, runs.abandon_run(cfg.sink.root, run_id))
-            except Exception:  # noqa: BLE001 - best effort; the next run repairs it, the error below matters
-                log.warning("could not clean up after run %s; the next run will", run_id)
+            _abandon_run(cfg.sink.root, run_id)
         print(f"error: run {run_id} failed: {_root_cause(e)}", file=sys.stderr)
         return EXIT_FAILED
     finally:
@@ -237,6 +235,35 @@ def cmd_run(argv: list[str], wait: bool = True) -> int:
     if metrics.get("dead_letters", 0):
         return EXIT_DEAD_LETTERS
     return 0
+
+
+CLEANUP_DEADLINE_S = 30.0
+
+
+def _abandon_run(root: str, run_id: str) -> None:
+    """After a failed run: complete its commit if it passed the commit point, else remove its temporary files.
+
+    Bounded in time: the run has failed already, often because the store is unreachable, and Beam
+    would retry the listing for minutes. After `CLEANUP_DEADLINE_S` the run says what it left and
+    exits; the next run repairs it (`sinks/runs.py`).
+    """
+    from beam_pipeline.sinks import runs
+    from beam_pipeline.sinks.commit import temp_root
+    from beam_pipeline.util.deadline import call_with_deadline
+
+    where = temp_root(root, run_id)
+    try:
+        outcome = call_with_deadline(lambda: runs.abandon_run(root, run_id), CLEANUP_DEADLINE_S, f"cleaning up {where}")
+    except Exception as e:  # noqa: BLE001 - best effort; the run's error is what matters
+        print(f"warning: run {run_id} left its temporary files under {where} ({_first_line(e)}); the next run "
+              "removes them, or remove them once the store is reachable", file=sys.stderr)
+    else:
+        log.warning("run %s failed and %s", run_id, outcome)
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
 
 
 def _resolve_config(args, options):
@@ -263,6 +290,7 @@ def _resolve_config(args, options):
     if args.output_path:
         cfg = _override_output(cfg, args.output_path)
     _configure_logging(cfg.sink.debug)
+    secrets.register(secrets.config_secrets(cfg))
     try:
         _apply_storage_options(cfg, options)
         FileSystems.set_options(options)
@@ -334,6 +362,7 @@ def cmd_validate(argv: list[str]) -> int:
     except ConfigError as e:
         print(str(e), file=sys.stderr)
         return EXIT_CONFIG
+    secrets.register(secrets.config_secrets(cfg))
     print(json.dumps(describe(cfg), indent=2, default=str))
     return 0
 
@@ -381,12 +410,14 @@ def _configure_logging(debug: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
-    if not debug:
-        for noisy in ("apache_beam", "urllib3", "botocore", "google"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
-        # The in-process runner logs each failing element's worker traceback; the run's one-line
-        # error names the object and ledger already, and debug: true shows the tracebacks.
-        logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
+    for noisy in ("apache_beam", "urllib3", "botocore", "google"):
+        logging.getLogger(noisy).setLevel(logging.NOTSET if debug else logging.WARNING)
+    # The in-process runner logs each failing element's worker traceback; the run's one-line
+    # error names the object and ledger already, and debug: true shows the tracebacks.
+    logging.getLogger("apache_beam.runners.common").setLevel(logging.NOTSET if debug else logging.CRITICAL)
+    # basicConfig(force=True) replaced the root handlers: put the redacting filter back on them, so
+    # that debug logs of urllib3, botocore and Beam never show a registered secret.
+    secrets.protect_logging()
 
 
 COMMANDS = {
@@ -407,4 +438,11 @@ def main(argv: list[str] | None = None) -> int:
             print(argcheck.command_typo(argv[0], COMMANDS), file=sys.stderr)
         print(__doc__.strip(), file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
         return 0 if argv and argv[0] in ("-h", "--help") else EXIT_CONFIG
-    return COMMANDS[argv[0]](argv[1:])
+    # Everything the command prints passes the secrets registry (util/secrets.py): the values its
+    # config holds are redacted wherever they appear, in our messages and in anyone else's.
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = secrets.RedactingStream(out), secrets.RedactingStream(err)
+    try:
+        return COMMANDS[argv[0]](argv[1:])
+    finally:
+        sys.stdout, sys.stderr = out, err

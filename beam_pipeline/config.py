@@ -9,16 +9,18 @@ No Beam imports here: the flex-template launcher and ``validate`` use this modul
 
 from __future__ import annotations
 
-import os
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
-import yaml
-
+from beam_pipeline.util import yamlload
+from beam_pipeline.util.envtext import EnvText, expand_env
+from beam_pipeline.util.envtext import shown as _shown
 from beam_pipeline.util.urls import redact_url
+from beam_pipeline.util.yamlload import MAX_YAML_NODES as MAX_YAML_NODES  # the limit, where users look
 
 NETWORKS = {
     "pubnet": "Public Global Stellar Network ; September 2015",
@@ -33,6 +35,20 @@ PARTITION_SCHEMES = ("ledger_day", "hour", "ledger_range")
 COMPRESSIONS = ("snappy", "gzip", "zstd", "lz4", "brotli", "none")
 XDR_ENCODINGS = ("base64", "binary")
 ON_ERROR = ("fail", "dead_letter")
+LEDGER_MAX = 2**32 - 1  # ledger sequences are uint32 in the protocol
+MAX_WAIT_S = 86400.0  # a wait, timeout or deadline longer than a day is a typo (and time.sleep overflows)
+MAX_RETRIES = 100
+# Upper bounds of the remaining numeric keys: past these a value is a mistake that would fail at run
+# time (an allocation, an overflow) without naming the key.
+_SOURCE_MAX = {
+    "retry_limit": MAX_RETRIES, "retry_wait": MAX_WAIT_S, "timeout": MAX_WAIT_S, "request_deadline": MAX_WAIT_S,
+    "poll_interval": MAX_WAIT_S, "chunk_size": 1_000_000, "max_object_size_mb": 65536.0,
+    "ledgers_per_file": LEDGER_MAX, "files_per_partition": LEDGER_MAX,
+}
+_SINK_MAX = {
+    "ledgers_per_file": LEDGER_MAX, "buffer_size": 100_000_000, "max_file_size_mb": 1048576.0, "num_shards": 10_000,
+    "rotation_interval_minutes": 525600.0, "allowed_lateness_minutes": 525600.0,
+}
 
 # Seed-era (Go consumer) names users already have in their configs.
 SOURCE_ALIASES = {
@@ -87,7 +103,7 @@ class DatastoreSourceConfig:
     anonymous: bool = False
     retry_limit: int = 3
     retry_wait: float = 1.0
-    max_object_size_mb: float = 1024.0
+    max_object_size_mb: float = 128.0
     num_workers: int | None = None
     buffer_size: int | None = None
 
@@ -107,10 +123,11 @@ class RpcSourceConfig:
     end_time: datetime | None = None
     network: str | None = None
     batch_size: int = 100
-    auth_header: str | None = field(default=None, repr=False)
+    auth_header: str | None = field(default=None, repr=False, metadata={"secret": True})
     retry_limit: int = 5
     retry_wait: float = 1.0
     timeout: float = 30.0
+    request_deadline: float = 300.0
     follow: bool = False
     poll_interval: float = 5.0
     chunk_size: int = 1000
@@ -210,67 +227,63 @@ class PipelineConfig:
 
 # --- parsing ---------------------------------------------------------------------------------
 
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_INT_TEXT = re.compile(r"^[+-]?[0-9][0-9_]*$")
 
 
-def _expand(value: Any, path: str, problems: list[str]) -> Any:
-    """Expands ${VAR} and ${VAR:-default} in string scalars; a whole-value reference is re-typed."""
-    if isinstance(value, dict):
-        return {k: _expand(v, f"{path}.{k}" if path else str(k), problems) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_expand(v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
-    if not isinstance(value, str) or "${" not in value:
-        return value
+def _int_text(text: str) -> int:
+    """Decimal digits (YAML's underscores allowed) -> int; anything else is a ValueError."""
+    if not _INT_TEXT.match(text):
+        raise ValueError(text)
+    return int(text.replace("_", ""))
 
-    def sub(m: re.Match) -> str:
-        name, default = m.group(1), m.group(2)
-        if name in os.environ:
-            return os.environ[name]
-        if default is not None:
-            return default
-        problems.append(f"{path}: environment variable {name} is not set and has no default")
-        return ""
 
-    expanded = _ENV.sub(sub, value)
-    if _ENV.fullmatch(value):
-        # `start_ledger: ${START}` should be an int, as if the number had been written there.
-        try:
-            typed = yaml.safe_load(expanded)
-        except yaml.YAMLError:
-            return expanded
-        return typed if isinstance(typed, (int, float, bool)) else expanded
-    return expanded
+def _from_env(v: Any, parse: Callable[[str], Any], expected: str) -> Any:
+    """`EnvText` -> the key's type through `parse`; TypeError naming the reference when it does not parse."""
+    try:
+        return parse(v.strip())
+    except (ValueError, OverflowError):
+        raise TypeError(f"expected {expected}, got {_shown(v)}") from None
 
 
 def _as_int(v: Any) -> int:
+    if isinstance(v, EnvText):
+        return _from_env(v, _int_text, "an integer")
     if isinstance(v, bool):
         raise TypeError("expected an integer, got a boolean")
     if isinstance(v, int):
         return v
     if isinstance(v, float) and v.is_integer():
         return int(v)
-    raise TypeError(f"expected an integer, got {type(v).__name__} {v!r}")
+    raise TypeError(f"expected an integer, got {_shown(v)}")
 
 
 def _as_float(v: Any) -> float:
+    if isinstance(v, EnvText):
+        v = _from_env(v, float, "a number")
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise TypeError(f"expected a number, got {type(v).__name__} {v!r}")
+        raise TypeError(f"expected a number, got {_shown(v)}")
+    if not math.isfinite(v):  # .nan, .inf: every size, wait and timeout is a finite number
+        raise TypeError(f"expected a finite number, got {v!r}")
     return float(v)
 
 
 def _as_bool(v: Any) -> bool:
+    if isinstance(v, EnvText):
+        v = {"true": True, "false": False}.get(v.strip().lower(), v)
     if not isinstance(v, bool):
-        raise TypeError(f"expected true or false, got {type(v).__name__} {v!r}")
+        raise TypeError(f"expected true or false, got {_shown(v)}")
     return v
 
 
 def _as_str(v: Any) -> str:
     if not isinstance(v, str):
-        raise TypeError(f"expected a string, got {type(v).__name__} {v!r}")
-    return v
+        raise TypeError(f"expected a string, got {_shown(v)}")
+    return str(v)  # a plain str: EnvText stays in this module
 
 
 def _as_time(v: Any) -> datetime:
+    if isinstance(v, EnvText):
+        v = str(v)
     if isinstance(v, datetime):
         t = v
     elif isinstance(v, str):
@@ -318,7 +331,10 @@ def _build(cls, data: Any, path: str, problems: list[str], renames: Mapping[str,
         try:
             kwargs[name] = _CONVERTERS[known[name].type](raw)
         except TypeError as e:
-            problems.append(f"{path}.{key}: {e}")
+            reason = str(e)
+            if known[name].metadata.get("secret"):
+                reason = f"expected a string, got a value of type {type(raw).__name__} (a secret: not shown)"
+            problems.append(f"{path}.{key}: {reason}")
     missing = [
         f.name
         for f in fields(cls)
@@ -346,8 +362,25 @@ def _check_positive(obj: Any, names: tuple[str, ...], path: str, problems: list[
             problems.append(f"{path}.{n}: must be greater than 0, got {v}")
 
 
+def _check_at_most(obj: Any, limits: Mapping[str, float], path: str, problems: list[str]) -> None:
+    for n, hi in limits.items():
+        v = getattr(obj, n, None)
+        if v is not None and v > hi:
+            problems.append(f"{path}.{n}: must be at most {hi:g}, got {v:g}")
+
+
+def _check_not_negative(obj: Any, names: tuple[str, ...], path: str, problems: list[str]) -> None:
+    for n in names:
+        if getattr(obj, n) < 0:
+            problems.append(f"{path}.{n}: must not be negative, got {getattr(obj, n):g}")
+
+
 def _check_range(src: SourceConfig, path: str) -> list[str]:
     problems = []
+    for n in ("start_ledger", "end_ledger"):
+        v = getattr(src, n)
+        if v is not None and v > LEDGER_MAX:
+            problems.append(f"{path}.{n}: must be at most {LEDGER_MAX} (ledger sequences are 32-bit), got {v}")
     if src.start_ledger is not None and src.start_ledger < 1:
         problems.append(f"{path}.start_ledger: must be at least 1, got {src.start_ledger}")
     if src.start_ledger is not None and src.end_ledger is not None and src.start_ledger > src.end_ledger:
@@ -385,18 +418,19 @@ def _parse_source(data: Any, path: str, problems: list[str]) -> SourceConfig | N
         src = _build(DatastoreSourceConfig, cfg, cpath, problems)
         if src is not None:
             _check_positive(src, ("ledgers_per_file", "files_per_partition", "max_object_size_mb"), cpath, problems)
-            if src.retry_limit < 0:
-                problems.append(f"{cpath}.retry_limit: must not be negative")
+            _check_not_negative(src, ("retry_limit", "retry_wait"), cpath, problems)
+            _check_at_most(src, _SOURCE_MAX, cpath, problems)
     else:
         src = _build(RpcSourceConfig, cfg, cpath, problems)
         if src is not None:
-            _check_positive(src, ("batch_size", "timeout", "poll_interval", "chunk_size"), cpath, problems)
+            _check_positive(src, ("batch_size", "timeout", "request_deadline", "poll_interval", "chunk_size"), cpath,
+                            problems)
+            _check_not_negative(src, ("retry_limit", "retry_wait"), cpath, problems)
+            _check_at_most(src, _SOURCE_MAX, cpath, problems)
             if src.batch_size > 200:
                 problems.append(f"{cpath}.batch_size: at most 200 (the RPC server's page limit), got {src.batch_size}")
             if not src.rpc_url.startswith(("http://", "https://")):
                 problems.append(f"{cpath}.rpc_url: must be an http(s) URL")
-            if src.retry_limit < 0:
-                problems.append(f"{cpath}.retry_limit: must not be negative")
     if src is not None:
         problems.extend(_check_range(src, cpath))
         if src.end_ledger is None and src.end_time is None and not isinstance(src, RpcSourceConfig):
@@ -426,9 +460,8 @@ def _parse_sink(data: Any, path: str, problems: list[str]) -> ParquetSinkConfig 
     _check_choice(sink.compression, COMPRESSIONS, f"{cpath}.compression", problems)
     _check_choice(sink.xdr_encoding, XDR_ENCODINGS, f"{cpath}.xdr_encoding", problems)
     _check_positive(sink, ("ledgers_per_file", "buffer_size", "max_file_size_mb", "num_shards"), cpath, problems)
-    for n in ("rotation_interval_minutes", "allowed_lateness_minutes"):
-        if getattr(sink, n) < 0:
-            problems.append(f"{cpath}.{n}: must not be negative")
+    _check_not_negative(sink, ("rotation_interval_minutes", "allowed_lateness_minutes"), cpath, problems)
+    _check_at_most(sink, _SINK_MAX, cpath, problems)
     if sink.storage_type == "FS" and not sink.local_path:
         problems.append(f"{cpath}.local_path: required when storage_type is FS")
     if sink.storage_type in ("GCS", "S3"):
@@ -448,7 +481,7 @@ def parse_config(data: Any, source: str = "<config>") -> PipelineConfig:
     from beam_pipeline.records import table_names  # registry of tables; light import
 
     problems: list[str] = []
-    data = _expand(data, "", problems)
+    data = expand_env(data, "", problems)
     if problems:  # values built from unset variables would only add confusing follow-on errors
         raise ConfigError(source, problems)
     if not isinstance(data, dict) or "pipeline" not in data:
@@ -521,12 +554,16 @@ def parse_config(data: Any, source: str = "<config>") -> PipelineConfig:
     )
 
 
-def load_config_text(text: str, source: str) -> PipelineConfig:
+def load_yaml(text: str, source: str) -> Any:
+    """YAML text -> plain data; syntax errors and alias bombs are ConfigErrors naming `source`."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(source, [f"YAML syntax error: {e}"]) from None
-    return parse_config(data, source)
+        return yamlload.load(text)
+    except yamlload.YamlRefused as e:
+        raise ConfigError(source, [str(e)]) from None
+
+
+def load_config_text(text: str, source: str) -> PipelineConfig:
+    return parse_config(load_yaml(text, source), source)
 
 
 def load_config(path: str) -> PipelineConfig:
@@ -550,8 +587,8 @@ def describe(cfg: PipelineConfig) -> dict:
                 v = getattr(obj, f.name)
                 if f.name == "auth_header" and v is not None:
                     v = "<redacted>"
-                elif f.name == "rpc_url":
-                    v = redact_url(v)
+                elif f.name in ("rpc_url", "endpoint") and v is not None:
+                    v = redact_url(v)  # userinfo, query and fragment may hold credentials
                 out[f.name] = plain(v)
             return out
         if isinstance(obj, (list, tuple)):

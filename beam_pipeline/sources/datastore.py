@@ -9,14 +9,12 @@ extension is detected. Reading goes through Beam's FileSystems, so all three sto
 
 from __future__ import annotations
 
-import io
 import logging
 import random
 import time
 from typing import NamedTuple
 
 import apache_beam as beam
-import zstandard
 from apache_beam.metrics import Metrics
 
 from beam_pipeline import DEAD_LETTER
@@ -26,6 +24,8 @@ from beam_pipeline.sources import sep54
 from beam_pipeline.sources.base import BATCH, ERROR, LedgerBlob
 from beam_pipeline.sources.sep54 import DatastoreError, Manifest
 from beam_pipeline.util import fs
+from beam_pipeline.util.secrets import redact
+from beam_pipeline.xdr import compression
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ def load_manifest(root: str, cfg: DatastoreSourceConfig) -> Manifest:
     path = fs.join(root, MANIFEST)
     try:
         text = fs.read_bytes(path, max_bytes=1 << 20).decode("utf-8")
+    except fs.DeadlineExceeded as e:  # unreachable: asking whether it exists would wait as long again
+        raise DatastoreError(f"cannot read the data store manifest: {e}") from None
     except Exception as e:  # noqa: BLE001 - any read failure is reported the same way
         if not _exists(path):
             raise DatastoreError(f"{path}: data store manifest is missing (is {root} a SEP-54 data store?)") from None
@@ -67,6 +69,8 @@ def load_manifest(root: str, cfg: DatastoreSourceConfig) -> Manifest:
 def _exists(path: str) -> bool:
     try:
         return fs.exists(path)
+    except fs.DeadlineExceeded as e:  # not "missing": the store did not answer
+        raise DatastoreError(str(e)) from None
     except Exception:  # noqa: BLE001 - existence is only used to choose the error message
         return False
 
@@ -107,11 +111,11 @@ class _ReadObjectFn(beam.DoFn):
         path = fs.join(self._root, spec.key)
         try:
             data = self._read(path, spec)
-            xdr = _decompress(data, path, self._max_bytes * 8)
+            xdr = decompress_object(data, path, self._max_bytes * 8)
         except DatastoreError as e:
             if self._on_error != DEAD_LETTER:
                 raise
-            yield LedgerBlob(spec.key, ERROR, str(e).encode(), spec.first, spec.last)
+            yield LedgerBlob(spec.key, ERROR, redact(str(e)).encode(), spec.first, spec.last)
             return
         self._objects.inc()
         self._bytes.inc(len(data))
@@ -124,6 +128,8 @@ class _ReadObjectFn(beam.DoFn):
                 return fs.read_bytes(path, self._max_bytes)
             except fs.ObjectTooLarge as e:
                 raise DatastoreError(str(e)) from None
+            except fs.DeadlineExceeded as e:  # Beam retried for the whole deadline already
+                raise DatastoreError(f"object for ledgers {spec.batch_start}-{spec.batch_end}: {e}") from None
             except Exception as e:  # noqa: BLE001 - classified below
                 if not _exists(path):
                     raise DatastoreError(
@@ -138,38 +144,12 @@ class _ReadObjectFn(beam.DoFn):
                 time.sleep(wait)
 
 
-def _decompress(data: bytes, path: str, max_output: int) -> bytes:
-    """One zstd frame -> bytes, refusing output larger than `max_output` (a decompression bomb)."""
+def decompress_object(data: bytes, path: str, max_output: int) -> bytes:
+    """An object's zstd frames -> XDR bytes, through the one bounded decompressor (see xdr.compression)."""
     try:
-        reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True)
-        out = reader.read(max_output + 1)
-    except zstandard.ZstdError as e:
-        raise DatastoreError(f"{path}: corrupt zstd data: {e}") from None
-    if len(out) > max_output:
-        raise DatastoreError(f"{path}: decompresses to more than {max_output} bytes; refused")
-    if not out:
-        raise DatastoreError(f"{path}: empty or truncated zstd frame")
-    _check_frames_complete(data, path)
-    return out
-
-
-def _check_frames_complete(data: bytes, path: str) -> None:
-    """Refuses data whose last zstd frame is cut short.
-
-    The stream reader above returns a silent prefix of a truncated frame, which would surface
-    later as a misleading XDR error. A decompression object says whether each frame reached its
-    end; this second pass is bounded because the first one already capped the output size.
-    """
-    rest = data
-    while rest:
-        dobj = zstandard.ZstdDecompressor().decompressobj()
-        try:
-            dobj.decompress(rest)
-        except zstandard.ZstdError as e:
-            raise DatastoreError(f"{path}: corrupt zstd data: {e}") from None
-        if not dobj.eof:
-            raise DatastoreError(f"{path}: truncated zstd frame ({len(data)} bytes end before the frame does)")
-        rest = dobj.unused_data
+        return compression.decompress(data, path, max_output)
+    except compression.DecompressionError as e:
+        raise DatastoreError(str(e)) from None
 
 
 class ReadDatastoreLedgers(beam.PTransform):

@@ -24,7 +24,7 @@ from beam_pipeline import DEAD_LETTER
 from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
 from beam_pipeline.config import RpcSourceConfig
 from beam_pipeline.sources.base import ERROR, LEDGER, LedgerBlob
-from beam_pipeline.sources.rpc_client import RpcClient, RpcError, Secret
+from beam_pipeline.sources.rpc_client import DEFAULT_DEADLINE_S, RpcClient, RpcError, Secret
 from beam_pipeline.sources.rpc_pages import Problem, account_page, ledgers_text, metadata, page_error
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,10 @@ class RpcDoFn(beam.DoFn):
         retry_wait: float,
         on_error: str,
         client_factory: Callable[..., RpcClient] | None = None,
+        request_deadline: float = DEFAULT_DEADLINE_S,
     ):
         self._url = url
+        self._deadline = request_deadline
         self._auth = auth_header
         self._batch_size = batch_size
         self._timeout = timeout
@@ -99,6 +101,7 @@ class RpcDoFn(beam.DoFn):
             retry_wait=self._retry_wait,
             on_request=self._requests.inc,
             on_retry=self._retries.inc,
+            deadline=self._deadline,
         )
 
     def teardown(self):
@@ -173,7 +176,8 @@ class ReadRpcLedgers(beam.PTransform):
 
     def __init__(self, cfg: RpcSourceConfig, start: int, end: int | None, on_error: str = "fail"):
         super().__init__()
-        with RpcClient(cfg.rpc_url, cfg.auth_header, cfg.timeout, cfg.retry_limit, cfg.retry_wait) as client:
+        with RpcClient(cfg.rpc_url, cfg.auth_header, cfg.timeout, cfg.retry_limit, cfg.retry_wait,
+                       deadline=cfg.request_deadline) as client:
             self._safe_url = client.safe_url
             if end is None:
                 raise RpcError(
@@ -194,7 +198,8 @@ class ReadRpcLedgers(beam.PTransform):
         self.start, self.end = start, end
         self._chunks = split_range(start, end, cfg.chunk_size)
         self._fn = _FetchChunkFn(
-            cfg.rpc_url, Secret(cfg.auth_header), cfg.batch_size, cfg.timeout, cfg.retry_limit, cfg.retry_wait, on_error
+            cfg.rpc_url, Secret(cfg.auth_header), cfg.batch_size, cfg.timeout, cfg.retry_limit, cfg.retry_wait,
+            on_error, request_deadline=cfg.request_deadline,
         )
 
     @property

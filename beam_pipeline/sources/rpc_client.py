@@ -22,6 +22,8 @@ import json
 import logging
 import random
 import re
+import socket
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -29,12 +31,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from beam_pipeline.util.secrets import header_secrets, url_secrets
+from beam_pipeline.util.secrets import register as register_secrets
 from beam_pipeline.util.urls import redact_url
+from beam_pipeline.xdr import compression
 
 log = logging.getLogger(__name__)
 
 MAX_PAGE = 200  # stellar-rpc's maximum getLedgers page (`max-ledgers-limit`)
+DEFAULT_DEADLINE_S = 300.0  # the config's request_deadline default
+MAX_RESPONSE_BYTES = 2 << 30  # 200 pubnet ledgers of base64 metadata stay far below; more is hostile
+_READ_PIECE = 1 << 20
 MAX_BACKOFF_S = 60.0
 MAX_RETRY_AFTER_S = 300.0  # a server asking for longer than this is treated as asking for this
 _HEADER_FORM = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):\s+(\S.*)$")
@@ -103,12 +114,19 @@ class Secret:
 
 
 class _Scrubber:
-    """Removes the URL's secret parts and the auth value from any text before it is shown."""
+    """Removes the URL's secret parts and the auth value from any text before it is shown.
+
+    By value, including the bare token of ``Bearer <token>`` (servers echo it alone in error
+    bodies); the same values go to this process's registry (`util.secrets`), so log lines of
+    urllib3 and requests are redacted too.
+    """
 
     def __init__(self, url: str, auth_header: str | None):
         parts = urlsplit(url)
         secrets = [url, parts.query, parts.fragment, parts.username or "", parts.password or ""]
         secrets += list(auth_headers(auth_header).values()) + [auth_header or ""]
+        secrets += url_secrets(url) + header_secrets(auth_header)
+        register_secrets(url_secrets(url) + header_secrets(auth_header))
         # Longest first, so that the whole URL is replaced before its pieces.
         self._secrets = sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True)
         self._safe_url = redact_url(url)
@@ -144,6 +162,8 @@ class RpcClient:
         url: the RPC endpoint (may hold credentials in userinfo or query; they are never shown).
         auth_header: sent with every request (see `auth_headers`); never shown.
         timeout: seconds for connecting and for each read.
+        deadline: seconds one attempt may take in total, response body included: a server that
+            drips bytes (each read within `timeout`) is cut off here, and the attempt is a timeout.
         retry_limit: retries after the first attempt of a call (0 = one attempt).
         retry_wait: base of the exponential backoff, in seconds.
         on_request / on_retry: called once per HTTP attempt / per retry (Beam counters).
@@ -160,11 +180,13 @@ class RpcClient:
         on_request: Callable[[], None] | None = None,
         on_retry: Callable[[], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float = DEFAULT_DEADLINE_S,
     ):
         self._url = url
         self.safe_url = redact_url(url)
         self._scrub = _Scrubber(url, auth_header)
         self._timeout = timeout
+        self._deadline = deadline
         self._retry_limit = retry_limit
         self._retry_wait = retry_wait
         self._on_request = on_request or (lambda: None)
@@ -172,7 +194,14 @@ class RpcClient:
         self._sleep = sleep
         self._ids = 0
         self._session = requests.Session()
-        self._session.headers.update({"Content-Type": "application/json", "Accept": "application/json"})
+        self._in_flight = _InFlight()
+        adapter = _deadline_adapter(self._in_flight)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        # Bodies are decompressed by xdr.compression (bounded), never by urllib3 on its own.
+        self._session.headers.update(
+            {"Content-Type": "application/json", "Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
+        )
         self._session.headers.update(auth_headers(auth_header))
 
     def close(self) -> None:
@@ -242,16 +271,31 @@ class RpcClient:
         self._ids += 1
         body = {"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params}
         self._on_request()
+        watchdog = threading.Timer(self._deadline, self._in_flight.cut)
+        watchdog.daemon = True
+        self._in_flight.expired = False
+        watchdog.start()
         try:
-            resp = self._session.post(self._url, data=json.dumps(body), timeout=self._timeout)
-        except requests.Timeout:
-            raise _Transient(f"no response within {self._timeout:g}s") from None
-        except requests.ConnectionError as e:
-            raise _Transient(f"connection failed: {_first_line(e)}") from None
-        except requests.RequestException as e:
+            resp = self._session.post(self._url, data=json.dumps(body), timeout=self._timeout, stream=True)
+            try:
+                content = self._read_body(resp, method, what)
+            finally:
+                resp.close()
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
+            if self._in_flight.expired:
+                raise _Transient(
+                    f"no complete response within the request deadline of {self._deadline:g}s "
+                    "(the server was still sending)"
+                ) from None
+            if isinstance(e, (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)):
+                raise _Transient(f"no response within {self._timeout:g}s") from None
+            if isinstance(e, (requests.ConnectionError, urllib3.exceptions.HTTPError, OSError)):
+                raise _Transient(f"connection failed: {_first_line(e)}") from None
             raise RpcError(
                 f"{method} for {what} from {self.safe_url}: request failed: {self._scrub(_first_line(e))}"
             ) from None
+        finally:
+            watchdog.cancel()
         status = resp.status_code
         if status == 429:
             raise _Transient("HTTP 429 Too Many Requests", _retry_after(resp.headers.get("Retry-After")))
@@ -267,9 +311,9 @@ class RpcClient:
         if status >= 400:
             raise RpcError(f"{method} for {what} from {self.safe_url}: HTTP {status} {resp.reason or ''}".rstrip())
         try:
-            payload = json.loads(resp.content)
+            payload = json.loads(content)
         except (ValueError, UnicodeDecodeError) as e:
-            raise _Transient(f"malformed JSON response ({len(resp.content)} bytes): {e}") from None
+            raise _Transient(f"malformed JSON response ({len(content)} bytes): {e}") from None
         if not isinstance(payload, dict):
             raise _Transient(f"malformed JSON-RPC response: expected an object, got {type(payload).__name__}")
         error = payload.get("error")
@@ -284,6 +328,79 @@ class RpcClient:
         if not isinstance(result, dict):
             raise RpcError(f"{method} for {what} from {self.safe_url}: the response has no result object")
         return result
+
+
+    def _read_body(self, resp: requests.Response, method: str, what: str) -> bytes:
+        """The whole body, read piece by piece against the deadline and a size bound, then decompressed.
+
+        urllib3 would inflate gzip on its own without a bound; here the raw bytes are read and
+        `xdr.compression.decompress` applies the same bound as to every other compressed input.
+        """
+        pieces, size = [], 0
+        while True:
+            if self._in_flight.expired:
+                raise TimeoutError("request deadline")
+            piece = resp.raw.read1(_READ_PIECE, decode_content=False)
+            if not piece:
+                break
+            size += len(piece)
+            if size > MAX_RESPONSE_BYTES:
+                raise RpcError(
+                    f"{method} for {what} from {self.safe_url}: response larger than {MAX_RESPONSE_BYTES} bytes; "
+                    "refused"
+                )
+            pieces.append(piece)
+        data = b"".join(pieces)
+        encoding = (resp.headers.get("Content-Encoding") or "identity").strip().lower()
+        if encoding in ("", "identity"):
+            return data
+        try:
+            return compression.decompress(data, f"{method} response from {self.safe_url}", MAX_RESPONSE_BYTES, encoding)
+        except compression.DecompressionError as e:
+            raise RpcError(f"{method} for {what}: {e}") from None
+
+
+class _InFlight:
+    """The connection of the request in flight, so that a watchdog can cut it at the deadline.
+
+    A per-read timeout cannot stop a server that sends one byte just before each read would
+    time out; shutting the socket down wakes the blocked read at once, whatever phase it is in.
+    """
+
+    def __init__(self):
+        self.conn = None
+        self.expired = False
+
+    def cut(self) -> None:
+        self.expired = True
+        sock = getattr(self.conn, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed: the request ended as the deadline passed
+
+
+def _deadline_adapter(in_flight: _InFlight) -> HTTPAdapter:
+    """An HTTPAdapter whose connections tell `in_flight` when they start a request."""
+
+    def track(base):
+        class Tracked(base):
+            def request(self, *args, **kwargs):
+                in_flight.conn = self
+                return super().request(*args, **kwargs)
+
+        return Tracked
+
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = track(HTTPConnectionPool.ConnectionCls)
+
+    class TlsPool(HTTPSConnectionPool):
+        ConnectionCls = track(HTTPSConnectionPool.ConnectionCls)
+
+    adapter = HTTPAdapter()
+    adapter.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": TlsPool}
+    return adapter
 
 
 def _first_line(e: BaseException) -> str:

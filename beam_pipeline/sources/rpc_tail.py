@@ -41,7 +41,7 @@ from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
 from beam_pipeline.config import RpcSourceConfig
 from beam_pipeline.sources.base import ERROR, LEDGER, LedgerBlob
 from beam_pipeline.sources.rpc import RpcDoFn, _probe, served_network
-from beam_pipeline.sources.rpc_client import RpcClient, RpcError, Secret
+from beam_pipeline.sources.rpc_client import DEFAULT_DEADLINE_S, RpcClient, RpcError, Secret
 from beam_pipeline.sources.rpc_pages import Problem, account_page, header_of, ledgers_text, metadata, page_error
 
 log = logging.getLogger(__name__)
@@ -98,8 +98,10 @@ class _FollowLedgersFn(RpcDoFn):
         max_pages: int = MAX_PAGES_PER_CALL,
         sleep: Callable[[float], None] = time.sleep,
         client_factory: Callable[..., RpcClient] | None = None,
+        request_deadline: float = DEFAULT_DEADLINE_S,
     ):
-        super().__init__(url, auth_header, batch_size, timeout, retry_limit, retry_wait, on_error, client_factory)
+        super().__init__(url, auth_header, batch_size, timeout, retry_limit, retry_wait, on_error, client_factory,
+                         request_deadline)
         self._poll_interval = poll_interval
         self._max_pages = max_pages
         self._sleep = sleep
@@ -220,7 +222,8 @@ class TailRpcLedgers(beam.PTransform):
 
     def __init__(self, cfg: RpcSourceConfig, start: int, end: int | None, on_error: str = "fail"):
         super().__init__()
-        with RpcClient(cfg.rpc_url, cfg.auth_header, cfg.timeout, cfg.retry_limit, cfg.retry_wait) as client:
+        with RpcClient(cfg.rpc_url, cfg.auth_header, cfg.timeout, cfg.retry_limit, cfg.retry_wait,
+                       deadline=cfg.request_deadline) as client:
             self._safe_url = client.safe_url
             if end is not None and start > end:
                 raise RpcError(f"RPC source {self._safe_url}: start ledger {start} is after end ledger {end}")
@@ -242,6 +245,7 @@ class TailRpcLedgers(beam.PTransform):
             cfg.retry_wait,
             cfg.poll_interval,
             on_error,
+            request_deadline=cfg.request_deadline,
         )
 
     @property

@@ -148,7 +148,7 @@ class DatastoreClock:
         return self.batch(0)[0], self.batch(len(self) - 1)[1]
 
     def _read(self, key: str) -> bytes:
-        from beam_pipeline.sources.datastore import _decompress
+        from beam_pipeline.sources.datastore import decompress_object
         from beam_pipeline.sources.sep54 import DatastoreError
         from beam_pipeline.util import fs
 
@@ -160,7 +160,7 @@ class DatastoreClock:
         except Exception as e:  # noqa: BLE001 - named with the path
             raise DatastoreError(f"{path}: cannot read the object while resolving a time range: {e}") from None
         self.reads += 1
-        return _decompress(data, path, self._max_bytes * 8)
+        return decompress_object(data, path, self._max_bytes * 8)
 
     def batch_first_close(self, i: int) -> datetime:
         """The close time of batch `i`'s first ledger: only its first header is decoded."""
@@ -245,7 +245,8 @@ class RpcClock:
         from beam_pipeline.sources.rpc_client import RpcClient
 
         self._client = client or RpcClient(
-            cfg.rpc_url, cfg.auth_header, timeout=cfg.timeout, retry_limit=cfg.retry_limit, retry_wait=cfg.retry_wait
+            cfg.rpc_url, cfg.auth_header, timeout=cfg.timeout, retry_limit=cfg.retry_limit, retry_wait=cfg.retry_wait,
+            deadline=cfg.request_deadline,
         )
         self.description = f"RPC {self._client.safe_url}"
         self.calls = 0

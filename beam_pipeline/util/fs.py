@@ -13,6 +13,8 @@ import shutil
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from beam_pipeline.util.deadline import DeadlineExceeded as DeadlineExceeded  # callers catch it from here
+from beam_pipeline.util.deadline import call_with_deadline
 from beam_pipeline.util.storage import prepare
 
 
@@ -31,14 +33,31 @@ def join(base: str, *parts: str) -> str:
     return posixpath.join(base.rstrip("/"), *parts)
 
 
+# A read or existence check of one remote object may take this long in total. Beam's S3/GCS clients
+# retry an unreachable endpoint with exponential backoff for many minutes; past this the call fails
+# with DeadlineExceeded naming the object (util/deadline.py), and the reader reports it.
+REMOTE_DEADLINE_S = 300.0
+
+
 def exists(path: str) -> bool:
     prepare(path)
-    return FileSystems.exists(path)
+    if is_local(path):
+        return FileSystems.exists(path)
+    return call_with_deadline(lambda: FileSystems.exists(path), REMOTE_DEADLINE_S, f"checking {path}")
 
 
 def read_bytes(path: str, max_bytes: int | None = None) -> bytes:
-    """Reads a whole object; refuses one larger than `max_bytes` before reading it into memory."""
+    """Reads a whole object; refuses one larger than `max_bytes` before reading it into memory.
+
+    A remote object must be read within REMOTE_DEADLINE_S, else DeadlineExceeded names it.
+    """
     prepare(path)
+    if is_local(path):
+        return _read_bytes(path, max_bytes)
+    return call_with_deadline(lambda: _read_bytes(path, max_bytes), REMOTE_DEADLINE_S, f"reading {path}")
+
+
+def _read_bytes(path: str, max_bytes: int | None) -> bytes:
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
         if max_bytes is None:
             return f.read()
@@ -94,8 +113,7 @@ def list_files(directory: str, pattern: str = "*") -> list[tuple[str, int]]:
     """(path, size) of the files directly in `directory` (a literal path) matching `pattern`."""
     prepare(directory)
     glob = join(glob_escape(directory), pattern)
-    result = FileSystems.match([glob])[0]
-    return sorted((m.path, m.size_in_bytes) for m in result.metadata_list)
+    return _match(glob, directory)
 
 
 def list_tree(directory: str) -> list[tuple[str, int]]:
@@ -108,8 +126,20 @@ def list_tree(directory: str) -> list[tuple[str, int]]:
                 out.append((p, os.path.getsize(p)))
         return sorted(out)
     prepare(directory)
-    result = FileSystems.match([glob_escape(directory.rstrip("/")) + "/**"])[0]
-    return sorted((m.path, m.size_in_bytes) for m in result.metadata_list)
+    return _match(glob_escape(directory.rstrip("/")) + "/**", directory)
+
+
+def _match(glob: str, directory: str) -> list[tuple[str, int]]:
+    """(path, size) of the files matching `glob`; a remote listing within REMOTE_DEADLINE_S, else
+    DeadlineExceeded names the directory (Beam retries an unreachable store's listing for minutes)."""
+
+    def match() -> list[tuple[str, int]]:
+        result = FileSystems.match([glob])[0]
+        return sorted((m.path, m.size_in_bytes) for m in result.metadata_list)
+
+    if is_local(directory):
+        return match()
+    return call_with_deadline(match, REMOTE_DEADLINE_S, f"listing {directory}")
 
 
 def delete(paths: list[str]) -> None:

@@ -33,9 +33,13 @@ from typing import Any
 
 from apache_beam.options.pipeline_options import PipelineOptions, S3Options
 
+from beam_pipeline.util.secrets import register as register_secrets
+from beam_pipeline.util.secrets import url_secrets
+
 log = logging.getLogger(__name__)
 
 EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
+AWS_CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 class StorageConfigError(ValueError):
@@ -118,6 +122,8 @@ def make_s3_client(settings: S3BucketSettings, base: dict[str, Any]):
     from botocore.config import Config
 
     kwargs = dict(base)
+    register_secrets(url_secrets(settings.endpoint_url))  # botocore quotes the endpoint in errors and logs
+    register_secrets(v for k, v in kwargs.items() if k.startswith("aws_"))
     if settings.endpoint_url:
         kwargs["endpoint_url"] = settings.endpoint_url
     if settings.region:
@@ -391,6 +397,8 @@ class S3Storage:
     scheme = "s3"
 
     def prepare(self) -> None:
+        # botocore's debug log quotes the access key id (and the endpoint); the values stay redacted.
+        register_secrets(os.environ.get(name) for name in AWS_CREDENTIAL_ENV)
         _install_s3_routing()
 
     list_dir = staticmethod(_list_s3)

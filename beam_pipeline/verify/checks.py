@@ -54,8 +54,10 @@ def check_table(db: _Db, table: str, files: list[ArchiveFile], start: int, end: 
     _check_misplaced(db, g, set_info, report)
     _check_duplicates(db, g, table, set_info, report)
     if table == "ledgers":
-        n, spans = db.spans("SELECT range AS ledger FROM range(?, ?) ANTI JOIN g_ledgers ON range = ledger",
-                            (start, end + 1))
+        n, spans = db.spans_in_range(
+            "SELECT range AS ledger FROM range(?, ?) ANTI JOIN g_ledgers ON range = ledger", start, end,
+            db.one("SELECT min(ledger), max(ledger) FROM g_ledgers"),
+        )
         if n:
             report.add("missing", f"{n} ledgers have no row: {spans}")
     elif table in COUNT_COLUMNS and has_ledgers:
@@ -161,11 +163,13 @@ def _check_coverage(
         "bucket_part",
         pa.table({"bucket": pa.array(buckets, pa.int64()), "part": [db.partition_of(b) for b in buckets]}),
     )
-    n, spans = db.spans(
+    n, spans = db.spans_in_range(
         f"WITH want AS ({want_sql}), covered AS (SELECT DISTINCT w.ledger FROM want w JOIN cov c "
         "ON w.ledger BETWEEN c.first AND c.last AND (w.part IS NULL OR c.part = w.part)) "
         f"SELECT ledger FROM want ANTI JOIN covered USING (ledger) ANTI JOIN {g} USING (ledger)",
-        (start, end + 1),
+        start, end,
+        db.one(f"SELECT min(a), max(b) FROM (SELECT first AS a, last AS b FROM cov "
+               f"UNION ALL SELECT min(ledger), max(ledger) FROM {g})"),
     )
     db.con.unregister("cov")
     db.con.unregister("bucket_part")

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from beam_pipeline.argcheck import StrictParser, check_command
+from beam_pipeline.config import LEDGER_MAX
 from beam_pipeline.verify.model import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Report, Target, VerifyError, examples
 from beam_pipeline.verify.run import verify
 
@@ -105,10 +106,18 @@ def main(argv: list[str]) -> int:
     if args.trust or args.trust_file or args.network:
         print("error: --trust, --trust-file and --network go with --chain", file=sys.stderr)
         return EXIT_USAGE
+    import duckdb
+
     try:
         report = verify(target)
     except VerifyError as e:
         print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except (duckdb.OutOfMemoryException, duckdb.IOException) as e:
+        # Not a finding about the archive: the machine could not hold the check. Exit 2, not 1.
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"error: verify {target.root}: DuckDB ran out of memory or disk space ({first}); narrow the range "
+              "with --start-ledger/--end-ledger or free space in the temporary directory", file=sys.stderr)
         return EXIT_USAGE
     print(format_report(report), flush=True)
     return EXIT_OK if report.ok else EXIT_PROBLEMS
@@ -177,6 +186,9 @@ def _target(args: argparse.Namespace, options) -> Target:
     args.config_network = None
     if args.ledgers_per_file is not None and args.ledgers_per_file < 1:
         raise VerifyError("--ledgers-per-file must be at least 1")
+    for flag, value in (("--start-ledger", args.start_ledger), ("--end-ledger", args.end_ledger)):
+        if value is not None and not 1 <= value <= LEDGER_MAX:
+            raise VerifyError(f"{flag}: {value} is not a ledger sequence (1 to {LEDGER_MAX})")
     return Target(
         root=args.path,
         partition_by=args.partition_by,

@@ -193,6 +193,9 @@ class _TableReader:
         )
 
 
+MEMORY_LIMIT = "256MB"  # DuckDB spills to disk beyond this; running out of both is a named error (cli)
+
+
 class _Db:
     """A disk-backed DuckDB database holding one aggregate per table: a line per (ledger, file set,
     close time), so that every check is a query and Python only ever sees the problems."""
@@ -203,7 +206,7 @@ class _Db:
         self.con = duckdb.connect(os.path.join(workdir, "verify.duckdb"))
         self.con.execute("SET preserve_insertion_order = false")
         self.con.execute(f"SET temp_directory = '{os.path.join(workdir, 'spill')}'")
-        self.con.execute("SET memory_limit = '256MB'")  # spills to temp_directory beyond this
+        self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")  # spills to temp_directory beyond this
         self.con.execute("SET threads = 2")
         self.scheme, self.lpf = scheme, lpf or 1
 
@@ -235,13 +238,38 @@ class _Db:
         return name
 
     def one(self, sql: str, params=()) -> tuple:
-        return self.con.execute(sql, params).fetchone()
+        return self.con.execute(sql, params).fetchall()[0]  # fetchall: leaves no unfinished result behind
 
     def all(self, sql: str, params=()) -> list[tuple]:
         return self.con.execute(sql, params).fetchall()
 
     def spans(self, ledgers_sql: str, params=()) -> tuple[int, str]:
         """(how many, "a-b, c, ...") for the distinct ledgers a query returns, as runs of consecutive ones."""
+        total, runs, first = self._islands(ledgers_sql, params)
+        return total, _runs_text(first, runs)
+
+    def spans_in_range(self, ledgers_sql: str, start: int, end: int, extent: tuple[int | None, int | None]):
+        """As `spans`, for a query of the ledgers of ``range(?, ?)`` that lack something, over start..end.
+
+        The query runs only over the part of start..end inside `extent` (the first and last ledger the
+        archive has anything for); every ledger outside it lacks everything, so those runs are counted,
+        not generated. A range of 2^32 ledgers over a small archive then costs what the archive costs
+        (it used to materialize every ledger of the range and end in a DuckDB out-of-memory error).
+        """
+        lo, hi = extent
+        if lo is None or hi is None or max(lo, start) > min(hi, end):
+            return end - start + 1, _runs_text([(start, end)], 1)
+        lo, hi = max(lo, start), min(hi, end)
+        total, runs, first = self._islands(ledgers_sql, (lo, hi + 1))
+        if start < lo:
+            total, runs, first = total + lo - start, runs + 1, [(start, lo - 1), *first]
+        if hi < end:
+            total, runs = total + end - hi, runs + 1
+            if len(first) < EXAMPLES:
+                first = [*first, (hi + 1, end)]
+        return total, _runs_text(first[:EXAMPLES], runs)
+
+    def _islands(self, ledgers_sql: str, params) -> tuple[int, int, list[tuple[int, int]]]:
         islands = (
             f"WITH d AS (SELECT DISTINCT ledger FROM ({ledgers_sql})), "
             "g AS (SELECT ledger, ledger - row_number() OVER (ORDER BY ledger) AS grp FROM d) "
@@ -249,8 +277,11 @@ class _Db:
         )
         total, runs = self.one(f"SELECT coalesce(sum(c), 0), count(*) FROM ({islands})", params)
         first = self.all(f"SELECT a, b FROM ({islands}) ORDER BY a LIMIT {EXAMPLES}", params)
-        text = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in first)
-        if runs > EXAMPLES:
-            text += f", ... ({runs - EXAMPLES} more ranges)"
-        return int(total), text
+        return int(total), int(runs), [(int(a), int(b)) for a, b in first]
 
+
+def _runs_text(first: list[tuple[int, int]], runs: int) -> str:
+    text = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in first)
+    if runs > len(first):
+        text += f", ... ({runs - len(first)} more ranges)"
+    return text

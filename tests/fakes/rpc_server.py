@@ -5,8 +5,10 @@ field names and types, ``startLedger`` xor ``cursor``, the retention-window refu
 last ledger sent), from the LedgerCloseMetaBatch objects of a ``../shared/ledgers`` data store
 split into per-ledger LedgerCloseMeta XDR. Faults are injected per test:
 
-- transient, per request (`Fault`): a slow answer, HTTP 429 with Retry-After, HTTP 500, a
-  truncated JSON body, a dropped connection; aimed at the getLedgers page that covers a ledger;
+- per request (`Fault`): a slow answer, HTTP 429 with Retry-After, HTTP 500, a truncated JSON
+  body, a dropped connection, a body dripped one byte at a time (`drip`: each read succeeds, the
+  response never ends), a JSON-RPC error quoting the bare bearer token (`echo_token`); aimed at the
+  getLedgers page that covers a ledger;
 - per ledger: left out of pages (`skip`), replaced by its predecessor (`wrong_sequence`), or
   served with bad metadata (`bad_xdr`: ``not_base64``, ``garbage``, ``truncated``);
 - an auth header the server requires (`require_auth`), answered with 401 otherwise;
@@ -37,7 +39,7 @@ from xdrlib3 import Unpacker
 
 DEFAULT_LIMIT = 50  # stellar-rpc's default getLedgers page
 MAX_LIMIT = 200  # stellar-rpc's maximum getLedgers page
-TRANSIENT_KINDS = ("slow", "429", "500", "truncated", "drop")
+TRANSIENT_KINDS = ("slow", "429", "500", "truncated", "drop", "drip", "echo_token")
 BAD_XDR_KINDS = ("not_base64", "garbage", "truncated")
 
 
@@ -63,7 +65,7 @@ class Fault:
     ledger: int | None = None
     times: int = 1
     method: str = "getLedgers"
-    seconds: float = 2.0  # for "slow"
+    seconds: float = 2.0  # for "slow"; for "drip", the pause before each byte of the body
     retry_after: str | None = "1"  # for "429"
     fired: int = 0
 
@@ -310,10 +312,34 @@ def _handler_for(server: FakeRpcServer) -> type[BaseHTTPRequestHandler]:
                 payload = {"jsonrpc": "2.0", "id": rid, "result": server.dispatch(method, params)}
             except _RpcFailure as e:
                 payload = {"jsonrpc": "2.0", "id": rid, "error": {"code": e.code, "message": e.message}}
+            if fault is not None and fault.kind == "echo_token":
+                # A provider's error body quoting the credential it refused, without "Bearer ".
+                token = (self.headers.get("Authorization") or "").split()[-1:]
+                payload = {"jsonrpc": "2.0", "id": rid,
+                           "error": {"code": -32600, "message": f"invalid api key {''.join(token)}"}}
             data = json.dumps(payload).encode()
             if fault is not None and fault.kind == "truncated":
                 data = data[: len(data) // 2]
+            if fault is not None and fault.kind == "drip":
+                self._drip(data, fault.seconds)
+                return
             self._send_bytes(200, data)
+
+        def _drip(self, data: bytes, pause: float) -> None:
+            """Headers at once, then the body one byte per `pause`: every read succeeds, none finishes."""
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.flush()
+                for i in range(len(data)):
+                    if server._stopping.wait(pause):
+                        return
+                    self.wfile.write(data[i:i + 1])
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up: what a deadline is for
 
         def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
             self._send_bytes(status, json.dumps(payload).encode(), headers)

@@ -13,7 +13,7 @@ from stellar_sdk import xdr
 
 from beam_pipeline.config import DatastoreSourceConfig, RpcSourceConfig
 from beam_pipeline.sources import sep54
-from beam_pipeline.sources.datastore import _decompress
+from beam_pipeline.sources.datastore import decompress_object
 from beam_pipeline.sources.timerange import DatastoreClock, RpcClock, TimeRangeError, resolve, resolve_time_range
 from tests.harness import datastore, job_config, read_table, run_job
 
@@ -32,7 +32,7 @@ def closes() -> dict[int, int]:
     root = datastore(P19)
     for b in range(FIRST, LAST + 1, 64):
         with open(f"{root}/{sep54.object_key(b, 64, 10)}", "rb") as f:
-            batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(_decompress(f.read(), "x", 1 << 30))
+            batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(decompress_object(f.read(), "x", 1 << 30))
         for lcm in batch.ledger_close_metas:
             h = lcm.v0.ledger_header.header
             out[h.ledger_seq.uint32] = h.scp_value.close_time.time_point.uint64
