@@ -141,7 +141,7 @@ def _ttl_keys(fx: Effects) -> list[str]:
             raise fx.ctx.error("footprint operation removed a ledger entry")
         if change.post.data.type != _T.TTL:
             continue
-        key = xdr.LedgerKey(_T.TTL, ttl=xdr.LedgerKeyTTL(change.post.data.ttl.key_hash))
+        key = xdr.LedgerKey(_T.TTL, ttl=xdr.LedgerKeyTtl(change.post.data.ttl.key_hash))
         entries.append(base64.b64encode(key.to_xdr_bytes()).decode("ascii"))
     return entries
 
