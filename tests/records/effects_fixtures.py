@@ -30,7 +30,9 @@ def tx_view(
 ) -> TxView:
     """A TxView of already-built XDR, round-tripped so a malformed fixture fails here."""
     envelope = xdr.TransactionEnvelope.from_xdr_bytes(envelope.to_xdr_bytes())
-    pair = xdr.TransactionResultPair.from_xdr_bytes(xdr.TransactionResultPair(xdr.Hash(bytes(32)), result).to_xdr_bytes())
+    pair = xdr.TransactionResultPair.from_xdr_bytes(
+        xdr.TransactionResultPair(xdr.Hash(bytes(32)), result).to_xdr_bytes()
+    )
     meta = xdr.TransactionMeta.from_xdr_bytes(meta.to_xdr_bytes())
     return TxView(ledger, index, envelope, pair, xdr.LedgerEntryChanges([]), meta)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -151,14 +150,28 @@ def test_trade_effects_are_the_claim_atoms_of_their_operation(datastore: str) ->
                     seller = account_id_address(claim.seller)
                     buyer = account_address(source)
                     expected[toid(ledger.sequence, tx.index, i + 1)] += [
-                        (buyer, {"offer_id": claim.offer_id, "seller": seller,
-                                 "bought_amount": _amount(claim.amount_sold), "sold_amount": _amount(claim.amount_bought),
-                                 **_asset_details(claim.asset_sold, "bought_"),
-                                 **_asset_details(claim.asset_bought, "sold_")}),
-                        (seller, {"offer_id": claim.offer_id, "seller": buyer,
-                                  "bought_amount": _amount(claim.amount_bought), "sold_amount": _amount(claim.amount_sold),
-                                  **_asset_details(claim.asset_bought, "bought_"),
-                                  **_asset_details(claim.asset_sold, "sold_")}),
+                        (
+                            buyer,
+                            {
+                                "offer_id": claim.offer_id,
+                                "seller": seller,
+                                "bought_amount": _amount(claim.amount_sold),
+                                "sold_amount": _amount(claim.amount_bought),
+                                **_asset_details(claim.asset_sold, "bought_"),
+                                **_asset_details(claim.asset_bought, "sold_"),
+                            },
+                        ),
+                        (
+                            seller,
+                            {
+                                "offer_id": claim.offer_id,
+                                "seller": buyer,
+                                "bought_amount": _amount(claim.amount_bought),
+                                "sold_amount": _amount(claim.amount_sold),
+                                **_asset_details(claim.asset_bought, "bought_"),
+                                **_asset_details(claim.asset_sold, "sold_"),
+                            },
+                        ),
                     ]
         for details in [d for pairs in trades.values() for _, d in pairs]:
             details.pop("seller_muxed", None)

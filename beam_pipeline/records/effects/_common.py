@@ -205,19 +205,41 @@ class Claim:
 def read_claim(atom: xdr.ClaimAtom) -> Claim:
     if atom.type == _CA.CLAIM_ATOM_TYPE_V0:
         v0 = atom.v0
-        seller = xdr.AccountID(
-            xdr.PublicKey(xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519, ed25519=v0.seller_ed25519)
+        seller = xdr.AccountID(xdr.PublicKey(xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519, ed25519=v0.seller_ed25519))
+        return Claim(
+            atom.type,
+            seller,
+            v0.offer_id.int64,
+            v0.asset_sold,
+            v0.amount_sold.int64,
+            v0.asset_bought,
+            v0.amount_bought.int64,
+            None,
         )
-        return Claim(atom.type, seller, v0.offer_id.int64, v0.asset_sold, v0.amount_sold.int64,
-                     v0.asset_bought, v0.amount_bought.int64, None)
     if atom.type == _CA.CLAIM_ATOM_TYPE_ORDER_BOOK:
         ob = atom.order_book
-        return Claim(atom.type, ob.seller_id, ob.offer_id.int64, ob.asset_sold, ob.amount_sold.int64,
-                     ob.asset_bought, ob.amount_bought.int64, None)
+        return Claim(
+            atom.type,
+            ob.seller_id,
+            ob.offer_id.int64,
+            ob.asset_sold,
+            ob.amount_sold.int64,
+            ob.asset_bought,
+            ob.amount_bought.int64,
+            None,
+        )
     if atom.type == _CA.CLAIM_ATOM_TYPE_LIQUIDITY_POOL:
         lp = atom.liquidity_pool
-        return Claim(atom.type, None, 0, lp.asset_sold, lp.amount_sold.int64, lp.asset_bought,
-                     lp.amount_bought.int64, lp.liquidity_pool_id.pool_id.hash)
+        return Claim(
+            atom.type,
+            None,
+            0,
+            lp.asset_sold,
+            lp.amount_sold.int64,
+            lp.asset_bought,
+            lp.amount_bought.int64,
+            lp.liquidity_pool_id.pool_id.hash,
+        )
     raise ValueError(f"unknown claim atom type {atom.type}")
 
 
@@ -284,5 +306,3 @@ def pool_details(entry: xdr.LiquidityPoolEntry) -> Details:
             {"asset": asset_b, "amount": amount(cp.reserve_b)},
         ],
     }
-
-

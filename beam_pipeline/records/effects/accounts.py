@@ -22,8 +22,12 @@ _OT = xdr.OperationType
 _T = xdr.LedgerEntryType
 
 # xdr.AccountFlags bits and the keys stellar-etl's setAuthFlagDetails writes for them.
-_ACCOUNT_FLAGS = ((1, "auth_required_flag"), (2, "auth_revocable_flag"), (4, "auth_immutable_flag"),
-                  (8, "auth_clawback_enabled_flag"))
+_ACCOUNT_FLAGS = (
+    (1, "auth_required_flag"),
+    (2, "auth_revocable_flag"),
+    (4, "auth_immutable_flag"),
+    (8, "auth_clawback_enabled_flag"),
+)
 _DEFAULT_SIGNER_WEIGHT = 1
 
 
@@ -47,8 +51,9 @@ def account_merge(fx: Effects) -> None:
 
 def inflation(fx: Effects) -> None:
     for payout in fx.tr().inflation_result.payouts or []:
-        fx.add_account_id(payout.destination, E.ACCOUNT_CREDITED,
-                          {"amount": amount(payout.amount), "asset_type": "native"})
+        fx.add_account_id(
+            payout.destination, E.ACCOUNT_CREDITED, {"amount": amount(payout.amount), "asset_type": "native"}
+        )
 
 
 def _flag_details(details: Details, flags: int, value: bool) -> None:
@@ -88,8 +93,11 @@ def set_options(fx: Effects) -> None:
     if op.home_domain is not None:
         fx.add_source(E.ACCOUNT_HOME_DOMAIN_UPDATED, {"home_domain": go_string(op.home_domain.string32)})
     thresholds: Details = {}
-    for key, value in (("low_threshold", op.low_threshold), ("med_threshold", op.med_threshold),
-                       ("high_threshold", op.high_threshold)):
+    for key, value in (
+        ("low_threshold", op.low_threshold),
+        ("med_threshold", op.med_threshold),
+        ("high_threshold", op.high_threshold),
+    ):
         if value is not None:
             thresholds[key] = value.uint32
     if thresholds:
@@ -102,8 +110,9 @@ def set_options(fx: Effects) -> None:
     if flags:
         fx.add_source(E.ACCOUNT_FLAGS_UPDATED, flags)
     if op.inflation_dest is not None:
-        fx.add_source(E.ACCOUNT_INFLATION_DESTINATION_UPDATED,
-                      {"inflation_destination": account_id_address(op.inflation_dest)})
+        fx.add_source(
+            E.ACCOUNT_INFLATION_DESTINATION_UPDATED, {"inflation_destination": account_id_address(op.inflation_dest)}
+        )
     for change in fx.changes:
         if change.type == _T.ACCOUNT:
             _signer_effects(fx, change)

@@ -44,12 +44,16 @@ def add_balance_created(fx: Effects, entry: xdr.ClaimableBalanceEntry) -> None:
         if claimant.type != xdr.ClaimantType.CLAIMANT_TYPE_V0:
             raise fx.ctx.error(f"unknown claimant type {claimant.type}")
         v0 = claimant.v0
-        fx.add_account_id(v0.destination, E.CLAIMABLE_BALANCE_CLAIMANT_CREATED, {
-            "balance_id": balance_id,
-            "amount": value,
-            "predicate": predicate_json(v0.predicate),
-            "asset": asset,
-        })
+        fx.add_account_id(
+            v0.destination,
+            E.CLAIMABLE_BALANCE_CLAIMANT_CREATED,
+            {
+                "balance_id": balance_id,
+                "amount": value,
+                "predicate": predicate_json(v0.predicate),
+                "asset": asset,
+            },
+        )
 
 
 def _credit_details(entry: xdr.ClaimableBalanceEntry) -> Details:

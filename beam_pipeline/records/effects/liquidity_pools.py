@@ -35,20 +35,26 @@ def _reserves(pool: PoolChange, sign: int) -> list[dict[str, str]]:
 
 def liquidity_pool_deposit(fx: Effects) -> None:
     pool = _pool(fx, fx.ctx.op.body.liquidity_pool_deposit_op.liquidity_pool_id)
-    fx.add_source(E.LIQUIDITY_POOL_DEPOSITED, {
-        "liquidity_pool": pool_details(pool.entry),
-        "reserves_deposited": _reserves(pool, 1),
-        "shares_received": amount(pool.shares),
-    })
+    fx.add_source(
+        E.LIQUIDITY_POOL_DEPOSITED,
+        {
+            "liquidity_pool": pool_details(pool.entry),
+            "reserves_deposited": _reserves(pool, 1),
+            "shares_received": amount(pool.shares),
+        },
+    )
 
 
 def liquidity_pool_withdraw(fx: Effects) -> None:
     pool = _pool(fx, fx.ctx.op.body.liquidity_pool_withdraw_op.liquidity_pool_id)
-    fx.add_source(E.LIQUIDITY_POOL_WITHDREW, {
-        "liquidity_pool": pool_details(pool.entry),
-        "reserves_received": _reserves(pool, -1),
-        "shares_redeemed": amount(-pool.shares),
-    })
+    fx.add_source(
+        E.LIQUIDITY_POOL_WITHDREW,
+        {
+            "liquidity_pool": pool_details(pool.entry),
+            "reserves_received": _reserves(pool, -1),
+            "shares_redeemed": amount(-pool.shares),
+        },
+    )
 
 
 def add_pool_entry_effects(fx: Effects, change: Change) -> None:

@@ -62,11 +62,15 @@ def _parse_asset(text: bytes) -> xdr.Asset | None:
         return None
     issuer_id = xdr.AccountID(xdr.PublicKey(xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519, ed25519=xdr.Uint256(issuer_key)))
     if len(code) <= 4:
-        return xdr.Asset(xdr.AssetType.ASSET_TYPE_CREDIT_ALPHANUM4,
-                         alpha_num4=xdr.AlphaNum4(xdr.AssetCode4(code.ljust(4, b"\0")), issuer_id))
+        return xdr.Asset(
+            xdr.AssetType.ASSET_TYPE_CREDIT_ALPHANUM4,
+            alpha_num4=xdr.AlphaNum4(xdr.AssetCode4(code.ljust(4, b"\0")), issuer_id),
+        )
     if len(code) <= 12:
-        return xdr.Asset(xdr.AssetType.ASSET_TYPE_CREDIT_ALPHANUM12,
-                         alpha_num12=xdr.AlphaNum12(xdr.AssetCode12(code.ljust(12, b"\0")), issuer_id))
+        return xdr.Asset(
+            xdr.AssetType.ASSET_TYPE_CREDIT_ALPHANUM12,
+            alpha_num12=xdr.AlphaNum12(xdr.AssetCode12(code.ljust(12, b"\0")), issuer_id),
+        )
     return None
 
 

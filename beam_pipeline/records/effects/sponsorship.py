@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from stellar_sdk import xdr
 
-from beam_pipeline.records.effects._common import Details, Effects, balance_id_hex, sponsor_of, trust_line_asset_canonical
+from beam_pipeline.records.effects._common import (
+    Details,
+    Effects,
+    balance_id_hex,
+    sponsor_of,
+    trust_line_asset_canonical,
+)
 from beam_pipeline.records.effects._common import EffectType as E
 from beam_pipeline.records.operations.changes import Change, signer_sponsors
 from beam_pipeline.util.assets import pool_id_hex

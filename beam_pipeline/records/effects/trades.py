@@ -23,7 +23,7 @@ from beam_pipeline.records.effects._common import (
     read_claim,
 )
 from beam_pipeline.records.effects._common import EffectType as E
-from beam_pipeline.util.accounts import account_id_address, account_address, muxed_address, muxed_id
+from beam_pipeline.util.accounts import account_address, account_id_address, muxed_address, muxed_id
 from beam_pipeline.util.assets import canonical_asset
 
 _OT = xdr.OperationType
@@ -59,11 +59,14 @@ def _pool_trade(fx: Effects, claim: Claim) -> None:
     pool = pool_change(fx.changes, claim.pool_id)
     if pool is None:
         raise fx.ctx.error(f"liquidity pool {claim.pool_id.hex()} of a fill has no change in the meta")
-    fx.add_source(E.LIQUIDITY_POOL_TRADE, {
-        "liquidity_pool": pool_details(pool.entry),
-        "sold": {"asset": canonical_asset(claim.asset_sold), "amount": amount(claim.amount_sold)},
-        "bought": {"asset": canonical_asset(claim.asset_bought), "amount": amount(claim.amount_bought)},
-    })
+    fx.add_source(
+        E.LIQUIDITY_POOL_TRADE,
+        {
+            "liquidity_pool": pool_details(pool.entry),
+            "sold": {"asset": canonical_asset(claim.asset_sold), "amount": amount(claim.amount_sold)},
+            "bought": {"asset": canonical_asset(claim.asset_bought), "amount": amount(claim.amount_bought)},
+        },
+    )
 
 
 def add_fills(fx: Effects, buyer: xdr.MuxedAccount, claims: list[Claim], strict_send: bool) -> None:

@@ -40,8 +40,11 @@ _T = xdr.LedgerEntryType
 _AUTHORIZED = 1
 _AUTHORIZED_TO_MAINTAIN_LIABILITIES = 2
 # xdr.TrustLineFlags bits and stellar-etl's keys for them ("liabilites" is its spelling).
-_TRUST_FLAGS = ((_AUTHORIZED, "authorized_flag"), (_AUTHORIZED_TO_MAINTAIN_LIABILITIES,
-                "authorized_to_maintain_liabilites"), (4, "clawback_enabled_flag"))
+_TRUST_FLAGS = (
+    (_AUTHORIZED, "authorized_flag"),
+    (_AUTHORIZED_TO_MAINTAIN_LIABILITIES, "authorized_to_maintain_liabilites"),
+    (4, "clawback_enabled_flag"),
+)
 
 
 def change_trust(fx: Effects) -> None:
@@ -73,8 +76,9 @@ def change_trust(fx: Effects) -> None:
         break
 
 
-def _add_flags_effect(fx: Effects, trustor: xdr.AccountID, asset: xdr.Asset, set_flags: int | None,
-                      clear_flags: int | None) -> None:
+def _add_flags_effect(
+    fx: Effects, trustor: xdr.AccountID, asset: xdr.Asset, set_flags: int | None, clear_flags: int | None
+) -> None:
     """stellar-etl's ``addTrustLineFlagsEffect``: written when either flag set is given (even 0)."""
     details: Details = {"trustor": account_id_address(trustor)}
     add_asset(details, asset)
@@ -144,11 +148,14 @@ def add_pool_revoked(fx: Effects) -> None:
     for asset, delta in zip(pool_assets(pool.entry), (pool.reserve_a, pool.reserve_b), strict=True):
         if asset in balance_ids:
             revoked.append({"asset": asset, "amount": amount(-delta), "claimable_balance_id": balance_ids[asset]})
-    fx.add_source(E.LIQUIDITY_POOL_REVOKED, {
-        "liquidity_pool": pool_details(pool.entry),
-        "reserves_revoked": revoked,
-        "shares_revoked": amount(-pool.shares),
-    })
+    fx.add_source(
+        E.LIQUIDITY_POOL_REVOKED,
+        {
+            "liquidity_pool": pool_details(pool.entry),
+            "reserves_revoked": revoked,
+            "shares_revoked": amount(-pool.shares),
+        },
+    )
 
 
 EFFECTS = {
