@@ -17,7 +17,7 @@ from typing import Any
 
 from stellar_sdk import xdr
 
-from beam_pipeline.records.operations import OpContext, amount_string, rat_float_string
+from beam_pipeline.records.operations import OpContext, amount_string
 from beam_pipeline.records.operations.changes import Change, sponsoring_id
 from beam_pipeline.util.accounts import account_address, account_id_address, muxed_address
 from beam_pipeline.util.assets import canonical_asset, extract_asset, pool_id_hex
@@ -145,12 +145,6 @@ def amount(value: xdr.Int64 | int) -> str:
     return amount_string(value if isinstance(value, int) else value.int64)
 
 
-def amount128(parts: xdr.Int128Parts) -> str:
-    """Go's ``amount.String128``: a signed 128-bit stroop count as a 7-decimal string."""
-    value = (parts.hi.int64 << 64) | parts.lo.uint64
-    return rat_float_string(value, 10_000_000)
-
-
 def add_asset(details: Details, asset: xdr.Asset, prefix: str = "") -> None:
     """stellar-etl's effects ``addAssetDetails``: type, and code/issuer unless native (prefix as given)."""
     kind, code, issuer = extract_asset(asset)
@@ -204,43 +198,26 @@ class Claim:
 
 def read_claim(atom: xdr.ClaimAtom) -> Claim:
     if atom.type == _CA.CLAIM_ATOM_TYPE_V0:
-        v0 = atom.v0
-        seller = xdr.AccountID(xdr.PublicKey(xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519, ed25519=v0.seller_ed25519))
-        return Claim(
-            atom.type,
-            seller,
-            v0.offer_id.int64,
-            v0.asset_sold,
-            v0.amount_sold.int64,
-            v0.asset_bought,
-            v0.amount_bought.int64,
-            None,
-        )
-    if atom.type == _CA.CLAIM_ATOM_TYPE_ORDER_BOOK:
-        ob = atom.order_book
-        return Claim(
-            atom.type,
-            ob.seller_id,
-            ob.offer_id.int64,
-            ob.asset_sold,
-            ob.amount_sold.int64,
-            ob.asset_bought,
-            ob.amount_bought.int64,
-            None,
-        )
-    if atom.type == _CA.CLAIM_ATOM_TYPE_LIQUIDITY_POOL:
-        lp = atom.liquidity_pool
-        return Claim(
-            atom.type,
-            None,
-            0,
-            lp.asset_sold,
-            lp.amount_sold.int64,
-            lp.asset_bought,
-            lp.amount_bought.int64,
-            lp.liquidity_pool_id.pool_id.hash,
-        )
-    raise ValueError(f"unknown claim atom type {atom.type}")
+        inner = atom.v0
+        seller = xdr.AccountID(xdr.PublicKey(xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519, ed25519=inner.seller_ed25519))
+    elif atom.type == _CA.CLAIM_ATOM_TYPE_ORDER_BOOK:
+        inner = atom.order_book
+        seller = inner.seller_id
+    elif atom.type == _CA.CLAIM_ATOM_TYPE_LIQUIDITY_POOL:
+        inner, seller = atom.liquidity_pool, None
+    else:
+        raise ValueError(f"unknown claim atom type {atom.type}")
+    pool = seller is None
+    return Claim(
+        kind=atom.type,
+        seller=seller,
+        offer_id=0 if pool else inner.offer_id.int64,
+        asset_sold=inner.asset_sold,
+        amount_sold=inner.amount_sold.int64,
+        asset_bought=inner.asset_bought,
+        amount_bought=inner.amount_bought.int64,
+        pool_id=inner.liquidity_pool_id.pool_id.hash if pool else None,
+    )
 
 
 # --- liquidity pools -----------------------------------------------------------------------------

@@ -34,7 +34,6 @@ from beam_pipeline.records.operations._common import (
     OperationError,
     amount_string,
     go_enum_name,
-    rat_float_string,
 )
 from beam_pipeline.records.operations.changes import find_sponsor
 from beam_pipeline.util.accounts import account_address, muxed_address, signer_key_address
@@ -49,7 +48,6 @@ __all__ = [
     "amount_string",
     "details_text",
     "operation_details",
-    "rat_float_string",
     "transform",
 ]
 
