@@ -174,3 +174,9 @@ def test_offer_without_fills_has_no_effects() -> None:
     )
     op = xdr.ManageBuyOfferOp(NATIVE, USD, xdr.Int64(0), xdr.Price(xdr.Int32(1), xdr.Int32(1)), xdr.Int64(5))
     assert run(xdr.OperationBody(OT.MANAGE_BUY_OFFER, manage_buy_offer_op=op), [], result) == []
+
+
+def test_change_trust_without_a_trust_line_change_has_no_effects() -> None:
+    """stellar-etl TestOperationRegressionAccountTrustItself: an issuer trusting itself changes nothing."""
+    line = xdr.ChangeTrustAsset(USD.type, alpha_num4=USD.alpha_num4)
+    assert run(xdr.OperationBody(OT.CHANGE_TRUST, change_trust_op=xdr.ChangeTrustOp(line, xdr.Int64(1000)))) == []
