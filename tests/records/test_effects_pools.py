@@ -3,8 +3,10 @@ effects of stellar-etl's TestLiquidityPoolEffects, built with stellar_sdk."""
 
 from __future__ import annotations
 
+import pytest
 from stellar_sdk import StrKey, xdr
 
+from beam_pipeline.records.operations import OperationError
 from tests.records.effects_fixtures import (
     NATIVE,
     OT,
@@ -222,3 +224,15 @@ def test_revocation_withdraws_pool_shares_into_claimable_balances() -> None:
         ),
         (SRC, None, "liquidity_pool_removed", {"liquidity_pool_id": POOL_ID.hex()}),
     ]
+
+
+def test_a_deposit_without_its_pool_change_is_an_error_naming_where() -> None:
+    op = xdr.LiquidityPoolDepositOp(
+        xdr.PoolID(xdr.Hash(POOL_ID)),
+        xdr.Int64(100),
+        xdr.Int64(200),
+        xdr.Price(xdr.Int32(1), xdr.Int32(1)),
+        xdr.Price(xdr.Int32(1), xdr.Int32(1)),
+    )
+    with pytest.raises(OperationError, match=r"ledger 1 tx 0+ operation 1: liquidity pool ea4e3e63.* has no change"):
+        run(xdr.OperationBody(OT.LIQUIDITY_POOL_DEPOSIT, liquidity_pool_deposit_op=op), [])
