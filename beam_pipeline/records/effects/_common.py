@@ -154,21 +154,10 @@ def add_asset(details: Details, asset: xdr.Asset, prefix: str = "") -> None:
         details[f"{prefix}asset_issuer"] = issuer
 
 
-def trust_line_asset_canonical(asset: xdr.TrustLineAsset) -> str:
-    """``TrustLineAsset.ToAsset().StringCanonical()`` for a non-pool trust line."""
-    plain = xdr.Asset(type=asset.type, alpha_num4=asset.alpha_num4, alpha_num12=asset.alpha_num12)
-    return canonical_asset(plain)
-
-
 def muxed_account_id(account: xdr.MuxedAccount) -> xdr.AccountID:
     """Go's ``MuxedAccount.ToAccountId``: the ed25519 account behind a (possibly muxed) account."""
     key = account.ed25519 if account.type == xdr.CryptoKeyType.KEY_TYPE_ED25519 else account.med25519.ed25519
     return xdr.AccountID(xdr.PublicKey(xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519, ed25519=key))
-
-
-def balance_id_hex(balance_id: xdr.ClaimableBalanceID) -> str:
-    """``xdr.MarshalHex`` of a claimable balance id (its whole XDR, type included)."""
-    return balance_id.to_xdr_bytes().hex()
 
 
 def sponsor_of(entry: xdr.LedgerEntry | None) -> str | None:

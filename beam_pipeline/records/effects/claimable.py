@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from stellar_sdk import xdr
 
-from beam_pipeline.records.effects._common import Details, Effects, add_asset, amount, balance_id_hex
+from beam_pipeline.records.effects._common import Details, Effects, add_asset, amount
 from beam_pipeline.records.effects._common import EffectType as E
-from beam_pipeline.records.operations.claimable import predicate_json
+from beam_pipeline.records.operations.claimable import balance_id_hex, predicate_json
 from beam_pipeline.util.assets import canonical_asset
 
 _OT = xdr.OperationType

@@ -14,13 +14,12 @@ from stellar_sdk import xdr
 from beam_pipeline.records.effects._common import (
     Details,
     Effects,
-    balance_id_hex,
     sponsor_of,
-    trust_line_asset_canonical,
 )
 from beam_pipeline.records.effects._common import EffectType as E
 from beam_pipeline.records.operations.changes import Change, signer_sponsors
-from beam_pipeline.util.assets import pool_id_hex
+from beam_pipeline.records.operations.claimable import balance_id_hex
+from beam_pipeline.util.assets import canonical_asset, change_trust_asset_to_asset, pool_id_hex
 from beam_pipeline.util.goformat import go_string
 
 _T = xdr.LedgerEntryType
@@ -62,7 +61,7 @@ def add_entry_sponsorship(fx: Effects, change: Change) -> None:
             details["asset_type"] = "liquidity_pool"
             details["liquidity_pool_id"] = pool_id_hex(line.asset.liquidity_pool_id.pool_id.hash)
         else:
-            details["asset"] = trust_line_asset_canonical(line.asset)
+            details["asset"] = canonical_asset(change_trust_asset_to_asset(line.asset))
         fx.add_account_id(line.account_id, effect, details)
     elif change.type == _T.DATA:
         details["data_name"] = go_string(data.data.data_name.string64)

@@ -16,7 +16,6 @@ from beam_pipeline.records.effects._common import (
     Effects,
     add_asset,
     amount,
-    balance_id_hex,
     muxed_account_id,
     pool_assets,
     pool_change,
@@ -24,6 +23,7 @@ from beam_pipeline.records.effects._common import (
 )
 from beam_pipeline.records.effects._common import EffectType as E
 from beam_pipeline.records.effects.claimable import add_balance_created
+from beam_pipeline.records.operations.claimable import balance_id_hex
 from beam_pipeline.util.accounts import account_id_address
 from beam_pipeline.util.assets import (
     LIQUIDITY_POOL_SHARES,
