@@ -27,7 +27,7 @@ from beam_pipeline.records.operations import OpContext, OperationError, details_
 from beam_pipeline.util.toid import toid
 from beam_pipeline.xdr.ledger import LedgerView, TxView
 
-__all__ = ["SCHEMA", "TABLE", "EffectType", "operation_effects", "transform"]
+__all__ = ["SCHEMA", "TABLE", "EffectType", "operation_effects", "transaction_rows", "transform"]
 
 SCHEMA = pa.schema(
     [
