@@ -23,6 +23,7 @@ from tests.records.effects_fixtures import (
     removed,
     run,
     state,
+    updated,
 )
 
 # --- claimable balances -------------------------------------------------------------------------------
@@ -180,3 +181,40 @@ def test_change_trust_without_a_trust_line_change_has_no_effects() -> None:
     """stellar-etl TestOperationRegressionAccountTrustItself: an issuer trusting itself changes nothing."""
     line = xdr.ChangeTrustAsset(USD.type, alpha_num4=USD.alpha_num4)
     assert run(xdr.OperationBody(OT.CHANGE_TRUST, change_trust_op=xdr.ChangeTrustOp(line, xdr.Int64(1000)))) == []
+
+
+def test_claimable_balance_sponsorship_moves_and_goes_with_the_claim() -> None:
+    unconditional = xdr.ClaimPredicate(xdr.ClaimPredicateType.CLAIM_PREDICATE_UNCONDITIONAL)
+    claimants = [claimant(CREATED, unconditional)]
+    key = xdr.LedgerKey(T.CLAIMABLE_BALANCE, claimable_balance=xdr.LedgerKeyClaimableBalance(BALANCE_ID))
+    revoke = xdr.OperationBody(
+        OT.REVOKE_SPONSORSHIP,
+        revoke_sponsorship_op=xdr.RevokeSponsorshipOp(
+            xdr.RevokeSponsorshipType.REVOKE_SPONSORSHIP_LEDGER_ENTRY, ledger_key=key
+        ),
+    )
+    moved = [state(balance_entry(claimants, sponsor=SPONSOR1)), updated(balance_entry(claimants, sponsor=ISSUER))]
+    assert run(revoke) == []
+    assert run(revoke, moved) == [
+        (
+            SRC,
+            None,
+            "claimable_balance_sponsorship_updated",
+            {"balance_id": BALANCE_HEX, "former_sponsor": SPONSOR1, "new_sponsor": ISSUER},
+        ),
+    ]
+    claim = xdr.OperationBody(
+        OT.CLAIM_CLAIMABLE_BALANCE, claim_claimable_balance_op=xdr.ClaimClaimableBalanceOp(BALANCE_ID)
+    )
+    got = run(claim, [state(balance_entry(claimants, sponsor=ISSUER)), removed(key)], source=CREATED)
+    assert [e[2] for e in got] == [
+        "claimable_balance_claimed",
+        "account_credited",
+        "claimable_balance_sponsorship_removed",
+    ]
+    assert got[2] == (
+        CREATED,
+        None,
+        "claimable_balance_sponsorship_removed",
+        {"balance_id": BALANCE_HEX, "former_sponsor": ISSUER},
+    )

@@ -200,3 +200,22 @@ def test_set_options_signer_effects_removed_updated_then_created() -> None:
         (SRC, None, "signer_updated", {"public_key": s2, "weight": 5}),
         (SRC, None, "signer_created", {"public_key": s3, "weight": 2}),
     ]
+
+
+def test_data_entry_sponsorship_transferred() -> None:
+    key = xdr.LedgerKey(T.DATA, data=xdr.LedgerKeyData(account_id(SRC), xdr.String64(b"k")))
+    body = xdr.OperationBody(
+        OT.REVOKE_SPONSORSHIP,
+        revoke_sponsorship_op=xdr.RevokeSponsorshipOp(
+            xdr.RevokeSponsorshipType.REVOKE_SPONSORSHIP_LEDGER_ENTRY, ledger_key=key
+        ),
+    )
+    changes = [state(data_entry(b"k", b"v", SPONSOR1)), updated(data_entry(b"k", b"v", SPONSOR2))]
+    assert run(body, changes, source=SPONSOR1) == [
+        (
+            SPONSOR1,
+            None,
+            "data_sponsorship_updated",
+            {"data_name": "k", "former_sponsor": SPONSOR1, "new_sponsor": SPONSOR2},
+        ),
+    ]
