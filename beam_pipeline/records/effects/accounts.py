@@ -12,10 +12,11 @@ import base64
 
 from stellar_sdk import xdr
 
+from beam_pipeline.records.changes.account_signers import signer_summary
 from beam_pipeline.records.effects._common import Details, Effects, amount
 from beam_pipeline.records.effects._common import EffectType as E
 from beam_pipeline.records.operations.changes import Change
-from beam_pipeline.util.accounts import account_id_address, signer_key_address
+from beam_pipeline.util.accounts import account_id_address
 from beam_pipeline.util.goformat import go_string
 
 _OT = xdr.OperationType
@@ -60,17 +61,6 @@ def _flag_details(details: Details, flags: int, value: bool) -> None:
     for bit, key in _ACCOUNT_FLAGS:
         if flags & bit:
             details[key] = value
-
-
-def signer_summary(account: xdr.AccountEntry) -> dict[str, int]:
-    """Go's ``AccountEntry.SignerSummary``: signer strkey -> weight, the master key when it has weight."""
-    out: dict[str, int] = {}
-    master = account.thresholds.thresholds[0]
-    if master > 0:
-        out[account_id_address(account.account_id)] = master
-    for signer in account.signers:
-        out[signer_key_address(signer.key)] = signer.weight.uint32
-    return out
 
 
 def _signer_effects(fx: Effects, change: Change) -> None:
