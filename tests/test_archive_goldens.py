@@ -16,7 +16,7 @@ import yaml
 from tests.harness import REPO, datastore, job_config, read_golden, read_table, run_job
 
 LEDGER = 30820015
-TABLES = ["ledgers", "transactions", "operations", "assets", "token_transfers"]
+TABLES = ["ledgers", "transactions", "operations", "assets", "token_transfers", "effects"]
 JSON_COLUMNS = {"details", "details_json"}
 
 
@@ -81,6 +81,11 @@ def test_token_transfers_match_the_golden_field_for_field(archive):
     stored = [{k: _stored(v) for k, v in r.items()} for r in read_table(out, "token_transfers").to_pylist()]
     assert len({key(g) for g in golden}) == len(golden) == len(stored) == 60
     assert sorted(stored, key=key) == sorted(golden, key=key)
+
+
+def test_effects_match_the_golden_field_for_field(archive):
+    _, out = archive
+    _compare(read_golden("effects/one_ledger_effects.golden"), read_table(out, "effects").to_pylist(), "id")
 
 
 def test_ledger_counts_match_a_recount_of_the_golden_transactions(archive):

@@ -40,7 +40,7 @@ def sample_archive(tmp_path_factory):
     store = tmp / "store"
     write_sample_datastore(str(store))
     out = tmp / "archive"
-    tables = ["ledgers", "transactions", "operations", "trades", "token_transfers"]
+    tables = ["ledgers", "transactions", "operations", "trades", "token_transfers", "effects"]
     assert run_job(job_config(str(store), 2, 65, out, tables), tmp) == 0
     return out
 

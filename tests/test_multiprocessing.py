@@ -21,7 +21,7 @@ from tests.harness import assert_same_rows, datastore, job_config, read_table, r
 pytestmark = pytest.mark.timeout(240)  # a hung job or service fails the test instead of the suite
 
 START, END = 1410100, 1410239  # testnet-p19-lpf64: three batch objects, the first one partly
-TABLES = ["ledgers", "transactions", "operations", "token_transfers"]
+TABLES = ["ledgers", "transactions", "operations", "token_transfers", "effects"]
 RUN_ID = "r20250101T000000000000Z0def"
 
 

@@ -15,6 +15,7 @@ _MODULES = {
     "operations": "beam_pipeline.records.operations",
     "contract_events": "beam_pipeline.records.contract_events",
     "token_transfers": "beam_pipeline.records.token_transfers",
+    "effects": "beam_pipeline.records.effects",
     "accounts": "beam_pipeline.records.changes.accounts",
     "trustlines": "beam_pipeline.records.changes.trustlines",
     "offers": "beam_pipeline.records.changes.offers",

@@ -8,6 +8,7 @@ memory stays bounded on 100k+ ledgers and every check in `checks` is a query ove
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import defaultdict
 from collections.abc import Iterator
@@ -123,6 +124,28 @@ _ROW_SCHEMA = pa.schema(
 )
 
 
+def row_keys(ids: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Row ids as int64 keys that are distinct within a ledger (duplicates are counted per ledger).
+
+    Integer ids (TOIDs) are their own key. String ids of stellar-etl's ``"<operation_id>-<index>"``
+    form (effects) become ``low 32 bits of the operation id << 31 | index``: the low 32 bits of a
+    TOID (transaction and operation order) are unique within its ledger, so the key is exact. Other
+    string ids fall back to a 64-bit BLAKE2 digest.
+    """
+    if not pa.types.is_string(ids.type) and not pa.types.is_large_string(ids.type):
+        return pc.cast(ids, pa.int64())
+    if pc.all(pc.match_substring_regex(ids, r"^\d+-\d+$")).as_py() is not False:
+        parts = pc.split_pattern(ids, "-")
+        op = pc.cast(pc.list_element(parts, 0), pa.int64())
+        index = pc.cast(pc.list_element(parts, 1), pa.int64())
+        return pc.bit_wise_or(pc.shift_left(pc.bit_wise_and(op, 0xFFFFFFFF), 31), index)
+    digests = [
+        None if v is None else int.from_bytes(hashlib.blake2b(v.encode(), digest_size=8).digest(), "big", signed=True)
+        for v in ids.to_pylist()
+    ]
+    return pa.array(digests, pa.int64())
+
+
 class _TableReader:
     """Streams the needed columns of a table's files as one Arrow stream, noting per-file anomalies."""
 
@@ -176,7 +199,7 @@ class _TableReader:
         ledger = pc.cast(batch.column(self.ledger_col), pa.int64())
         closed = batch.column(closed_col).cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
         close_ts = pc.divide(closed, 1_000_000)
-        key = pc.cast(batch.column(_KEY_COLUMN), pa.int64()) if _KEY_COLUMN in names else pa.nulls(n, pa.int64())
+        key = row_keys(batch.column(_KEY_COLUMN)) if _KEY_COLUMN in names else pa.nulls(n, pa.int64())
         exp = {}
         for table, cols in COUNT_COLUMNS.items():
             if self.table == "ledgers" and all(c in names for c in cols):

@@ -20,7 +20,7 @@ from tests.streaming._ledgers import FIRST, STORE
 
 pytestmark = pytest.mark.timeout(300)
 
-TABLES = ["ledgers", "transactions", "operations", "token_transfers"]
+TABLES = ["ledgers", "transactions", "operations", "token_transfers", "effects"]
 
 
 def tail_config(url: str, out, start: int, end: int | None, **sink) -> dict:
@@ -58,7 +58,7 @@ def test_tail_with_end_ledger_equals_the_batch_run(fake_rpc, tmp_path):
     assert run_job(cfg, tmp_path) == 0
     assert run_job(job_config(datastore(STORE), FIRST, end, batch_out, TABLES, partition_by="hour"), tmp_path) == 0
 
-    for table, key in (("ledgers", "sequence"), ("transactions", "id"), ("operations", "id")):
+    for table, key in (("ledgers", "sequence"), ("transactions", "id"), ("operations", "id"), ("effects", "id")):
         streamed, batched = read_table(tail_out, table), read_table(batch_out, table)
         assert streamed.num_rows == batched.num_rows > 0
         assert _sorted(streamed, key) == _sorted(batched, key)

@@ -28,13 +28,28 @@ from beam_pipeline.records.operations import (
     sponsorship,
     trust,
 )
-from beam_pipeline.records.operations._common import Details, OpContext, OperationError, go_enum_name
+from beam_pipeline.records.operations._common import (
+    Details,
+    OpContext,
+    OperationError,
+    amount_string,
+    go_enum_name,
+)
 from beam_pipeline.records.operations.changes import find_sponsor
 from beam_pipeline.util.accounts import account_address, muxed_address, signer_key_address
 from beam_pipeline.util.toid import toid
 from beam_pipeline.xdr.ledger import LedgerView, TxView
 
-__all__ = ["SCHEMA", "TABLE", "OperationError", "operation_details", "transform"]
+__all__ = [
+    "SCHEMA",
+    "TABLE",
+    "OpContext",
+    "OperationError",
+    "amount_string",
+    "details_text",
+    "operation_details",
+    "transform",
+]
 
 SCHEMA = pa.schema(
     [
