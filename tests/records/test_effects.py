@@ -1,5 +1,5 @@
-"""The effects table against stellar-etl: its golden ledger, its own unit-test fixtures, and internal
-consistency (trades vs. claim atoms, payments vs. their amounts) on every real datastore.
+"""The effects table against stellar-etl's golden ledger, and internal consistency (trades vs. claim
+atoms, payments vs. their amounts) on every real datastore.
 
 Effect families no fixture here covers are built from XDR in test_effects_families.py.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -21,11 +20,9 @@ from beam_pipeline.util.accounts import account_address, account_id_address
 from beam_pipeline.util.assets import extract_asset
 from beam_pipeline.util.toid import toid
 from tests.records._load import datastore_names, load_golden, load_ledgers
-from tests.records.effects_fixtures import effect_rows, ledger_at, tx_from_base64
 
 GOLDEN_DATASTORES = ["mainnet-p13-30820015-metav4", "mainnet-p13-30820015-metav2"]
 LIMITS = {"standalone-p25-loadtest": 2}
-CASES = json.loads((Path(__file__).parent / "data" / "stellar_etl_effects_cases.json").read_text())["cases"]
 OT = xdr.OperationType
 
 
@@ -43,33 +40,6 @@ def test_every_field_of_every_row_matches_stellar_etl_golden(datastore: str) -> 
     rows = [_as_golden(r) for r in effects.transform(ledger)]
     assert len(rows) == len(golden) == 7
     assert sorted(rows, key=lambda r: r["id"]) == sorted(golden, key=lambda g: g["id"])
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c["desc"] for c in CASES])
-def test_stellar_etl_unit_test_fixtures(case: dict) -> None:
-    """stellar-etl's TestOperationEffects cases: same XDR in, the same effects out, in the same order."""
-    ledger = ledger_at(case["sequence"])
-    tx = tx_from_base64(ledger, case["envelope"], case["result"], case["meta"])
-    rows = [r for r in effect_rows(ledger, tx) if r["operation_id"] == toid(case["sequence"], 1, case["index"] + 1)]
-    got = [
-        {
-            "address": r["address"],
-            "address_muxed": r["address_muxed"],
-            "operation_id": r["operation_id"],
-            "type": r["type"],
-            "details": r["details"],
-        }
-        for r in rows
-    ]
-    assert got == case["expected"]
-    assert [r["index"] for r in rows] == list(range(len(rows)))
-    assert [r["id"] for r in rows] == [f"{r['operation_id']}-{r['index']}" for r in rows]
-
-
-def test_fixtures_cover_the_families_they_claim() -> None:
-    kinds = {e["type"] for c in CASES for e in c["expected"]}
-    # payments, trades/offers, set_options, trust lines, merges, inflation, data, sequence bumps
-    assert {2, 3, 4, 5, 6, 10, 12, 20, 21, 22, 26, 30, 31, 32, 33, 40, 41, 42, 43, 1} <= kinds
 
 
 # --- every datastore ---------------------------------------------------------------------------------
