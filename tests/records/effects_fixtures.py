@@ -139,15 +139,17 @@ def run(
     source: str = SRC,
     meta: xdr.TransactionMeta | None = None,
     ext: xdr.TransactionExt | None = None,
+    op_source: xdr.MuxedAccount | None = None,
 ) -> list[tuple]:
-    """The effects of a one-operation successful transaction (ledger 1, transaction index 0)."""
+    """The effects of a one-operation successful transaction (ledger 1, transaction index 0);
+    `op_source` sets the operation's own (possibly muxed) source account."""
     tx = xdr.Transaction(
         muxed(source),
         xdr.Uint32(100),
         xdr.SequenceNumber(xdr.Int64(1)),
         xdr.Preconditions(xdr.PreconditionType.PRECOND_NONE),
         xdr.Memo(xdr.MemoType.MEMO_NONE),
-        [xdr.Operation(None, body)],
+        [xdr.Operation(op_source, body)],
         ext or xdr.TransactionExt(0),
     )
     envelope = xdr.TransactionEnvelope(xdr.EnvelopeType.ENVELOPE_TYPE_TX, v1=xdr.TransactionV1Envelope(tx, []))
