@@ -1,7 +1,8 @@
 """The effects table against stellar-etl's golden ledger, and internal consistency (trades vs. claim
 atoms, payments vs. their amounts) on every real datastore.
 
-Effect families no fixture here covers are built from XDR in test_effects_families.py.
+The exact rows of each operation family are asserted on XDR-built transactions in
+test_effects_operations.py (and test_effects_classic/pools/soroban/sponsorship.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pyarrow as pa
 import pytest
 from stellar_sdk import xdr
 
-from beam_pipeline.records import effects, get_table
+from beam_pipeline.records import effects, get_table, trades
 from beam_pipeline.records.base import rows_to_columns
 from beam_pipeline.records.effects._common import read_claim
 from beam_pipeline.util.accounts import account_address, account_id_address
@@ -213,3 +214,87 @@ def test_credits_and_debits_match_payments_and_account_creations(datastore: str)
                 checked += 1
     if datastore not in ("standalone-p23-loadtest", "standalone-p25-loadtest"):
         assert checked > 0
+
+
+def _trade_asset(row: dict, side: str) -> tuple[str, str, str]:
+    return row[f"{side}_asset_type"], row[f"{side}_asset_code"], row[f"{side}_asset_issuer"]
+
+
+def _effect_asset(details: dict, prefix: str) -> tuple[str, str, str]:
+    return (
+        details[f"{prefix}asset_type"],
+        details.get(f"{prefix}asset_code", ""),
+        details.get(f"{prefix}asset_issuer", ""),
+    )
+
+
+def _canonical(asset: tuple[str, str, str]) -> str:
+    return "native" if asset[0] == "native" else f"{asset[1]}:{asset[2]}"
+
+
+def _from_trade_row(row: dict) -> list[tuple]:
+    """The effects a trades row implies: for an order-book fill the buyer's then the seller's ``trade``
+    effect, for a pool fill one ``liquidity_pool_trade`` on the buyer (amounts as floats, as trades has them)."""
+    sold, bought = _trade_asset(row, "selling"), _trade_asset(row, "buying")
+    seller, buyer = row["selling_account_address"], row["buying_account_address"]
+    if row["trade_type"] == trades.TRADE_TYPE_LIQUIDITY_POOL:
+        return [
+            (
+                buyer,
+                "liquidity_pool_trade",
+                row["selling_liquidity_pool_id"],
+                (_canonical(sold), row["selling_amount"]),
+                (_canonical(bought), row["buying_amount"]),
+            )
+        ]
+    offer = row["selling_offer_id"]
+    return [
+        (buyer, "trade", offer, seller, sold, row["selling_amount"], bought, row["buying_amount"]),
+        (seller, "trade", offer, buyer, bought, row["buying_amount"], sold, row["selling_amount"]),
+    ]
+
+
+def _from_effect(row: dict) -> tuple:
+    """A trade effect in the same shape: (address, kind, offer or pool, ..., bought then sold side)."""
+    d = json.loads(row["details"])
+    if row["type_string"] == "liquidity_pool_trade":
+        return (
+            row["address"],
+            "liquidity_pool_trade",
+            d["liquidity_pool"]["id"],
+            (d["sold"]["asset"], float(d["sold"]["amount"])),
+            (d["bought"]["asset"], float(d["bought"]["amount"])),
+        )
+    return (
+        row["address"],
+        "trade",
+        d["offer_id"],
+        d["seller"],
+        _effect_asset(d, "bought_"),
+        float(d["bought_amount"]),
+        _effect_asset(d, "sold_"),
+        float(d["sold_amount"]),
+    )
+
+
+@pytest.mark.parametrize("datastore", datastore_names())
+def test_trades_are_the_pairs_of_trade_effects(datastore: str) -> None:
+    """Each trades row is exactly its fill's pair of ``trade`` effects (buyer's, then seller's: same offer
+    id, accounts, assets and amounts) or, for a pool fill, its ``liquidity_pool_trade``; per operation in
+    fill order, and no trade effect lacks its trades row."""
+    checked = pools = 0
+    for ledger in _ledgers(datastore):
+        from_trades = defaultdict(list)
+        for row in sorted(trades.transform(ledger), key=lambda r: (r["history_operation_id"], r["order"])):
+            from_trades[row["history_operation_id"]] += _from_trade_row(row)
+            pools += row["trade_type"] == trades.TRADE_TYPE_LIQUIDITY_POOL
+        from_effects = defaultdict(list)
+        for row in effects.transform(ledger):
+            if row["type_string"] in ("trade", "liquidity_pool_trade"):
+                from_effects[row["operation_id"]].append(_from_effect(row))
+        assert dict(from_effects) == dict(from_trades)
+        checked += sum(len(v) for v in from_trades.values())
+    if datastore in ("mainnet-p21-53312000", "mainnet-p22-56065483", "testnet-p19-lpf64"):
+        assert checked > 0
+    if datastore in ("mainnet-p21-53312000", "mainnet-p22-56065483"):
+        assert pools > 0
