@@ -9,10 +9,14 @@ offer ids and sequence numbers as numbers). Each case names (address, address_mu
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from stellar_sdk import StrKey, xdr
 
+from beam_pipeline.records import effects
+from beam_pipeline.util.toid import toid
+from tests.records._load import load_ledgers
 from tests.records.effects_fixtures import (
     CREATED,
     CREATOR,
@@ -369,7 +373,11 @@ _TRUST_KEY = xdr.LedgerKey(T.TRUSTLINE, trust_line=xdr.LedgerKeyTrustLine(accoun
     ("changes", "limit", "kind"),
     [
         ([created(trust_line(usd_line(), limit=900))], 900, "trustline_created"),
-        ([state(trust_line(usd_line(), limit=900)), updated(trust_line(usd_line(), limit=50))], 50, "trustline_updated"),
+        (
+            [state(trust_line(usd_line(), limit=900)), updated(trust_line(usd_line(), limit=50))],
+            50,
+            "trustline_updated",
+        ),
         ([state(trust_line(usd_line(), balance=0)), removed(_TRUST_KEY)], 0, "trustline_removed"),
     ],
 )
@@ -391,7 +399,11 @@ _DATA_KEY = xdr.LedgerKey(T.DATA, data=xdr.LedgerKeyData(account_id(SRC), xdr.St
 @pytest.mark.parametrize(
     ("value", "changes", "expected"),
     [
-        (b"\x00\xff", [created(_data(b"\x00\xff"))], ("data_created", {"value": base64.b64encode(b"\x00\xff").decode()})),
+        (
+            b"\x00\xff",
+            [created(_data(b"\x00\xff"))],
+            ("data_created", {"value": base64.b64encode(b"\x00\xff").decode()}),
+        ),
         (b"v2", [state(_data(b"v1")), updated(_data(b"v2"))], ("data_updated", {"value": "djI="})),
         (None, [state(_data(b"v1")), removed(_DATA_KEY)], ("data_removed", {})),
         # stellar-etl keeps effect type 0 when the meta shows no data change
@@ -448,3 +460,65 @@ def test_inflation_credits_each_payout() -> None:
         (CREATED, None, "account_credited", {"amount": "1.0000000", "asset_type": "native"}),
         (ISSUER, None, "account_credited", {"amount": "0.0000005", "asset_type": "native"}),
     ]
+
+
+# --- real operations (testnet-p19-lpf64) -----------------------------------------------------------
+
+_MERGED = "GBXON6LP6UFNG64SKC7V6JEKOBQKSEOYWITXRJWL5HYV5W2L4Z3ETA6Z"
+_TRUSTOR = "GCADQULEEVJDEY3DCMD26NFJRGPOXTCHIVNIYIMIOPSIMR5GNOP757JX"
+_SEC = {
+    "asset_type": "credit_alphanum4",
+    "asset_code": "SEC",
+    "asset_issuer": "GCOKJKDQD2YTICPGZAP72RFGFGYAMAFCJCWQOKDKJKWP4Z5MIHW7EZXD",
+}
+
+
+@pytest.mark.parametrize(
+    ("sequence", "tx_index", "expected"),
+    [
+        pytest.param(  # merge of a 9999.99 XLM account into the friendbot-like funder
+            1410051,
+            4,
+            [
+                (_MERGED, None, "account_debited", {"amount": "9999.9900000", "asset_type": "native"}),
+                (
+                    "GBFAIH5WKAJQ77NG6BZG7TGVGXHPX4SQLIJ7BENJMCVCZSUZPSISCLU5",
+                    None,
+                    "account_credited",
+                    {"amount": "9999.9900000", "asset_type": "native"},
+                ),
+                (_MERGED, None, "account_removed", {}),
+            ],
+            id="account_merge",
+        ),
+        pytest.param(  # set_flags = 11: required | revocable | clawback enabled
+            1410091,
+            1,
+            [
+                (
+                    "GBCKMB22U56BFQMAAWSZY2CLPTX6OJN7EDSQMHGG4JCPH5TKAZG5DWUN",
+                    None,
+                    "account_flags_updated",
+                    {"auth_required_flag": True, "auth_revocable_flag": True, "auth_clawback_enabled_flag": True},
+                )
+            ],
+            id="set_options_flags",
+        ),
+        pytest.param(  # new SEC trust line with limit 5e16 stroops
+            1410052,
+            3,
+            [(_TRUSTOR, None, "trustline_created", {"limit": "5000000000.0000000", **_SEC})],
+            id="change_trust_created",
+        ),
+        pytest.param(  # bump_to equals the sequence the transaction already consumed: no effect
+            1410081, 1, [], id="bump_sequence_to_current"
+        ),
+    ],
+)
+def test_real_operation_effects(sequence: int, tx_index: int, expected: list[tuple]) -> None:
+    [ledger] = [lg for lg in load_ledgers("testnet-p19-lpf64") if lg.sequence == sequence]
+    [tx] = [t for t in ledger.transactions if t.index == tx_index]
+    assert len(tx.operations) == 1 and tx.successful
+    rows = effects.transaction_rows(ledger, tx)
+    assert [r["operation_id"] for r in rows] == [toid(sequence, tx_index, 1)] * len(rows)
+    assert [(r["address"], r["address_muxed"], r["type_string"], json.loads(r["details"])) for r in rows] == expected
