@@ -200,6 +200,39 @@ def test_path_payment_strict_receive_debits_the_leading_fills_and_writes_offer_c
     ]
 
 
+def _strict_receive(atoms: list[xdr.ClaimAtom], last_amount: int) -> list[tuple]:
+    op = xdr.PathPaymentStrictReceiveOp(NATIVE, xdr.Int64(10**9), muxed(CREATED), USD, xdr.Int64(40), [])
+    success = xdr.PathPaymentStrictReceiveResultSuccess(
+        atoms, xdr.SimplePaymentResult(account_id(CREATED), USD, xdr.Int64(last_amount))
+    )
+    result = xdr.OperationResultTr(
+        OT.PATH_PAYMENT_STRICT_RECEIVE,
+        path_payment_strict_receive_result=xdr.PathPaymentStrictReceiveResult(
+            xdr.PathPaymentStrictReceiveResultCode.PATH_PAYMENT_STRICT_RECEIVE_SUCCESS, success=success
+        ),
+    )
+    return run(xdr.OperationBody(OT.PATH_PAYMENT_STRICT_RECEIVE, path_payment_strict_receive_op=op), [], result)
+
+
+def test_path_payment_strict_receive_send_amount() -> None:
+    """Without fills the debit is the last hop's amount; with several leading fills buying the send
+    asset it is their sum (go's PathPaymentStrictReceiveResult.SendAmount)."""
+    credit = (CREATED, None, "account_credited", {"amount": "0.0000040", **USD_DETAILS})
+    assert _strict_receive([], 33) == [
+        credit,
+        (SRC, None, "account_debited", {"amount": "0.0000033", "asset_type": "native"}),
+    ]
+    fills = [order_book(ISSUER, 1, USD, 25, NATIVE, 11), order_book(CREATOR, 2, USD, 15, NATIVE, 9)]
+    got = _strict_receive(fills, 40)
+    assert got[:2] == [credit, (SRC, None, "account_debited", {"amount": "0.0000020", "asset_type": "native"})]
+    assert [(r[0], r[2], r[3]["offer_id"]) for r in got[2:]] == [
+        (address, kind, offer)
+        for offer, seller in ((1, ISSUER), (2, CREATOR))
+        for kind in ("trade", "offer_updated", "offer_removed", "offer_created")
+        for address in (SRC, seller)
+    ]
+
+
 # --- offers with fills -------------------------------------------------------------------------------
 
 
