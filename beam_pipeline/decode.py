@@ -10,7 +10,6 @@ the close time of its first ledger so that windows and partitions follow event t
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import itertools
 import logging
@@ -18,99 +17,56 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import apache_beam as beam
 import pyarrow as pa
-import zstandard
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import TimestampedValue
 
 from beam_pipeline import DEAD_LETTER
 from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
+from beam_pipeline.handoff import ChunkPacker, DeadLetter, TableChunk
 from beam_pipeline.records import get_table
 from beam_pipeline.records.base import encode_xdr_columns, output_schema, rows_to_columns
-from beam_pipeline.sinks import partitioning
 from beam_pipeline.sources.base import BATCH, ERROR, LEDGER, LedgerBlob
-from beam_pipeline.util import spill
 from beam_pipeline.util.secrets import redact
-from beam_pipeline.xdr import compression
+from beam_pipeline.util.spill import SpillRef
 from beam_pipeline.xdr.ledger import LedgerView, decode_batch, decode_ledger
 
 log = logging.getLogger(__name__)
 
 
 
-class TableChunk(NamedTuple):
-    """Rows of one table from the ledgers of one blob that go to the same file.
+@dataclass(frozen=True)
+class DecodeSettings:
+    """Everything the decode step needs to know, as one plain, picklable value.
 
-    `ledger` and `close_time` are those of the first of them; every ledger of a chunk has the
-    same `partitioning.file_group` (partition, ledger chunk, shard), hence the same window.
-    One chunk per ledger would be simpler, but each element costs the runner ~0.1 ms on its way
-    through the shuffle: a quarter of a testnet run went to moving three small chunks per ledger.
-
-    The schema is known by table name. Compressed because every chunk crosses the GroupByKey:
-    the runner buffers it and, with several workers, ships it between processes twice; the rows'
-    Arrow form (base64 XDR, repeated ids) shrinks ~10x at level 1 for ~1 % of the step's time.
-    On local runs the compressed bytes stay in a spill file and `batch` is their SpillRef
-    (`util/spill.py`).
+    The run's identity (for the metadata columns) and the sink's choices (encoding, metadata,
+    where a ledger's rows go); `file_group` is the sink's function (sequence, close time) ->
+    file group, passed in by `pipeline.py` so that this step knows nothing of sinks.
     """
 
-    table: str
-    ledger: int
-    close_time: int
-    rows: int
-    batch: bytes | spill.SpillRef
-
-
-class DeadLetter(NamedTuple):
-    """A unit that failed (object key or ledger) and why; written to the `_dead_letter` table."""
-
-    unit: str
-    ledger: int | None
-    error_class: str
-    message: str
+    tables: tuple[str, ...]
+    network_passphrase: str
+    file_group: Callable[[int, int], tuple]
+    xdr_encoding: str = "base64"
+    include_metadata: bool = False
+    pipeline_name: str = ""
+    run_id: str = ""
+    ingested_at_us: int = 0
+    on_error: str = "fail"
+    spill_dir: str | None = None
 
 
 class LedgerError(ValueError):
     """A ledger or object that cannot be archived; the message names it."""
 
 
-CHUNK_ZSTD_LEVEL = 1
-# A chunk is our own output, so no bomb: the bound only keeps the one decompressor's contract.
-CHUNK_MAX_BYTES = 1 << 34
-
-
-def chunk_to_batch(chunk: TableChunk, schema: pa.Schema) -> pa.RecordBatch:
-    data = chunk.batch if isinstance(chunk.batch, bytes) else spill.read(chunk.batch)
-    data = compression.decompress(data, f"{chunk.table} chunk of ledger {chunk.ledger}", CHUNK_MAX_BYTES)
-    return pa.ipc.read_record_batch(pa.py_buffer(data), schema)
-
-
 class _DecodeToRowsFn(beam.DoFn):
-    def __init__(
-        self,
-        tables: tuple[str, ...],
-        network_passphrase: str,
-        xdr_encoding: str,
-        include_metadata: bool,
-        pipeline_name: str,
-        run_id: str,
-        ingested_at_us: int,
-        on_error: str,
-        file_group: Callable[[int, int], tuple],
-        spill_dir: str | None = None,
-    ):
-        self._table_names = tables
-        self._passphrase = network_passphrase
-        self._xdr_encoding = xdr_encoding
-        self._include_metadata = include_metadata
-        self._pipeline_name = pipeline_name
-        self._run_id = run_id
-        self._ingested_at_us = ingested_at_us
-        self._on_error = on_error
-        self._file_group = file_group
-        self._spill_dir = spill_dir
+    def __init__(self, settings: DecodeSettings):
+        self._settings = settings
         self._ledgers = Metrics.counter(NAMESPACE, "ledgers")
         self._errors = Metrics.counter(NAMESPACE, "errors")
         self._dead_letters = Metrics.counter(NAMESPACE, "dead_letters")
@@ -118,15 +74,13 @@ class _DecodeToRowsFn(beam.DoFn):
         self._xdr_bytes = Metrics.counter(NAMESPACE, "xdr_bytes")
 
     def setup(self):
-        self._tables = [get_table(n) for n in self._table_names]
-        self._schemas = {
-            t.name: output_schema(t, self._xdr_encoding, self._include_metadata) for t in self._tables
-        }
+        s = self._settings
+        self._tables = [get_table(n) for n in s.tables]
+        self._schemas = {t.name: output_schema(t, s.xdr_encoding, s.include_metadata) for t in self._tables}
         self._row_counters = {t.name: Metrics.counter(NAMESPACE, f"rows_{t.name}") for t in self._tables}
-        self._compressor = zstandard.ZstdCompressor(level=CHUNK_ZSTD_LEVEL)
         self._done = 0
         self._last_log = self._started = time.monotonic()
-        self._spill: spill.SpillFile | None = None
+        self._packer: ChunkPacker | None = None
 
     def finish_bundle(self):
         self._close_spill()
@@ -135,24 +89,22 @@ class _DecodeToRowsFn(beam.DoFn):
         self._close_spill()
 
     def _close_spill(self) -> None:
-        if getattr(self, "_spill", None) is not None:
-            self._spill.close()
-            self._spill = None
+        if getattr(self, "_packer", None) is not None:
+            self._packer.close()
+            self._packer = None
 
-    def _payload(self, data: bytes) -> bytes | spill.SpillRef:
-        """The compressed chunk itself, or (local runs) where this bundle's spill file keeps it."""
-        if self._spill_dir is None:
-            return data
-        if self._spill is None:
-            self._spill = spill.SpillFile(self._spill_dir)
-        return self._spill.put(data)
+    def _payload(self, batch: pa.RecordBatch) -> bytes | SpillRef:
+        """The compressed batch itself, or (local runs) where this bundle's spill file keeps it."""
+        if self._packer is None:
+            self._packer = ChunkPacker(self._settings.spill_dir)
+        return self._packer.pack(batch)
 
     def process(self, blob: LedgerBlob):
         try:
             yield from self._process(blob)
         except Exception as e:  # noqa: BLE001 - every failure is either re-raised or dead-lettered
             self._errors.inc()
-            if self._on_error != DEAD_LETTER:
+            if self._settings.on_error != DEAD_LETTER:
                 raise
             ledger = getattr(e, "ledger", None)
             self._dead_letters.inc()
@@ -196,7 +148,7 @@ class _DecodeToRowsFn(beam.DoFn):
         """Every table's rows for each ledger of the blob in range, up to the first that fails."""
         gathered = []
         for lcm in metas:
-            view = LedgerView(lcm, self._passphrase, blob.origin)
+            view = LedgerView(lcm, self._settings.network_passphrase, blob.origin)
             seq = view.sequence
             if not blob.first <= seq <= blob.last:
                 if blob.kind == LEDGER:
@@ -225,7 +177,7 @@ class _DecodeToRowsFn(beam.DoFn):
         chunks: list[TableChunk] = []
         groups: dict[tuple, list[int]] = {}
         for i, g in enumerate(gathered):
-            groups.setdefault(self._file_group(g.sequence, g.close_time), []).append(i)
+            groups.setdefault(self._settings.file_group(g.sequence, g.close_time), []).append(i)
         for table in self._tables:
             rows = [r for g in gathered for r in g.rows[table.name]]
             if not rows:
@@ -247,7 +199,7 @@ class _DecodeToRowsFn(beam.DoFn):
                 part = _rows_of_group(batch, members, offsets)
                 if part.num_rows == 0:
                     continue
-                data = self._payload(self._compressor.compress(part.serialize()))
+                data = self._payload(part)
                 first = gathered[members[0]]
                 chunks.append(TableChunk(table.name, first.sequence, first.close_time, part.num_rows, data))
         for g in gathered:
@@ -256,15 +208,16 @@ class _DecodeToRowsFn(beam.DoFn):
 
     def _to_batch(self, table, rows: list, origin: str) -> pa.RecordBatch:
         columns = rows_to_columns(rows, table.schema)
-        encode_xdr_columns(columns, table.schema, self._xdr_encoding)
-        if self._include_metadata:
+        encode_xdr_columns(columns, table.schema, self._settings.xdr_encoding)
+        if self._settings.include_metadata:
             self._add_metadata(columns, len(rows), origin)
         return pa.RecordBatch.from_pydict(columns, schema=self._schemas[table.name])
 
     def _add_metadata(self, columns: dict, n: int, origin: str) -> None:
-        columns["_ingested_at"] = [self._ingested_at_us] * n
-        columns["_pipeline_name"] = [self._pipeline_name] * n
-        columns["_run_id"] = [self._run_id] * n
+        s = self._settings
+        columns["_ingested_at"] = [s.ingested_at_us] * n
+        columns["_pipeline_name"] = [s.pipeline_name] * n
+        columns["_run_id"] = [s.run_id] * n
         columns["_source"] = [origin] * n
 
     def _progress(self) -> None:
@@ -386,25 +339,9 @@ def gc_paused():
 class LedgersToRows(beam.PTransform):
     """LedgerBlobs -> timestamped TableChunks (main output) and DeadLetters (tag ``dead_letter``)."""
 
-    def __init__(
-        self, tables, network_passphrase, sink_cfg, pipeline_name, run_id, ingested_at_us, on_error, spill_dir=None
-    ):
+    def __init__(self, settings: DecodeSettings):
         super().__init__()
-        file_group = functools.partial(
-            partitioning.file_group, sink_cfg.partition_by, sink_cfg.ledgers_per_file, sink_cfg.num_shards
-        )
-        self._fn = _DecodeToRowsFn(
-            tuple(tables),
-            network_passphrase,
-            sink_cfg.xdr_encoding,
-            sink_cfg.include_metadata,
-            pipeline_name,
-            run_id,
-            ingested_at_us,
-            on_error,
-            file_group,
-            spill_dir,
-        )
+        self._fn = _DecodeToRowsFn(settings)
 
     def expand(self, blobs):
         return blobs | "DecodeAndTransform" >> beam.ParDo(self._fn).with_outputs(DEAD_LETTER, main="rows")

@@ -39,7 +39,7 @@ from apache_beam.utils.timestamp import Duration
 
 from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
 from beam_pipeline.config import ParquetSinkConfig
-from beam_pipeline.decode import CHUNK_ZSTD_LEVEL, TableChunk, chunk_to_batch
+from beam_pipeline.handoff import CHUNK_ZSTD_LEVEL, TableChunk, chunk_to_batch
 from beam_pipeline.records import get_table
 from beam_pipeline.records.base import ledger_column, output_schema
 from beam_pipeline.sinks.partitioning import WINDOW_SECONDS

@@ -9,11 +9,11 @@ import apache_beam as beam
 from apache_beam.transforms.window import FixedWindows, GlobalWindows
 
 from beam_pipeline.config import ParquetSinkConfig, PipelineConfig
-from beam_pipeline.decode import LedgersToRows
+from beam_pipeline.decode import DecodeSettings, LedgersToRows
 from beam_pipeline.dedupe import DedupeRunWide, deduplicated_tables
 from beam_pipeline.sinks.manifest import FinalizeRun, RunInfo
 from beam_pipeline.sinks.parquet import WriteHivePartitionedParquet
-from beam_pipeline.sinks.partitioning import WINDOW_SECONDS
+from beam_pipeline.sinks.partitioning import WINDOW_SECONDS, file_group_of
 from beam_pipeline.sources import make_source
 
 
@@ -56,15 +56,20 @@ def build_pipeline(
         windowing = beam.WindowInto(event_time_windows(sink))
         write = WriteHivePartitionedParquet(sink, run.run_id, (run.start_ledger, run.end_ledger))
     run = dataclasses.replace(run, source=source.description, network_passphrase=source.network_passphrase or "")
-
-    decoded = (
-        p
-        | "ReadLedgers" >> source
-        | "LedgersToRows" >> LedgersToRows(
-            cfg.processors, source.network_passphrase, sink, cfg.name, run.run_id, ingested_at_us, cfg.on_error,
-            spill_dir,
-        )
+    settings = DecodeSettings(
+        tables=tuple(cfg.processors),
+        network_passphrase=source.network_passphrase,
+        file_group=file_group_of(sink),
+        xdr_encoding=sink.xdr_encoding,
+        include_metadata=sink.include_metadata,
+        pipeline_name=cfg.name,
+        run_id=run.run_id,
+        ingested_at_us=ingested_at_us,
+        on_error=cfg.on_error,
+        spill_dir=spill_dir,
     )
+
+    decoded = p | "ReadLedgers" >> source | "LedgersToRows" >> LedgersToRows(settings)
     rows = decoded.rows
     if deduplicated_tables(cfg.processors):  # tables with one row per key over the run (assets)
         rows = rows | "DedupeRunWide" >> DedupeRunWide(cfg.processors, sink, streaming=cfg.streaming)

@@ -14,7 +14,8 @@ import pytest
 import zstandard
 
 from beam_pipeline.config import NETWORKS
-from beam_pipeline.decode import LedgerError, _DecodeToRowsFn, chunk_to_batch
+from beam_pipeline.decode import DecodeSettings, LedgerError, _DecodeToRowsFn
+from beam_pipeline.handoff import chunk_to_batch
 from beam_pipeline.records import get_table
 from beam_pipeline.records.base import output_schema
 from beam_pipeline.sinks.partitioning import file_group
@@ -35,7 +36,7 @@ def blob(shared_ledgers) -> LedgerBlob:
 def emitted(blob: LedgerBlob, scheme: str = "ledger_day", per_file: int = 10000, shards: int = 1):
     """The DoFn's outputs for the blob, as a generator: it raises after yielding what succeeded."""
     group = functools.partial(file_group, scheme, per_file, shards)
-    fn = _DecodeToRowsFn(TABLES, NETWORKS["testnet"], "base64", False, "t", "r", 0, "fail", group)
+    fn = _DecodeToRowsFn(DecodeSettings(TABLES, NETWORKS["testnet"], group, pipeline_name="t", run_id="r"))
     fn.setup()
     return fn.process(blob)
 

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from beam_pipeline import decode
+from beam_pipeline import handoff
 from beam_pipeline.config import NETWORKS
-from beam_pipeline.decode import _DecodeToRowsFn, chunk_to_batch
+from beam_pipeline.decode import DecodeSettings, _DecodeToRowsFn
+from beam_pipeline.handoff import chunk_to_batch
 from beam_pipeline.records import get_table
 from beam_pipeline.records.base import output_schema
 from beam_pipeline.sinks.partitioning import file_group
@@ -42,7 +43,7 @@ class SpillWatch:
         self.files: list[str] = []
         self.reads = 0
         self.inline = 0
-        made, read, to_batch = spill.SpillFile.__init__, spill.read, decode.chunk_to_batch
+        made, read, to_batch = spill.SpillFile.__init__, spill.read, handoff.chunk_to_batch
 
         def init(f, directory):
             made(f, directory)
@@ -70,8 +71,9 @@ def test_decode_step_parks_chunks_in_its_bundle_spill_file(tmp_path, shared_ledg
 
     def chunks(spill_dir):
         group = functools.partial(file_group, "ledger_range", 16, 1)  # four files' worth of ledgers
-        args = (tuple(TABLES), NETWORKS["testnet"], "base64", False, "t", RUN_ID, 0, "fail", group, spill_dir)
-        fn = _DecodeToRowsFn(*args)
+        settings = DecodeSettings(tuple(TABLES), NETWORKS["testnet"], group, pipeline_name="t", run_id=RUN_ID,
+                                  spill_dir=spill_dir)
+        fn = _DecodeToRowsFn(settings)
         fn.setup()
         fn.start_bundle()
         out = [tv.value for tv in fn.process(blob)]

@@ -27,7 +27,7 @@ from apache_beam.transforms.window import GlobalWindows
 
 from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
 from beam_pipeline.config import ParquetSinkConfig
-from beam_pipeline.decode import TableChunk, chunk_to_batch
+from beam_pipeline.handoff import TableChunk, chunk_to_batch
 from beam_pipeline.sinks import commit, filesets
 from beam_pipeline.sinks.commit import Layout, TempFile, temp_root
 from beam_pipeline.sinks.partitioning import file_group

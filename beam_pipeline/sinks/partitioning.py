@@ -6,6 +6,8 @@ ledger always lands in the same directory whichever run, runner or worker writes
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 WINDOW_SECONDS = {"hour": 3600, "ledger_day": 86400}
@@ -42,3 +44,8 @@ def file_group(scheme: str, ledgers_per_file: int, num_shards: int, ledger: int,
         chunk_bounds(ledger, ledgers_per_file)[0],
         ledger % num_shards,
     )
+
+
+def file_group_of(sink) -> Callable[[int, int], tuple]:
+    """`file_group` with a sink config's choices bound: (ledger, close time) -> file group, picklable."""
+    return functools.partial(file_group, sink.partition_by, sink.ledgers_per_file, sink.num_shards)

@@ -38,7 +38,7 @@ from apache_beam.transforms.window import FixedWindows, GlobalWindows
 from apache_beam.utils.timestamp import Duration
 
 from beam_pipeline.config import ParquetSinkConfig
-from beam_pipeline.decode import TableChunk, chunk_to_batch
+from beam_pipeline.handoff import TableChunk, chunk_to_batch
 from beam_pipeline.records import get_table
 from beam_pipeline.records.base import ledger_column
 from beam_pipeline.sinks import commit, filesets

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 
 from beam_pipeline.config import NETWORKS
-from beam_pipeline.decode import TableChunk, _DecodeToRowsFn
+from beam_pipeline.decode import DecodeSettings, _DecodeToRowsFn
+from beam_pipeline.handoff import TableChunk
 from beam_pipeline.sinks.partitioning import file_group
 from beam_pipeline.sources.base import LEDGER, LedgerBlob
 from tests.fakes.rpc_server import ServedLedger, load_datastore
@@ -25,7 +26,7 @@ def ledger_chunks(count: int) -> tuple[TableChunk, ...]:
     """The `ledgers` table chunk (one row) of the first `count` ledgers, made by the real decode step."""
     group = functools.partial(file_group, "ledger_day", 10000, 1)
     run_id = "r20240101T000000000000Z0000"
-    fn = _DecodeToRowsFn(("ledgers",), TESTNET, "base64", False, "test", run_id, 0, "fail", group)
+    fn = _DecodeToRowsFn(DecodeSettings(("ledgers",), TESTNET, group, pipeline_name="test", run_id=run_id))
     fn.setup()
     out = []
     for seq in range(FIRST, FIRST + count):

@@ -145,7 +145,7 @@ def test_pane_supersedes_an_older_runs_rows_only_where_it_has_data(tmp_path):
     older_dir.mkdir(parents=True)
     import pyarrow as pa
 
-    from beam_pipeline.decode import chunk_to_batch
+    from beam_pipeline.handoff import chunk_to_batch
     from beam_pipeline.records import get_table
     from beam_pipeline.records.base import output_schema
 
