@@ -303,10 +303,10 @@ def _resolve_config(args, options):
 def _flag_time(value: str | None, flag: str):
     if value is None:
         return None
-    from beam_pipeline.config import _as_time
+    from beam_pipeline.config import as_time
 
     try:
-        return _as_time(value)
+        return as_time(value)
     except TypeError as e:
         raise ConfigError(flag, [str(e)]) from None
 

@@ -281,7 +281,8 @@ def _as_str(v: Any) -> str:
     return str(v)  # a plain str: EnvText stays in this module
 
 
-def _as_time(v: Any) -> datetime:
+def as_time(v: Any) -> datetime:
+    """An RFC 3339 time in UTC; also used for the command line's --start_time/--end_time."""
     if isinstance(v, EnvText):
         v = str(v)
     if isinstance(v, datetime):
@@ -306,7 +307,7 @@ _CONVERTERS: dict[Any, Callable[[Any], Any]] = {
     "bool": _as_bool,
     "str": _as_str,
     "str | None": _as_str,
-    "datetime | None": _as_time,
+    "datetime | None": as_time,
 }
 
 

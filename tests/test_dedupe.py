@@ -23,8 +23,8 @@ from apache_beam.transforms.window import TimestampedValue
 
 from beam_pipeline.cli import main
 from beam_pipeline.config import ParquetSinkConfig
-from beam_pipeline.handoff import TableChunk, chunk_to_batch
 from beam_pipeline.dedupe import DedupeRunWide, deduplicated_tables, first_mention
+from beam_pipeline.handoff import TableChunk, chunk_to_batch
 from beam_pipeline.records import get_table, table_names
 from beam_pipeline.records.base import output_schema
 from tests.harness import datastore, job_config, read_table, run_job

@@ -282,9 +282,9 @@ def test_sql_partition_buckets_agree_with_the_writer(scheme, lpf, tmp_path):
     """verify groups rows by a SQL "bucket" and names its directory with the writer's partition_path;
     both must agree at the edges (midnight, the top of the hour, chunk boundaries)."""
     from beam_pipeline.sinks.partitioning import partition_path
-    from beam_pipeline.verify import _Db
+    from beam_pipeline.verify import ArchiveDb
 
-    db = _Db(str(tmp_path), scheme, lpf)
+    db = ArchiveDb(str(tmp_path), scheme, lpf)
     try:
         cases = [(0, 1), (86399, 99), (86400, 100), (1654835024, 1410048), (1654837199, 1410199), (1654837200, 1410200)]
         rows = db.all(

@@ -25,7 +25,7 @@ from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
 from beam_pipeline.config import RpcSourceConfig
 from beam_pipeline.sources.base import ERROR, LEDGER, LedgerBlob
 from beam_pipeline.sources.rpc_client import DEFAULT_DEADLINE_S, RpcClient, RpcError, Secret
-from beam_pipeline.sources.rpc_pages import Problem, account_page, ledgers_text, metadata, page_error
+from beam_pipeline.sources.rpc_pages import Problem, account_page, ledgers_text, metadata, page_error, retention_window
 
 log = logging.getLogger(__name__)
 
@@ -41,22 +41,6 @@ class LedgerRange(NamedTuple):
 def split_range(start: int, end: int, chunk_size: int) -> list[LedgerRange]:
     """Consecutive, non-overlapping chunks covering exactly start..end."""
     return [LedgerRange(a, min(end, a + chunk_size - 1)) for a in range(start, end + 1, chunk_size)]
-
-
-def _probe(client: RpcClient) -> tuple[int, int]:
-    """The server's retention window (oldest, latest), from a one-ledger page at its latest ledger.
-
-    Asking at ``latestLedger`` always succeeds, whatever the wanted range, so an out-of-range
-    request is reported with the window rather than with the server's bare refusal.
-    """
-    latest = client.get_latest_ledger().get("sequence")
-    if not isinstance(latest, int):
-        raise RpcError(f"getLatestLedger from {client.safe_url}: the result has no integer 'sequence'")
-    page = client.get_ledgers(1, f"ledger {latest} (retention probe)", start=latest)
-    oldest, newest = page.get("oldestLedger"), page.get("latestLedger")
-    if not isinstance(oldest, int) or not isinstance(newest, int):
-        raise RpcError(f"getLedgers from {client.safe_url}: the result lacks integer oldestLedger/latestLedger")
-    return oldest, newest
 
 
 class RpcDoFn(beam.DoFn):
@@ -187,7 +171,7 @@ class ReadRpcLedgers(beam.PTransform):
             if start > end:
                 raise RpcError(f"RPC source {self._safe_url}: start ledger {start} is after end ledger {end}")
             self.network_passphrase = served_network(client, cfg)
-            self.oldest, self.latest = _probe(client)
+            self.oldest, self.latest = retention_window(client)
         if start < self.oldest or end > self.latest:
             raise RpcError(
                 f"RPC source {self._safe_url}: ledgers {start}-{end} are not all available: the server holds "

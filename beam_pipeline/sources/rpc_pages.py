@@ -17,7 +17,7 @@ from typing import NamedTuple
 from stellar_sdk import xdr
 from xdrlib3 import Unpacker
 
-from beam_pipeline.sources.rpc_client import RpcError
+from beam_pipeline.sources.rpc_client import RpcClient, RpcError
 
 
 class Ledger(NamedTuple):
@@ -138,3 +138,19 @@ def metadata(entry: dict, seq: int, safe_url: str) -> bytes:
             seq,
         )
     return data
+
+
+def retention_window(client: RpcClient) -> tuple[int, int]:
+    """The server's retention window (oldest, latest), from a one-ledger page at its latest ledger.
+
+    Asking at ``latestLedger`` always succeeds, whatever the wanted range, so an out-of-range
+    request is reported with the window rather than with the server's bare refusal.
+    """
+    latest = client.get_latest_ledger().get("sequence")
+    if not isinstance(latest, int):
+        raise RpcError(f"getLatestLedger from {client.safe_url}: the result has no integer 'sequence'")
+    page = client.get_ledgers(1, f"ledger {latest} (retention probe)", start=latest)
+    oldest, newest = page.get("oldestLedger"), page.get("latestLedger")
+    if not isinstance(oldest, int) or not isinstance(newest, int):
+        raise RpcError(f"getLedgers from {client.safe_url}: the result lacks integer oldestLedger/latestLedger")
+    return oldest, newest

@@ -40,9 +40,17 @@ from beam_pipeline import DEAD_LETTER
 from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
 from beam_pipeline.config import RpcSourceConfig
 from beam_pipeline.sources.base import ERROR, LEDGER, LedgerBlob
-from beam_pipeline.sources.rpc import RpcDoFn, _probe, served_network
+from beam_pipeline.sources.rpc import RpcDoFn, served_network
 from beam_pipeline.sources.rpc_client import DEFAULT_DEADLINE_S, RpcClient, RpcError, Secret
-from beam_pipeline.sources.rpc_pages import Problem, account_page, header_of, ledgers_text, metadata, page_error
+from beam_pipeline.sources.rpc_pages import (
+    Problem,
+    account_page,
+    header_of,
+    ledgers_text,
+    metadata,
+    page_error,
+    retention_window,
+)
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +236,7 @@ class TailRpcLedgers(beam.PTransform):
             if end is not None and start > end:
                 raise RpcError(f"RPC source {self._safe_url}: start ledger {start} is after end ledger {end}")
             self.network_passphrase = served_network(client, cfg)
-            self.oldest, self.latest = _probe(client)
+            self.oldest, self.latest = retention_window(client)
         if start < self.oldest:
             raise RpcError(
                 f"RPC source {self._safe_url}: ledger {start} is older than the server's retention window "

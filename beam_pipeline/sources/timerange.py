@@ -250,9 +250,10 @@ class RpcClock:
         )
         self.description = f"RPC {self._client.safe_url}"
         self.calls = 0
-        latest = int(self._client.get_latest_ledger()["sequence"])
-        page = self._page(latest)
-        self._bounds = (int(page["oldestLedger"]), int(page["latestLedger"]))
+        from beam_pipeline.sources.rpc_pages import retention_window
+
+        self.calls += 1
+        self._bounds = retention_window(self._client)
 
     def close(self) -> None:
         self._client.close()

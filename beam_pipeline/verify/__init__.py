@@ -58,7 +58,7 @@ from beam_pipeline.verify.model import (
     VerifyError,
 )
 from beam_pipeline.verify.run import verify
-from beam_pipeline.verify.scan import _Db as _Db  # the SQL partition buckets are tested against the writer
+from beam_pipeline.verify.scan import ArchiveDb as ArchiveDb  # the SQL partition buckets are tested against the writer
 from beam_pipeline.verify.scan import find_tables, infer_layout, list_table
 
 __all__ = [

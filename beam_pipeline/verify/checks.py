@@ -13,14 +13,16 @@ from __future__ import annotations
 import pyarrow as pa
 
 from beam_pipeline.verify.model import EXAMPLES, ArchiveFile, TableReport, examples
-from beam_pipeline.verify.scan import COUNT_COLUMNS, _Db, _TableReader
+from beam_pipeline.verify.scan import COUNT_COLUMNS, ArchiveDb, TableReader
 
 
 def _ledgers_word(n: int) -> str:
     return "ledger" if n == 1 else "ledgers"
 
 
-def check_table(db: _Db, table: str, files: list[ArchiveFile], start: int, end: int, has_ledgers: bool) -> TableReport:
+def check_table(
+    db: ArchiveDb, table: str, files: list[ArchiveFile], start: int, end: int, has_ledgers: bool
+) -> TableReport:
     """Loads one table's files in the range and runs the checks that apply to it.
 
     ``ledgers`` must be checked first: it leaves the ``expect`` table (close time and expected counts
@@ -44,7 +46,7 @@ def check_table(db: _Db, table: str, files: list[ArchiveFile], start: int, end: 
             set_info.append(f)
         selected.append((set_ids[key], f))
     report.files = len(selected)
-    g = db.load(table, _TableReader(table, selected, start, end, report))
+    g = db.load(table, TableReader(table, selected, start, end, report))
     if table == "ledgers":
         db.con.execute(
             f"CREATE TABLE expect AS SELECT ledger, min(close_ts) AS close_ts, max(etx) AS etx, max(eops) AS eops "
@@ -67,7 +69,7 @@ def check_table(db: _Db, table: str, files: list[ArchiveFile], start: int, end: 
     return report
 
 
-def _check_misplaced(db: _Db, g: str, set_info: list[ArchiveFile], report: TableReport) -> None:
+def _check_misplaced(db: ArchiveDb, g: str, set_info: list[ArchiveFile], report: TableReport) -> None:
     """Rows whose ledger / close time give another directory than the one their file is in."""
     found: dict[tuple[str, str], list[int]] = {}
     rows = db.all(
@@ -88,7 +90,7 @@ def _check_misplaced(db: _Db, g: str, set_info: list[ArchiveFile], report: Table
         )
 
 
-def _check_duplicates(db: _Db, g: str, table: str, set_info: list[ArchiveFile], report: TableReport) -> None:
+def _check_duplicates(db: ArchiveDb, g: str, table: str, set_info: list[ArchiveFile], report: TableReport) -> None:
     """A ledger's rows from two file sets, an id twice within a set, or two ledgers rows of one ledger."""
     extra = "OR sum(n) > 1" if table == "ledgers" else ""
     rows = db.all(
@@ -113,7 +115,7 @@ def _check_duplicates(db: _Db, g: str, table: str, set_info: list[ArchiveFile], 
         report.add("duplicated", m)
 
 
-def _check_counts(db: _Db, g: str, table: str, report: TableReport) -> None:
+def _check_counts(db: ArchiveDb, g: str, table: str, report: TableReport) -> None:
     """Rows per ledger against what the ledgers table says (see COUNT_COLUMNS)."""
     col = "etx" if table == "transactions" else "eops"
     per = f"(SELECT ledger, sum(n) AS rows FROM {g} GROUP BY ledger)"
@@ -136,7 +138,7 @@ def _check_counts(db: _Db, g: str, table: str, report: TableReport) -> None:
 
 
 def _check_coverage(
-    db: _Db, g: str, set_info: list[ArchiveFile], start: int, end: int, has_ledgers: bool, report: TableReport
+    db: ArchiveDb, g: str, set_info: list[ArchiveFile], start: int, end: int, has_ledgers: bool, report: TableReport
 ) -> None:
     """Tables without a count: a ledger with no rows must at least be covered by a file set of the
     directory its close time gives. Only a warning: empty ledgers of a sparse table leave no file."""

@@ -14,7 +14,7 @@ from beam_pipeline.util import fs
 from beam_pipeline.verify.checks import check_table
 from beam_pipeline.verify.manifests import check_manifests, load_manifests, newest_layout
 from beam_pipeline.verify.model import ArchiveFile, Report, Target, VerifyError
-from beam_pipeline.verify.scan import _Db, find_tables, infer_layout, list_table
+from beam_pipeline.verify.scan import ArchiveDb, find_tables, infer_layout, list_table
 
 CORE_TABLES = ("ledgers", "transactions", "operations")  # their rows follow from the ledgers table's counts
 
@@ -58,7 +58,7 @@ def verify(target: Target) -> Report:
     if stray:
         report.warnings.append(f"{len(stray)} non-Parquet files under table directories, e.g. {stray[0]}")
     with tempfile.TemporaryDirectory(prefix="verify-") as workdir:
-        db = _Db(workdir, scheme, lpf)
+        db = ArchiveDb(workdir, scheme, lpf)
         try:
             for t in tables:
                 report.tables.append(check_table(db, t, archive[t], start, end, has_ledgers="ledgers" in tables))

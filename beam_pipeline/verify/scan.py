@@ -146,7 +146,7 @@ def row_keys(ids: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pa.array(digests, pa.int64())
 
 
-class _TableReader:
+class TableReader:
     """Streams the needed columns of a table's files as one Arrow stream, noting per-file anomalies."""
 
     def __init__(self, table: str, files: list[tuple[int, ArchiveFile]], start: int, end: int, report: TableReport):
@@ -219,7 +219,7 @@ class _TableReader:
 MEMORY_LIMIT = "256MB"  # DuckDB spills to disk beyond this; running out of both is a named error (cli)
 
 
-class _Db:
+class ArchiveDb:
     """A disk-backed DuckDB database holding one aggregate per table: a line per (ledger, file set,
     close time), so that every check is a query and Python only ever sees the problems."""
 
@@ -248,7 +248,7 @@ class _Db:
             return partition_path(self.scheme, 0, bucket * self.lpf, self.lpf)
         return partition_path(self.scheme, bucket * _BUCKET_SECONDS[self.scheme], 0, self.lpf)
 
-    def load(self, table: str, reader: _TableReader) -> str:
+    def load(self, table: str, reader: TableReader) -> str:
         name = f"g_{table}"
         stream = pa.RecordBatchReader.from_batches(_ROW_SCHEMA, reader.batches())
         self.con.register("table_rows", stream)
