@@ -89,6 +89,7 @@ def build_scaled_store(dest: str, source: str, base: int, scale: int, ledgers_pe
     from stellar_sdk import xdr
 
     from beam_pipeline.sources import sep54
+    from beam_pipeline.xdr.ledger import lcm_body
 
     manifest = read_manifest(source)
     lcms = []
@@ -100,7 +101,7 @@ def build_scaled_store(dest: str, source: str, base: int, scale: int, ledgers_pe
     lcms = lcms[:base]
     if not lcms:
         raise ValueError(f"{source}: no ledgers")
-    body = _body(lcms[0])
+    body = lcm_body(lcms[0])
     first = body.ledger_header.header.ledger_seq.uint32
     close0 = body.ledger_header.header.scp_value.close_time.time_point.uint64
     prev_hash = body.ledger_header.header.previous_ledger_hash.hash
@@ -122,7 +123,7 @@ def build_scaled_store(dest: str, source: str, base: int, scale: int, ledgers_pe
     cctx = zstandard.ZstdCompressor(level=3)
     for i in range(total):
         lcm = lcms[i % base]
-        entry = _body(lcm).ledger_header
+        entry = lcm_body(lcm).ledger_header
         header = entry.header
         header.ledger_seq = xdr.Uint32(first + i)
         header.scp_value.close_time = xdr.TimePoint(xdr.Uint64(close0 + 5 * i))
@@ -142,10 +143,6 @@ def build_scaled_store(dest: str, source: str, base: int, scale: int, ledgers_pe
             out.write_bytes(cctx.compress(data))
             encoded = []
     return dest
-
-
-def _body(lcm):
-    return {0: lcm.v0, 1: lcm.v1, 2: lcm.v2}[lcm.v]
 
 
 def _decompress(data: bytes, what: str = "benchmark object") -> bytes:

@@ -33,7 +33,7 @@ from beam_pipeline.records.base import encode_xdr_columns, output_schema, rows_t
 from beam_pipeline.sources.base import BATCH, ERROR, LEDGER, LedgerBlob
 from beam_pipeline.util.secrets import redact
 from beam_pipeline.util.spill import SpillRef
-from beam_pipeline.xdr.ledger import LedgerView, decode_batch, decode_ledger
+from beam_pipeline.xdr.ledger import LedgerDecodeError, LedgerView, decode_batch, decode_ledger, lcm_sequence
 
 log = logging.getLogger(__name__)
 
@@ -285,10 +285,10 @@ def _ledgers_in(blob: LedgerBlob):
 
 
 def _sequence(lcm) -> int:
-    body = {0: lcm.v0, 1: lcm.v1, 2: lcm.v2}.get(lcm.v)
-    if body is None:
-        raise LedgerError(f"unsupported LedgerCloseMeta version {lcm.v}")
-    return body.ledger_header.header.ledger_seq.uint32
+    try:
+        return lcm_sequence(lcm)
+    except LedgerDecodeError as e:
+        raise LedgerError(str(e)) from None
 
 
 def _named(message: str, ledger: int | None) -> LedgerError:

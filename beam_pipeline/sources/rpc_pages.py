@@ -14,10 +14,8 @@ import binascii
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from stellar_sdk import xdr
-from xdrlib3 import Unpacker
-
 from beam_pipeline.sources.rpc_client import RpcClient, RpcError
+from beam_pipeline.xdr.ledger import header_of
 
 
 class Ledger(NamedTuple):
@@ -90,23 +88,6 @@ def account_page(entries: Iterable, expected: int, last: int, what: str) -> Iter
 def page_error(safe_url: str, problem: Problem) -> RpcError:
     """The error for a `Problem`, naming the server and (through `RpcError.ledger`) its first ledger."""
     return RpcError(f"getLedgers from {safe_url}: {problem.message}", problem.first)
-
-
-def header_of(lcm: bytes) -> xdr.LedgerHeaderHistoryEntry:
-    """The header entry at the front of a LedgerCloseMeta, without decoding the (large) rest.
-
-    Enough to prove the bytes are the ledger the server says they are; the full decode happens
-    once, downstream, in the step that makes rows.
-    """
-    u = Unpacker(lcm)
-    version = u.unpack_int()
-    if version == 0:
-        pass  # LedgerCloseMetaV0 starts with its header
-    elif version in (1, 2):
-        xdr.LedgerCloseMetaExt.unpack(u)  # V1/V2 start with an extension, then the header
-    else:
-        raise ValueError(f"unknown LedgerCloseMeta version {version}")
-    return xdr.LedgerHeaderHistoryEntry.unpack(u)
 
 
 def metadata(entry: dict, seq: int, safe_url: str) -> bytes:

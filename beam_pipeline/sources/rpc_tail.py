@@ -45,12 +45,12 @@ from beam_pipeline.sources.rpc_client import DEFAULT_DEADLINE_S, RpcClient, RpcE
 from beam_pipeline.sources.rpc_pages import (
     Problem,
     account_page,
-    header_of,
     ledgers_text,
     metadata,
     page_error,
     retention_window,
 )
+from beam_pipeline.xdr.ledger import header_of
 
 log = logging.getLogger(__name__)
 

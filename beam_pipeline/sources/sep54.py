@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 EXTENSIONS = ("zst", "zstd")  # current stores use .xdr.zst, older ones .xdr.zstd
@@ -71,6 +72,31 @@ def object_key(seq: int, ledgers_per_batch: int, batches_per_partition: int, ext
     if fs_ != fe:
         key += f"-{fe}"
     return key + ".xdr." + ext
+
+
+_PARTITION_DIR = re.compile(r"^[0-9A-F]{8}--(\d+)-(\d+)/$")
+_OBJECT_NAME = re.compile(r"^[0-9A-F]{8}--(\d+)(?:-(\d+))?\.xdr\.(zst|zstd)$")
+
+
+def parse_partition_dir(name: str) -> tuple[int, int] | None:
+    """(first, last) ledger of a partition directory name such as ``FFFFFFFF--0-639/``, else None.
+
+    The inverse of the partition part of `object_key`.
+    """
+    m = _PARTITION_DIR.match(name)
+    return (int(m[1]), int(m[2])) if m else None
+
+
+def parse_object_name(name: str) -> tuple[int, int] | None:
+    """(first, last) ledger of an object name such as ``FFFFFFBF--64-127.xdr.zst``, else None.
+
+    The inverse of the object part of `object_key`; a one-ledger batch has no ``-end``.
+    """
+    m = _OBJECT_NAME.match(name)
+    if not m:
+        return None
+    start = int(m[1])
+    return start, int(m[2] or start)
 
 
 def batches(start: int, end: int, ledgers_per_batch: int) -> list[tuple[int, int]]:

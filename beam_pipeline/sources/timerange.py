@@ -24,7 +24,6 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import logging
-import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -34,9 +33,6 @@ from beam_pipeline.config import DatastoreSourceConfig, PipelineConfig, RpcSourc
 log = logging.getLogger(__name__)
 
 GENESIS = 1  # a source whose first ledger is this (or 2) has nothing earlier to miss
-
-_PARTITION = re.compile(r"^[0-9A-F]{8}--(\d+)-(\d+)/$")
-_OBJECT = re.compile(r"^[0-9A-F]{8}--(\d+)(?:-(\d+))?\.xdr\.(zst|zstd)$")
 
 
 class TimeRangeError(ValueError):
@@ -90,10 +86,11 @@ class DatastoreClock:
         partitions are listed; batches in between are taken to be at their formula keys (galexie
         writes contiguously) and a missing one is reported when a probe reads it.
         """
+        from beam_pipeline.sources.sep54 import parse_partition_dir
         from beam_pipeline.util import storage
 
         names = storage.list_dir(self.root)
-        partitions = sorted((int(m[1]), int(m[2]), n) for n in names if (m := _PARTITION.match(n)))
+        partitions = sorted((*bounds, n) for n in names if (bounds := parse_partition_dir(n)))
         low = high = self._objects("", names)
         self._ext = "zst"
         if partitions:
@@ -136,13 +133,9 @@ class DatastoreClock:
 
     @staticmethod
     def _objects(prefix: str, names: list[str]) -> list[tuple[int, int, str]]:
-        out = []
-        for n in names:
-            m = _OBJECT.match(n)
-            if m:
-                start = int(m[1])
-                out.append((start, int(m[2] or start), prefix + n))
-        return sorted(out)
+        from beam_pipeline.sources.sep54 import parse_object_name
+
+        return sorted((*bounds, prefix + n) for n in names if (bounds := parse_object_name(n)))
 
     def bounds(self) -> tuple[int, int]:
         return self.batch(0)[0], self.batch(len(self) - 1)[1]
@@ -168,8 +161,9 @@ class DatastoreClock:
 
     @lru_cache(maxsize=256)  # noqa: B019 - one clock per resolution; the cache dies with it
     def _batch_first(self, i: int) -> tuple[int, int]:
-        from stellar_sdk import xdr
         from stellar_sdk.xdr.base import Unpacker
+
+        from beam_pipeline.xdr.ledger import LedgerDecodeError, unpack_header_entry
 
         start, _, key = self.batch(i)
         u = Unpacker(self._read(key))
@@ -177,12 +171,10 @@ class DatastoreClock:
         u.unpack_uint()  # endSequence
         if u.unpack_uint() == 0:
             raise TimeRangeError(f"{self.root}/{key}: the batch holds no ledgers")
-        version = u.unpack_int()
-        if version in (1, 2):
-            xdr.LedgerCloseMetaExt.unpack(u)
-        elif version != 0:
-            raise TimeRangeError(f"{self.root}/{key}: unsupported LedgerCloseMeta version {version}")
-        header = xdr.LedgerHeaderHistoryEntry.unpack(u).header
+        try:
+            header = unpack_header_entry(u).header
+        except LedgerDecodeError as e:
+            raise TimeRangeError(f"{self.root}/{key}: {e}") from None
         seq = header.ledger_seq.uint32
         if seq != first_seq or seq != start:
             raise TimeRangeError(f"{self.root}/{key}: first ledger is {seq}, but the object key says {start}")
@@ -193,13 +185,13 @@ class DatastoreClock:
         """(ledger, close time) of every ledger in batch `i`; decodes the whole batch."""
         from stellar_sdk import xdr
 
-        from beam_pipeline.xdr.ledger import LedgerView
+        from beam_pipeline.xdr.ledger import lcm_body
 
         key = self.batch(i)[2]
         batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(self._read(key))
         out = []
         for lcm in batch.ledger_close_metas:
-            h = LedgerView(lcm, "").header
+            h = lcm_body(lcm).ledger_header.header
             out.append((h.ledger_seq.uint32, h.scp_value.close_time.time_point.uint64))
         return tuple(out)
 

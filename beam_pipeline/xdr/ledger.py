@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from functools import cached_property
 
 from stellar_sdk import xdr
+from xdrlib3 import Unpacker
 
 from beam_pipeline.xdr import fast
 from beam_pipeline.xdr.fast import xdr_bytes
@@ -32,6 +33,43 @@ FAST_DECODE = os.environ.get("BEAM_PIPELINE_DECODE", "fast") != "sdk"
 
 class LedgerDecodeError(ValueError):
     """A ledger's meta is not what the protocol says it must be."""
+
+
+# --- the LedgerCloseMeta version switch, once: every other module asks here ----------------------
+
+
+def lcm_body(lcm: xdr.LedgerCloseMeta) -> xdr.LedgerCloseMetaV0 | xdr.LedgerCloseMetaV1 | xdr.LedgerCloseMetaV2:
+    """The body of a LedgerCloseMeta of any supported version (v0, v1, v2)."""
+    if lcm.v == 0:
+        return lcm.v0
+    if lcm.v == 1:
+        return lcm.v1
+    if lcm.v == 2:
+        return lcm.v2
+    raise LedgerDecodeError(f"unsupported LedgerCloseMeta version {lcm.v}")
+
+
+def lcm_sequence(lcm: xdr.LedgerCloseMeta) -> int:
+    return lcm_body(lcm).ledger_header.header.ledger_seq.uint32
+
+
+def unpack_header_entry(u: Unpacker) -> xdr.LedgerHeaderHistoryEntry:
+    """Reads a LedgerCloseMeta's version and header entry from `u`, leaving the (large) rest unread.
+
+    Enough to learn a ledger's sequence and close time without decoding its transactions: v0
+    starts with its header, v1 and v2 with an extension and then the header.
+    """
+    version = u.unpack_int()
+    if version in (1, 2):
+        xdr.LedgerCloseMetaExt.unpack(u)
+    elif version != 0:
+        raise LedgerDecodeError(f"unsupported LedgerCloseMeta version {version}")
+    return xdr.LedgerHeaderHistoryEntry.unpack(u)
+
+
+def header_of(lcm: bytes) -> xdr.LedgerHeaderHistoryEntry:
+    """The header entry at the front of LedgerCloseMeta bytes (see `unpack_header_entry`)."""
+    return unpack_header_entry(Unpacker(lcm))
 
 
 def network_id(passphrase: str) -> bytes:
@@ -129,6 +167,43 @@ class TxView:
         return inner.operations or []
 
 
+_ENTRY_TYPE = xdr.LedgerEntryType
+
+
+def ledger_key(entry: xdr.LedgerEntry) -> xdr.LedgerKey:
+    """The LedgerKey that identifies `entry` (what stellar-core indexes it by, and sorts changes by)."""
+    data = entry.data
+    t = data.type
+    if t == _ENTRY_TYPE.ACCOUNT:
+        return xdr.LedgerKey(t, account=xdr.LedgerKeyAccount(data.account.account_id))
+    if t == _ENTRY_TYPE.TRUSTLINE:
+        tl = data.trust_line
+        return xdr.LedgerKey(t, trust_line=xdr.LedgerKeyTrustLine(tl.account_id, tl.asset))
+    if t == _ENTRY_TYPE.OFFER:
+        o = data.offer
+        return xdr.LedgerKey(t, offer=xdr.LedgerKeyOffer(o.seller_id, o.offer_id))
+    if t == _ENTRY_TYPE.DATA:
+        d = data.data
+        return xdr.LedgerKey(t, data=xdr.LedgerKeyData(d.account_id, d.data_name))
+    if t == _ENTRY_TYPE.CLAIMABLE_BALANCE:
+        cb = data.claimable_balance
+        return xdr.LedgerKey(t, claimable_balance=xdr.LedgerKeyClaimableBalance(cb.balance_id))
+    if t == _ENTRY_TYPE.LIQUIDITY_POOL:
+        lp = data.liquidity_pool
+        return xdr.LedgerKey(t, liquidity_pool=xdr.LedgerKeyLiquidityPool(lp.liquidity_pool_id))
+    if t == _ENTRY_TYPE.CONTRACT_DATA:
+        cd = data.contract_data
+        return xdr.LedgerKey(t, contract_data=xdr.LedgerKeyContractData(cd.contract, cd.key, cd.durability))
+    if t == _ENTRY_TYPE.CONTRACT_CODE:
+        return xdr.LedgerKey(t, contract_code=xdr.LedgerKeyContractCode(data.contract_code.hash))
+    if t == _ENTRY_TYPE.CONFIG_SETTING:
+        cs = data.config_setting
+        return xdr.LedgerKey(t, config_setting=xdr.LedgerKeyConfigSetting(cs.config_setting_id))
+    if t == _ENTRY_TYPE.TTL:
+        return xdr.LedgerKey(t, ttl=xdr.LedgerKeyTtl(data.ttl.key_hash))
+    raise LedgerDecodeError(f"unknown ledger entry type {t}")
+
+
 class LedgerView:
     """A decoded LedgerCloseMeta plus the per-ledger facts every table shares."""
 
@@ -136,14 +211,7 @@ class LedgerView:
         self.lcm = lcm
         self.network_passphrase = network_passphrase
         self.source = source  # where the ledger came from: object key or RPC url
-        if lcm.v == 0:
-            self._body = lcm.v0
-        elif lcm.v == 1:
-            self._body = lcm.v1
-        elif lcm.v == 2:
-            self._body = lcm.v2
-        else:
-            raise LedgerDecodeError(f"unsupported LedgerCloseMeta version {lcm.v}")
+        self._body = lcm_body(lcm)
 
     def release(self) -> None:
         """Drops what the view computed, for when every table is done with the ledger.

@@ -320,7 +320,8 @@ def _set_fault(server: FakeRpcServer, fault: str) -> None:
         ("not_base64", f"ledger {BAD}: metadataXdr is not base64: "),
         (
             "garbage",
-            f"ledger {BAD}: metadataXdr is not a LedgerCloseMeta: ValueError: unknown LedgerCloseMeta version 7",
+            f"ledger {BAD}: metadataXdr is not a LedgerCloseMeta: "
+            "LedgerDecodeError: unsupported LedgerCloseMeta version 7",
         ),
     ],
 )

@@ -41,7 +41,7 @@ from stellar_sdk import xdr
 
 from beam_pipeline.util.toid import toid
 from beam_pipeline.xdr.fast import xdr_bytes
-from beam_pipeline.xdr.ledger import LedgerView, TxView
+from beam_pipeline.xdr.ledger import LedgerView, TxView, ledger_key
 
 CREATED = xdr.LedgerEntryChangeType.LEDGER_ENTRY_CREATED
 UPDATED = xdr.LedgerEntryChangeType.LEDGER_ENTRY_UPDATED
@@ -114,40 +114,6 @@ class EntryChange:
         if self.tx is None or self.op_index is None:
             return None
         return toid(self.tx.ledger.sequence, self.tx.index, self.op_index + 1)
-
-
-def ledger_key(entry: xdr.LedgerEntry) -> xdr.LedgerKey:
-    """The LedgerKey that identifies `entry` (what stellar-core indexes it by)."""
-    data = entry.data
-    t = data.type
-    if t == _ET.ACCOUNT:
-        return xdr.LedgerKey(t, account=xdr.LedgerKeyAccount(data.account.account_id))
-    if t == _ET.TRUSTLINE:
-        tl = data.trust_line
-        return xdr.LedgerKey(t, trust_line=xdr.LedgerKeyTrustLine(tl.account_id, tl.asset))
-    if t == _ET.OFFER:
-        o = data.offer
-        return xdr.LedgerKey(t, offer=xdr.LedgerKeyOffer(o.seller_id, o.offer_id))
-    if t == _ET.DATA:
-        d = data.data
-        return xdr.LedgerKey(t, data=xdr.LedgerKeyData(d.account_id, d.data_name))
-    if t == _ET.CLAIMABLE_BALANCE:
-        cb = data.claimable_balance
-        return xdr.LedgerKey(t, claimable_balance=xdr.LedgerKeyClaimableBalance(cb.balance_id))
-    if t == _ET.LIQUIDITY_POOL:
-        lp = data.liquidity_pool
-        return xdr.LedgerKey(t, liquidity_pool=xdr.LedgerKeyLiquidityPool(lp.liquidity_pool_id))
-    if t == _ET.CONTRACT_DATA:
-        cd = data.contract_data
-        return xdr.LedgerKey(t, contract_data=xdr.LedgerKeyContractData(cd.contract, cd.key, cd.durability))
-    if t == _ET.CONTRACT_CODE:
-        return xdr.LedgerKey(t, contract_code=xdr.LedgerKeyContractCode(data.contract_code.hash))
-    if t == _ET.CONFIG_SETTING:
-        cs = data.config_setting
-        return xdr.LedgerKey(t, config_setting=xdr.LedgerKeyConfigSetting(cs.config_setting_id))
-    if t == _ET.TTL:
-        return xdr.LedgerKey(t, ttl=xdr.LedgerKeyTtl(data.ttl.key_hash))
-    raise LedgerChangeError(f"unknown ledger entry type {t}")
 
 
 def _change(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from stellar_sdk import xdr
 
 from beam_pipeline.util.accounts import account_id_address, signer_key_address
-from beam_pipeline.xdr.ledger import TxView
+from beam_pipeline.xdr.ledger import TxView, ledger_key
 
 _T = xdr.LedgerEntryType
 _C = xdr.LedgerEntryChangeType
@@ -30,37 +30,7 @@ class Change:
 
     def key_bytes(self) -> bytes:
         entry = self.pre if self.pre is not None else self.post
-        return ledger_key_of(entry.data).to_xdr_bytes()
-
-
-def ledger_key_of(data: xdr.LedgerEntryData) -> xdr.LedgerKey:
-    """The LedgerKey that identifies a ledger entry."""
-    t = data.type
-    if t == _T.ACCOUNT:
-        return xdr.LedgerKey(t, account=xdr.LedgerKeyAccount(data.account.account_id))
-    if t == _T.TRUSTLINE:
-        tl = data.trust_line
-        return xdr.LedgerKey(t, trust_line=xdr.LedgerKeyTrustLine(tl.account_id, tl.asset))
-    if t == _T.OFFER:
-        return xdr.LedgerKey(t, offer=xdr.LedgerKeyOffer(data.offer.seller_id, data.offer.offer_id))
-    if t == _T.DATA:
-        return xdr.LedgerKey(t, data=xdr.LedgerKeyData(data.data.account_id, data.data.data_name))
-    if t == _T.CLAIMABLE_BALANCE:
-        return xdr.LedgerKey(t, claimable_balance=xdr.LedgerKeyClaimableBalance(data.claimable_balance.balance_id))
-    if t == _T.LIQUIDITY_POOL:
-        pool_id = data.liquidity_pool.liquidity_pool_id
-        return xdr.LedgerKey(t, liquidity_pool=xdr.LedgerKeyLiquidityPool(pool_id))
-    if t == _T.CONTRACT_DATA:
-        cd = data.contract_data
-        return xdr.LedgerKey(t, contract_data=xdr.LedgerKeyContractData(cd.contract, cd.key, cd.durability))
-    if t == _T.CONTRACT_CODE:
-        return xdr.LedgerKey(t, contract_code=xdr.LedgerKeyContractCode(data.contract_code.hash))
-    if t == _T.CONFIG_SETTING:
-        setting_id = data.config_setting.config_setting_id
-        return xdr.LedgerKey(t, config_setting=xdr.LedgerKeyConfigSetting(setting_id))
-    if t == _T.TTL:
-        return xdr.LedgerKey(t, ttl=xdr.LedgerKeyTtl(data.ttl.key_hash))
-    raise ValueError(f"unsupported ledger entry type {t}")
+        return ledger_key(entry).to_xdr_bytes()
 
 
 def pair_changes(changes: list[xdr.LedgerEntryChange]) -> list[Change]:

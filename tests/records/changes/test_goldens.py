@@ -28,8 +28,9 @@ from beam_pipeline.records.changes import (
     restored_keys,
     ttl,
 )
-from beam_pipeline.records.changes._extract import REMOVED, RESTORED, EntryChange, ledger_key
+from beam_pipeline.records.changes._extract import REMOVED, RESTORED, EntryChange
 from beam_pipeline.util.assets import asset_contract_id, pool_id_from_params
+from beam_pipeline.xdr.ledger import ledger_key
 from tests.records._load import load_golden
 
 GOLDEN_TABLES = [

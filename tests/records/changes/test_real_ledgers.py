@@ -25,12 +25,12 @@ from beam_pipeline.records.changes._extract import (
     UPDATED,
     LedgerChangeError,
     compact,
-    ledger_key,
     pair_changes,
 )
 from beam_pipeline.records.changes.accounts import changed_except_signers
 from beam_pipeline.util.accounts import account_address
 from beam_pipeline.util.toid import toid
+from beam_pipeline.xdr.ledger import ledger_key
 from tests.records._load import load_ledgers
 
 DATASTORES = [
