@@ -49,7 +49,7 @@ test: venv runners
 	$(PY) -m pytest -q
 
 bench: venv
-	$(PY) -m beam_pipeline bench
+	$(PY) -m benchmarks
 
 lint: venv
 	$(PY) -m pip install --quiet ruff

@@ -567,13 +567,26 @@ def load_config_text(text: str, source: str) -> PipelineConfig:
     return parse_config(load_yaml(text, source), source)
 
 
-def load_config(path: str) -> PipelineConfig:
-    """Reads and validates a config file from a local path (see cli for gs:// and s3://)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        raise ConfigError(path, [f"cannot read the file: {e.strerror or e}"]) from None
+def load_config(path: str, options=None) -> PipelineConfig:
+    """Reads and validates a config file from a local path, gs:// or s3:// (the latter through Beam
+    FileSystems, configured with `options` when given: endpoints, credentials)."""
+    if "://" not in path:  # local: no Beam import, so that validating a config stays light
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            raise ConfigError(path, [f"cannot read the file: {e.strerror or e}"]) from None
+    else:
+        from apache_beam.io.filesystems import FileSystems
+
+        from beam_pipeline.util import fs
+
+        if options is not None:
+            FileSystems.set_options(options)
+        try:
+            text = fs.read_bytes(path, max_bytes=1 << 20).decode("utf-8")
+        except Exception as e:  # noqa: BLE001 - reported with the path
+            raise ConfigError(path, [f"cannot read the file: {e}"]) from None
     return load_config_text(text, path)
 
 

@@ -5,6 +5,9 @@ step boundary (they pickle ~10x larger and slower than bytes). What leaves this 
 `TableChunk` per table and file group of a blob (its ledgers that go to the same partition, file
 and shard, usually all of them): the rows as a compressed Arrow record batch, timestamped with
 the close time of its first ledger so that windows and partitions follow event time.
+
+This step knows nothing of sinks: its values are defined in `handoff.py`, and which ledgers share
+a file group is the sink's function, passed in with the `DecodeSettings` by `pipeline.py`.
 """
 
 from __future__ import annotations

@@ -10,20 +10,21 @@ import json
 
 from stellar_sdk import xdr
 
-from beam_pipeline import bench
-from beam_pipeline.cli import main
 from beam_pipeline.xdr.ledger import LedgerView
+from benchmarks import stores
+from benchmarks.cli import main
+from benchmarks.report import scaling_summary
 from tests.harness import datastore
 
 TESTNET = "Test SDF Network ; September 2015"
 
 
 def test_scaled_store_is_a_consistent_renumbered_chain(tmp_path):
-    root = bench.build_scaled_store(str(tmp_path / "s"), datastore("testnet-p19-lpf64"), base=3, scale=3,
+    root = stores.build_scaled_store(str(tmp_path / "s"), datastore("testnet-p19-lpf64"), base=3, scale=3,
                                     ledgers_per_batch=4)
-    objects = sorted(bench.objects_of(root), reverse=True)  # inverted-hex names: lowest ledger first
-    blobs = [bench._decompress(open(p, "rb").read()) for p in objects]
-    assert bench.ledger_range(blobs) == (1410048, 1410056, 9)
+    objects = sorted(stores.objects_of(root), reverse=True)  # inverted-hex names: lowest ledger first
+    blobs = [stores.decompress(open(p, "rb").read()) for p in objects]
+    assert stores.ledger_range(blobs) == (1410048, 1410056, 9)
     assert [p.rsplit("/", 1)[1] for p in objects] == [
         "FFEA7BFF--1410048-1410051.xdr.zst", "FFEA7BFB--1410052-1410055.xdr.zst", "FFEA7BF7--1410056-1410059.xdr.zst"
     ]
@@ -43,7 +44,7 @@ def test_scaled_store_is_a_consistent_renumbered_chain(tmp_path):
 
 def test_bench_command_writes_the_report(tmp_path, shared_ledgers):
     out = tmp_path / "r.json"
-    rc = main(["bench", "--data", datastore("mainnet-p13-30820015-metav2"), "--scale", "1", "--scale", "2",
+    rc = main(["--data", datastore("mainnet-p13-30820015-metav2"), "--scale", "1", "--scale", "2",
                "--base", "2", "--repeat", "1", "--no-multi", "--compare-in-memory", "--out", str(out)])
     assert rc == 0
     report = json.loads(out.read_text())
@@ -83,7 +84,7 @@ def test_steady_state_ratios_cancel_the_fixed_start_up():
                 "multi": {"seconds": multi}}
 
     # Per added ledger: decode 0.1 s, one process 0.125 s, two processes 0.0625 s; start-up 2 s and 5 s.
-    summary = bench.scaling_summary(
+    summary = scaling_summary(
         [store(1, 10, 1.0, 3.25, 5.625), store(4, 40, 4.0, 7.0, 7.5), {"name": "not scaled"}],
         {"single": 2.0, "multi": 5.0},
         {"single": 0.5, "multi": 3.0},
@@ -106,7 +107,7 @@ def test_marginal_cost_per_step_shows_a_ledger_costing_more_in_a_longer_range():
                 "decode_fast": {"seconds": ledgers / 200}, "single": {"seconds": single, "peak_rss_mb": 100.0}}
 
     # 1 s of start-up, then 10 ms per ledger up to 40 ledgers and 20 ms per ledger beyond.
-    summary = bench.scaling_summary([store(1, 10, 1.1), store(4, 40, 1.4), store(16, 160, 3.8)])
+    summary = scaling_summary([store(1, 10, 1.1), store(4, 40, 1.4), store(16, 160, 3.8)])
     steps = [(s["from_to_ledgers"], s["single"]) for s in summary["marginal_ms_per_ledger"]]
     assert steps == [([10, 40], 10.0), ([40, 160], 20.0)]
     assert "multi" not in summary["marginal_ms_per_ledger"][0]

@@ -63,3 +63,19 @@ def test_readme_sql_examples_run_on_the_sample_archive(sql, sample_archive):
         assert sum(r[1] for r in rows) == 64  # every sample ledger counted once
     if "FROM trades" in sql:
         assert rows == [("USD", "native", 12, 600.0, 2.0)]  # the sample's twelve 50 USD -> 100 XLM fills
+
+
+def test_the_development_layout_names_every_module_and_package_that_exists():
+    """The README's layout block and the tree agree: every top-level module or package of
+    beam_pipeline/ is named, and every ``name.py`` or ``name/`` it names exists where it says."""
+    block = README.split("## Development", 1)[1].split("```", 2)[1]
+    package = REPO / "beam_pipeline"
+    top = {p.name for p in package.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()}
+    top.discard("__init__.py")
+    named = set(re.findall(r"([A-Za-z_]\w*(?:/\w+)*(?:\.py|/))", block))
+    missing = {n for n in top if (n if n.endswith(".py") else n + "/") not in named}
+    assert not missing, f"README's Development layout omits {sorted(missing)}"
+    places = [package, *[p for p in package.rglob("*") if p.is_dir()], REPO, REPO.parent, REPO / "templates" / "flex", REPO / "tests"]
+    for name in named:
+        path = name.rstrip("/")
+        assert any((where / path).exists() for where in places), f"README names {name}, which does not exist"

@@ -307,7 +307,8 @@ def test_cli_on_dataflow_reports_a_translated_job_instead_of_metrics(tmp_path, s
     from apache_beam.runners.dataflow.dataflow_metrics import DataflowMetrics
     from apache_beam.runners.dataflow.dataflow_runner import DataflowPipelineResult, DataflowRunner
 
-    from beam_pipeline.cli import _ran_here, main
+    from beam_pipeline.cli import main
+    from beam_pipeline.job import ran_here
 
     cfg = job_config(datastore("testnet-p19-lpf64"), START, END, tmp_path / "archive", tables=["ledgers"])
     code = main(
@@ -327,4 +328,4 @@ def test_cli_on_dataflow_reports_a_translated_job_instead_of_metrics(tmp_path, s
     assert template_result.is_in_terminal_state()  # so wait_until_finish returns at once
     with pytest.raises(ValueError, match="Job id is unknown"):
         template_result.metrics().query()
-    assert not _ran_here(template_result)
+    assert not ran_here(template_result)

@@ -1,4 +1,5 @@
-"""SaveToParquet: Hive-partitioned Parquet tables, exact under reruns and overlapping runs.
+"""WriteHivePartitionedParquet (the ``SaveToParquet`` consumer): Hive-partitioned Parquet tables, exact
+under reruns and overlapping runs.
 
     chunks --KeyByFile--> ((table, partition, chunk, shard), chunk)
            --GroupByFile--> --WriteTempFiles--> ((table, partition), TempFile)   files under _temporary/

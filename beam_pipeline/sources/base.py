@@ -3,7 +3,7 @@
 A source is a composite PTransform ``PBegin -> PCollection[LedgerBlob]``. It resolves
 everything it can (network passphrase, object layout, ledger range) when it is constructed, so
 that configuration errors surface before any Beam work starts. Blobs are raw XDR bytes: decoding
-happens in the same fused step that turns ledgers into rows (see ``pipeline.DecodeToRows``).
+happens in the same fused step that turns ledgers into rows (``decode.LedgersToRows``).
 """
 
 from __future__ import annotations

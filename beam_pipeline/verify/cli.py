@@ -165,9 +165,9 @@ def _target(args: argparse.Namespace, options) -> Target:
     if unknown:
         raise VerifyError(f"--tables: unknown tables {', '.join(unknown)} (known: {', '.join(table_names())})")
     if args.config:
-        from beam_pipeline.cli import read_config
+        from beam_pipeline.config import load_config
 
-        cfg = read_config(args.config, options)
+        cfg = load_config(args.config, options)
         if args.partition_by or args.ledgers_per_file:
             raise VerifyError("--partition-by / --ledgers-per-file go with --path; the config gives them")
         cfg = cfg.with_range(args.start_ledger, args.end_ledger)

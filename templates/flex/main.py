@@ -3,7 +3,7 @@
 The template launcher runs this file on a launcher VM with the template parameters and Dataflow's
 own options as ``--name=value`` arguments (``--config``, ``--start_ledger``, ..., ``--runner``,
 ``--project``, ``--region``, ``--temp_location``, ``--template_location`` ...). It is deliberately
-thin: it calls ``python -m beam_pipeline run``'s `cmd_run`, so a template launch and a command-line
+thin: it calls `beam_pipeline.job.run`, as ``python -m beam_pipeline run`` does, so a template launch and a command-line
 launch build the same graph. Google requires the launch program to exit once the job is handed
 over (waiting would block the launch), so for Dataflow it does not wait and prints no end-of-run
 summary: the counters are in the Dataflow UI. Other runners (local tests) wait as the CLI does.
@@ -30,8 +30,9 @@ from apache_beam.options.pipeline_options import (
     WorkerOptions,
 )
 
+from beam_pipeline import job
 from beam_pipeline.argcheck import check_template
-from beam_pipeline.cli import EXIT_CONFIG, cmd_run
+from beam_pipeline.job import EXIT_CONFIG
 
 METADATA = Path(__file__).with_name("metadata.json")
 PROG = "templates/flex/main.py"
@@ -67,7 +68,7 @@ def run(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    return cmd_run(argv, wait=not to_dataflow(argv))
+    return job.run(argv, wait=not to_dataflow(argv))
 
 
 if __name__ == "__main__":

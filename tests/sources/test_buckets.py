@@ -161,11 +161,11 @@ def test_s3_settings_from_config():
 def test_one_bucket_with_two_settings_is_a_config_error():
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from beam_pipeline.cli import _apply_storage_options
+    from beam_pipeline.job import apply_storage_options
 
     cfg = parse_config(_bucket_job("s3://same/store", "same", "S3", anonymous=True), "job.yaml")
     with pytest.raises(ConfigError, match=r"job\.yaml.*\n.*consumers\[0\]\.config\.bucket_name: bucket 'same' is also"):
-        _apply_storage_options(cfg, PipelineOptions([]))
+        apply_storage_options(cfg, PipelineOptions([]))
 
 
 def test_anonymous_gcs_source_is_refused():
