@@ -75,7 +75,8 @@ def test_the_development_layout_names_every_module_and_package_that_exists():
     named = set(re.findall(r"([A-Za-z_]\w*(?:/\w+)*(?:\.py|/))", block))
     missing = {n for n in top if (n if n.endswith(".py") else n + "/") not in named}
     assert not missing, f"README's Development layout omits {sorted(missing)}"
-    places = [package, *[p for p in package.rglob("*") if p.is_dir()], REPO, REPO.parent, REPO / "templates" / "flex", REPO / "tests"]
+    places = [package, *[p for p in package.rglob("*") if p.is_dir()], REPO, REPO.parent]
+    places += [REPO / "templates" / "flex", REPO / "tests"]
     for name in named:
         path = name.rstrip("/")
         assert any((where / path).exists() for where in places), f"README names {name}, which does not exist"
