@@ -17,7 +17,7 @@ import zstandard
 from stellar_sdk import xdr
 
 from beam_pipeline.sources import sep54
-from tests.harness import datastore, parquet_files, run_job
+from tests.harness import datastore, parquet_files
 
 STORE = "testnet-p19-lpf64"  # 64 ledgers per object, 10 objects per partition, ledgers 1410048..1410367
 LEDGERS_PER_BATCH, BATCHES_PER_PARTITION = 64, 10
@@ -69,14 +69,6 @@ def write_xdr(store: Path, seq: int, payload: bytes) -> None:
 
 def write_batch(store: Path, seq: int, batch: xdr.LedgerCloseMetaBatch) -> None:
     write_xdr(store, seq, batch.to_xdr_bytes())
-
-
-def run(capsys, cfg: dict, tmp_path: Path, *extra: str) -> tuple[int, str, str]:
-    """Runs a job; (exit code, stdout, stderr) of that run only, since the checks are on what it printed."""
-    capsys.readouterr()
-    code = run_job(cfg, tmp_path, *extra)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def assert_nothing_left(out: Path) -> None:

@@ -1,7 +1,10 @@
 """Running the archival job from tests, the way a user does, and reading back what it wrote.
 
 `job_config` builds a config dict (the YAML shape), `run_job` writes it to a file and calls the
-CLI in-process with the FnApiRunner, `read_table` loads a table from the archive with pyarrow.
+CLI in-process with the FnApiRunner (`run_captured` also returns what it printed), `verify_archive`
+runs ``verify``, `read_table` loads a table from the archive with pyarrow and `assert_exact` checks,
+independently of ``verify``, that an archive holds every ledger of a range once. The one place
+that knows where the real ledgers are (``../shared/ledgers`` beside the repository).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
@@ -61,6 +65,53 @@ def write_config(cfg: dict, directory: str | os.PathLike, name: str = "job.yaml"
 def run_job(cfg: dict, directory: str | os.PathLike, *extra: str) -> int:
     """Runs ``python -m beam_pipeline run`` in-process on the FnApiRunner; returns the exit code."""
     return main(["run", "--config", write_config(cfg, directory), *extra])
+
+
+def run_captured(capsys, cfg: dict, directory: str | os.PathLike, *extra: str) -> tuple[int, str, str]:
+    """Runs a job; (exit code, stdout, stderr) of that run only (what was printed before is dropped)."""
+    capsys.readouterr()
+    code = run_job(cfg, directory, *extra)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def run_text(capsys, cfg: dict, directory: str | os.PathLike, *extra: str) -> tuple[int, str]:
+    """`run_captured` with stdout and stderr together."""
+    code, out, err = run_captured(capsys, cfg, directory, *extra)
+    return code, out + err
+
+
+def verify_archive(capsys, *args: str) -> tuple[int, str]:
+    """``python -m beam_pipeline verify ARGS`` in-process: (exit code, stdout + stderr of that run)."""
+    capsys.readouterr()
+    code = main(["verify", *args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def verify_range(capsys, root: str | os.PathLike, start: int, end: int, *extra: str) -> tuple[int, str]:
+    """``verify --path ROOT`` over ledgers start..end (see `verify_archive`)."""
+    return verify_archive(capsys, "--path", str(root), "--start-ledger", str(start), "--end-ledger", str(end), *extra)
+
+
+def assert_exact(root: str | os.PathLike, start: int, end: int, tx_rows: int | None = None) -> pa.Table:
+    """One ledgers row per ledger of start..end; transactions unique, all of them, none outside the range.
+
+    Independent of ``verify``: the number of transactions must add up to the ledgers' own counts.
+    Returns the transactions.
+    """
+    ledgers = read_table(root, "ledgers")
+    assert sorted(ledgers["sequence"].to_pylist()) == list(range(start, end + 1))
+    tx = read_table(root, "transactions")
+    ids = tx["id"].to_pylist()
+    assert len(ids) == len(set(ids)), "duplicate transaction rows"
+    counted = pc.sum(pc.add(ledgers["successful_transaction_count"], ledgers["failed_transaction_count"])).as_py()
+    assert len(ids) == counted
+    if ids:
+        assert start <= pc.min(tx["ledger_sequence"]).as_py() and pc.max(tx["ledger_sequence"]).as_py() <= end
+    if tx_rows is not None:
+        assert len(ids) == tx_rows
+    return tx
 
 
 def parquet_files(root: str | os.PathLike, table: str | None = None) -> list[str]:

@@ -31,11 +31,10 @@ from tests.damage import (
     object_path,
     read_batch,
     read_xdr,
-    run,
     write_batch,
     write_xdr,
 )
-from tests.harness import datastore, job_config, write_config
+from tests.harness import datastore, job_config, run_captured, write_config
 
 # --- damaged objects ---------------------------------------------------------------------------
 
@@ -114,7 +113,7 @@ def test_damaged_object_fails_the_run_and_names_it(damage, tmp_path, capsys, sha
     make_damage(store)
     out = tmp_path / "out"
     cfg = job_config(str(store), START, END, out, tables=["ledgers", "transactions"])
-    code, stdout, err = run(capsys, cfg, tmp_path)
+    code, stdout, err = run_captured(capsys, cfg, tmp_path)
     assert code == 1, stdout + err
     last = err.strip().splitlines()[-1]
     assert last.startswith("error: run r") and " failed: " in last
@@ -127,7 +126,7 @@ def test_missing_object_in_the_middle_is_named(tmp_path, capsys, shared_ledgers)
     store = copy_store(tmp_path)
     object_path(store, BAD).unlink()
     out = tmp_path / "out"
-    code, _, err = run(capsys, job_config(str(store), START, 1410180, out, tables=["ledgers"]), tmp_path)
+    code, _, err = run_captured(capsys, job_config(str(store), START, 1410180, out, tables=["ledgers"]), tmp_path)
     assert code == 1
     assert f"{KEY}: object for ledgers {BAD}-{BAD + 63} is missing from the data store" in err
     assert_nothing_left(out)
@@ -169,7 +168,7 @@ def test_datastore_manifest_problems_name_the_file(case, tmp_path, capsys, share
         damage(store)
     cfg = job_config(str(store), START, END, tmp_path / "out", tables=["ledgers"])
     cfg["pipeline"]["source"]["config"].update(source_keys)
-    code, _, err = run(capsys, cfg, tmp_path)
+    code, _, err = run_captured(capsys, cfg, tmp_path)
     assert code == 1
     assert f"{store}/.config.json" in err
     assert expected in err
@@ -247,7 +246,7 @@ def test_dead_letter_mode_archives_the_rest(damage, message, tmp_path, capsys, s
     out = tmp_path / "out"
     cfg = job_config(str(store), START, 1410180, out, tables=["ledgers", "transactions"])
     cfg["pipeline"]["on_error"] = "dead_letter"
-    code, stdout, err = run(capsys, cfg, tmp_path)
+    code, stdout, err = run_captured(capsys, cfg, tmp_path)
     assert code == 3, stdout + err
     assert "DEAD LETTERS: 1 units failed" in stdout
 

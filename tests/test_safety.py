@@ -16,8 +16,8 @@ from stellar_sdk import xdr
 
 from beam_pipeline.cli import main
 from beam_pipeline.xdr.ledger import decode_batch
-from tests.damage import BAD, KEY, START, assert_nothing_left, copy_store, object_path, run
-from tests.harness import datastore, job_config, parquet_files, write_config
+from tests.damage import BAD, KEY, START, assert_nothing_left, copy_store, object_path
+from tests.harness import datastore, job_config, parquet_files, run_captured, write_config
 
 SENTINEL = "S3CRET-SENTINEL-" + uuid.uuid4().hex
 
@@ -86,7 +86,7 @@ def test_object_larger_than_the_limit_is_refused(tmp_path, capsys, shared_ledger
     assert object_path(store, BAD).stat().st_size > 20_000
     cfg = job_config(str(store), START, START + 30, tmp_path / "out", tables=["ledgers"])
     cfg["pipeline"]["source"]["config"]["max_object_size_mb"] = 0.02  # 20971 bytes
-    code, _, err = run(capsys, cfg, tmp_path)
+    code, _, err = run_captured(capsys, cfg, tmp_path)
     assert code == 1
     assert "is larger than the configured maximum of 20971 bytes" in err
     assert ".xdr.zst" in err.strip().splitlines()[-1]
@@ -100,7 +100,7 @@ def test_zstd_bomb_is_refused_without_inflating_it(tmp_path, capsys, shared_ledg
     object_path(store, BAD).write_bytes(bomb)
     cfg = job_config(str(store), START, START + 30, tmp_path / "out", tables=["ledgers"])
     cfg["pipeline"]["source"]["config"]["max_object_size_mb"] = 1  # at most 8 MiB after decompression
-    code, _, err = run(capsys, cfg, tmp_path)
+    code, _, err = run_captured(capsys, cfg, tmp_path)
     assert code == 1
     assert f"{KEY}: decompresses to more than 8388608 bytes; refused" in err
     assert_nothing_left(tmp_path / "out")
@@ -116,7 +116,7 @@ def test_zstd_bomb_under_the_default_limit_is_dead_lettered_by_name(tmp_path, ca
     out = tmp_path / "out"
     cfg = job_config(str(store), START, START + 30, out, tables=["ledgers"])
     cfg["pipeline"]["on_error"] = "dead_letter"
-    code, stdout, err = run(capsys, cfg, tmp_path)
+    code, stdout, err = run_captured(capsys, cfg, tmp_path)
     assert code == 3, stdout + err
     (dl,) = (out / "_dead_letter").glob("*.parquet")
     (row,) = pq.read_table(dl).to_pylist()
@@ -151,7 +151,7 @@ def test_huge_length_inside_an_object_is_an_error_naming_it(tmp_path, capsys, sh
     store = copy_store(tmp_path)
     payload = struct.pack(">III", BAD, BAD + 63, 0x7FFFFFFF) + b"\0" * 1024
     object_path(store, BAD).write_bytes(zstandard.ZstdCompressor().compress(payload))
-    code, _, err = run(capsys, job_config(str(store), START, START + 30, tmp_path / "out", tables=["ledgers"]),
+    code, _, err = run_captured(capsys, job_config(str(store), START, START + 30, tmp_path / "out", tables=["ledgers"]),
                        tmp_path)
     assert code == 1
     assert f"{KEY}: undecodable LedgerCloseMetaBatch XDR" in err and "exceeds remaining input length" in err
@@ -185,14 +185,14 @@ def test_s3_credentials_appear_nowhere(tmp_path, capsys, monkeypatch, shared_led
         cfg = job_config("s3://lake/testnet", START, START + 30, out, tables=["ledgers", "transactions"], debug=True)
         cfg["pipeline"]["on_error"] = "dead_letter"
         cfg["pipeline"]["source"]["config"].update(endpoint=s3.endpoint, region="us-east-1")
-        code, stdout, stderr = run(capsys, cfg, tmp_path)
+        code, stdout, stderr = run_captured(capsys, cfg, tmp_path)
         assert code == 3, stdout + stderr
         texts += [stdout, stderr]
         assert any(r.signed for r in s3.requests), "the secret credentials were not used at all"
 
         s3.client().delete_object(Bucket="lake", Key=f"testnet/{KEY}")
         cfg["pipeline"]["on_error"] = "fail"
-        code, stdout, stderr = run(capsys, cfg, tmp_path, "--output_path", str(tmp_path / "failed"))
+        code, stdout, stderr = run_captured(capsys, cfg, tmp_path, "--output_path", str(tmp_path / "failed"))
         assert code == 1 and KEY in stderr
         texts += [stdout, stderr]
 

@@ -16,9 +16,10 @@ from stellar_sdk import Keypair, xdr
 from beam_pipeline import sample
 from beam_pipeline.sources import sep54
 from beam_pipeline.xdr.ledger import LedgerView, decode_batch, network_id, transaction_hash
+from tests.harness import DATASTORES
 
 PASSPHRASE = sample.STANDALONE_PASSPHRASE
-GALEXIE_CONFIG = Path(__file__).resolve().parents[2] / "shared/ledgers/datastores/testnet-p20-galexie/.config.json"
+GALEXIE_CONFIG = DATASTORES / "testnet-p20-galexie" / ".config.json"
 
 
 def _objects(root: Path) -> dict[str, bytes]:

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "beam_pipeline"
+from tests.harness import REPO
+
+PACKAGE = REPO / "beam_pipeline"
 
 # Known private imports whose removal is someone else's work in progress: (importer, module, name) -> owner.
 # Not a way to allow new ones. `test_known_private_imports_are_gone` xfails for each while it is still

@@ -15,8 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from beam_pipeline.cli import main
-from tests.harness import datastore, job_config, manifests, parquet_files, run_job, write_config
+from tests.harness import datastore, job_config, manifests, parquet_files, run_job, verify_archive, write_config
 
 START, END = 1410048, 1410100
 TABLES = ["ledgers", "transactions", "operations"]
@@ -38,13 +37,6 @@ def archive(pristine, tmp_path) -> Path:
     return out
 
 
-def verify(capsys, *args: str) -> tuple[int, str]:
-    capsys.readouterr()
-    code = main(["verify", *args])
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
-
-
 def table_line(out: str, table: str) -> str:
     return next(line for line in out.splitlines() if line.strip().startswith(table + " "))
 
@@ -56,7 +48,7 @@ def only_file(root: Path, table: str) -> Path:
 
 
 def test_clean_archive_passes(archive, capsys):
-    code, out = verify(capsys, "--path", str(archive), "--manifests")
+    code, out = verify_archive(capsys, "--path", str(archive), "--manifests")
     assert code == 0, out
     assert f"ledgers {START}-{END} (partition_by ledger_day)" in out
     assert "53 rows" in table_line(out, "ledgers") and table_line(out, "ledgers").endswith("ok")
@@ -72,32 +64,32 @@ def test_operations_count_is_tx_set_operation_count(archive, capsys):
     all_ops = pc.cast(ledgers["tx_set_operation_count"], "int64")
     differs = pc.not_equal(all_ops, pc.cast(ledgers["operation_count"], "int64"))
     assert pc.sum(pc.cast(differs, "int64")).as_py() > 0
-    code, out = verify(capsys, "--path", str(archive), "--tables", "ledgers,operations")
+    code, out = verify_archive(capsys, "--path", str(archive), "--tables", "ledgers,operations")
     assert code == 0, out
 
 
 def test_config_mode_uses_the_jobs_root_range_and_tables(archive, tmp_path, capsys):
     cfg = job_config(datastore("testnet-p19-lpf64"), START, END, archive, tables=["ledgers", "transactions"])
     path = write_config(cfg, tmp_path, "verify.yaml")
-    code, out = verify(capsys, "--config", path)
+    code, out = verify_archive(capsys, "--config", path)
     assert code == 0, out
     assert "operations" not in out
     # A range beyond what was archived: the ledgers after END are missing.
-    code, out = verify(capsys, "--config", path, "--end-ledger", str(END + 5))
+    code, out = verify_archive(capsys, "--config", path, "--end-ledger", str(END + 5))
     assert code == 1
     assert f"missing: 5 ledgers have no row: {END + 1}-{END + 5}" in out
 
 
 def test_deleted_file_is_missing(archive, capsys):
     only_file(archive, "transactions").unlink()
-    code, out = verify(capsys, "--path", str(archive))
+    code, out = verify_archive(capsys, "--path", str(archive))
     assert code == 1
     assert table_line(out, "transactions").endswith("FAILED")
     assert "missing:" in out and "ledgers have no rows: 1410048-" in out
     assert table_line(out, "ledgers").endswith("ok")
 
     only_file(archive, "ledgers").unlink()
-    code, out = verify(capsys, "--path", str(archive))
+    code, out = verify_archive(capsys, "--path", str(archive))
     assert code == 1
     assert f"missing: 53 ledgers have no row: {START}-{END}" in out
 
@@ -106,7 +98,7 @@ def test_file_copied_under_new_run_id_is_duplicated(archive, capsys):
     src = only_file(archive, "transactions")
     run_id = src.name.split("_")[2]
     shutil.copy(src, src.with_name(src.name.replace(run_id, OTHER_RUN)))
-    code, out = verify(capsys, "--path", str(archive), "--manifests")
+    code, out = verify_archive(capsys, "--path", str(archive), "--manifests")
     assert code == 1
     assert table_line(out, "transactions").endswith("FAILED")
     assert re.search(r"duplicated: \d+ ledgers in 1410048-1410100: rows in 2 file sets", out), out
@@ -116,7 +108,7 @@ def test_file_copied_under_new_run_id_is_duplicated(archive, capsys):
 def test_file_copied_as_another_part_repeats_ids(archive, capsys):
     src = only_file(archive, "operations")
     shutil.copy(src, src.with_name(src.name.replace("_000-0000.", "_000-0001.")))
-    code, out = verify(capsys, "--path", str(archive))
+    code, out = verify_archive(capsys, "--path", str(archive))
     assert code == 1
     assert "rows repeat an id of the same file set" in out
 
@@ -126,7 +118,7 @@ def test_file_moved_to_another_partition_is_misplaced(archive, capsys):
     dst = archive / "transactions" / "year=2022" / "month=06" / "day=11" / src.name
     dst.parent.mkdir(parents=True)
     src.rename(dst)
-    code, out = verify(capsys, "--path", str(archive))
+    code, out = verify_archive(capsys, "--path", str(archive))
     assert code == 1
     assert re.search(r"misplaced: \d+ ledgers in 1410048-1410100: ", out), out
     assert "203 rows in year=2022/month=06/day=11, belong in year=2022/month=06/day=10" in out
@@ -143,7 +135,7 @@ def test_dropped_rows_are_a_count_mismatch(archive, capsys):
     first = pc.index(table["ledger_sequence"], ledger).as_py()
     keep = [i for i in range(table.num_rows) if i != first]
     pq.write_table(table.take(keep), path)
-    code, out = verify(capsys, "--path", str(archive))
+    code, out = verify_archive(capsys, "--path", str(archive))
     assert code == 1
     assert f"count mismatch: ledger {ledger}: {n - 1} rows, the ledgers table says {n}" in out
     assert "missing" not in out
@@ -152,9 +144,9 @@ def test_dropped_rows_are_a_count_mismatch(archive, capsys):
 def test_manifest_check_catches_a_modified_file(archive, capsys):
     path = only_file(archive, "ledgers")
     pq.write_table(pq.read_table(path), path, compression="gzip")  # same rows, other bytes
-    code, out = verify(capsys, "--path", str(archive))
+    code, out = verify_archive(capsys, "--path", str(archive))
     assert code == 0, out  # the rows are still exact ...
-    code, out = verify(capsys, "--path", str(archive), "--manifests")
+    code, out = verify_archive(capsys, "--path", str(archive), "--manifests")
     assert code == 1  # ... but the file is not the one the run wrote
     assert f"ledgers/year=2022/month=06/day=10/{path.name}:" in out and "(modified)" in out
 
@@ -165,10 +157,10 @@ def test_manifest_check_catches_a_missing_file_of_a_sparse_table(tmp_path, capsy
     cfg = job_config(datastore("testnet-p19-lpf64"), START, END, out_dir, tables=["ledgers", "accounts"])
     assert run_job(cfg, tmp_path) == 0
     only_file(out_dir, "accounts").unlink()
-    code, out = verify(capsys, "--path", str(out_dir), "--tables", "ledgers,accounts")
+    code, out = verify_archive(capsys, "--path", str(out_dir), "--tables", "ledgers,accounts")
     assert code == 0, out
     assert "warning: 53 ledgers have no rows and no file set covers them" in out
-    code, out = verify(capsys, "--path", str(out_dir), "--tables", "ledgers,accounts", "--manifests")
+    code, out = verify_archive(capsys, "--path", str(out_dir), "--tables", "ledgers,accounts", "--manifests")
     assert code == 1
     assert "but missing from the archive" in out
 
@@ -190,13 +182,13 @@ def test_layout_comes_from_the_newest_manifest(archive, capsys):
     newer["run_id"] = OTHER_RUN
     newer["layout"]["partition_by"] = "hour"
     (path.parent / f"{OTHER_RUN}.json").write_text(json.dumps(newer))
-    code, out = verify(capsys, "--path", str(archive))
+    code, out = verify_archive(capsys, "--path", str(archive))
     assert code == 1, out
     assert f"ledgers {START}-{END} (partition_by hour)" in out
     assert re.search(r"misplaced: \d+ ledgers in 1410048-1410100: 53 rows in year=2022/month=06/day=10, "
                      r"belong in year=2022/month=06/day=10/hour=\d\d", out), out
     # A flag still beats the manifest.
-    code, out = verify(capsys, "--path", str(archive), "--partition-by", "ledger_day")
+    code, out = verify_archive(capsys, "--path", str(archive), "--partition-by", "ledger_day")
     assert code == 0, out
 
 
@@ -206,14 +198,14 @@ def test_manifest_layout_resolves_mixed_directories(archive, capsys):
     stray = archive / "transactions" / "ledgers" / "1410048-1410111" / src.name
     stray.parent.mkdir(parents=True)
     shutil.copy(src, stray)
-    code, out = verify(capsys, "--path", str(archive))
+    code, out = verify_archive(capsys, "--path", str(archive))
     assert code == 1, out
     assert f"ledgers {START}-{END} (partition_by ledger_day)" in out
     assert "rows in ledgers/1410048-1410111, belong in year=2022/month=06/day=10" in out
     assert "rows in 2 file sets" in out
     # Without a recorded layout only the directory names are left, and they disagree.
     rewrite_manifest(archive, lambda m: m.pop("layout"))
-    code, out = verify(capsys, "--path", str(archive))
+    code, out = verify_archive(capsys, "--path", str(archive))
     assert code == 2
     assert "directories of more than one partition scheme: ledger_day, ledger_range" in out
 
@@ -221,21 +213,21 @@ def test_manifest_layout_resolves_mixed_directories(archive, capsys):
 def test_layout_falls_back_to_the_directory_names(archive, capsys):
     """Archives written before manifests recorded a layout: the scheme is read from the directories."""
     rewrite_manifest(archive, lambda m: m.pop("layout"))
-    code, out = verify(capsys, "--path", str(archive), "--manifests")
+    code, out = verify_archive(capsys, "--path", str(archive), "--manifests")
     assert code == 0, out
     assert f"ledgers {START}-{END} (partition_by ledger_day)" in out
     shutil.rmtree(archive / "_manifests")
-    code, out = verify(capsys, "--path", str(archive))
+    code, out = verify_archive(capsys, "--path", str(archive))
     assert code == 0, out
     assert "(partition_by ledger_day)" in out
 
 
 def test_bad_arguments_exit_2(archive, capsys, tmp_path):
-    code, out = verify(capsys, "--path", str(tmp_path / "nothing"))
+    code, out = verify_archive(capsys, "--path", str(tmp_path / "nothing"))
     assert code == 2 and "no table directories" in out
-    code, out = verify(capsys, "--path", str(archive), "--tables", "ledgers,nope")
+    code, out = verify_archive(capsys, "--path", str(archive), "--tables", "ledgers,nope")
     assert code == 2 and "unknown tables nope" in out
-    code, out = verify(capsys, "--config", str(tmp_path / "absent.yaml"))
+    code, out = verify_archive(capsys, "--config", str(tmp_path / "absent.yaml"))
     assert code == 2 and "absent.yaml" in out
 
 
@@ -254,13 +246,13 @@ def test_verify_reads_an_s3_archive(archive, capsys, monkeypatch):
         s3.create_bucket("lake")
         s3.upload_tree(archive, "lake", "stellar")
         url = "s3://lake/stellar"
-        code, out = verify(capsys, "--path", url, "--manifests", f"--s3_endpoint_url={s3.endpoint}")
+        code, out = verify_archive(capsys, "--path", url, "--manifests", f"--s3_endpoint_url={s3.endpoint}")
         assert code == 0, out
         assert "3 live files checked: ok" in out
         # A defect in the bucket is found the same way as on disk.
         key = next(k for k in s3.keys("lake", "stellar/transactions/"))
         s3.client().delete_object(Bucket="lake", Key=key)
-        code, out = verify(capsys, "--path", url, f"--s3_endpoint_url={s3.endpoint}")
+        code, out = verify_archive(capsys, "--path", url, f"--s3_endpoint_url={s3.endpoint}")
         assert code == 1
         assert "ledgers have no rows: 1410048-" in out
 
@@ -272,7 +264,7 @@ def test_verify_reads_a_gcs_archive(archive, capsys, monkeypatch):
         monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs.endpoint)
         gcs.create_bucket("lake")
         gcs.upload_tree(archive, "lake", "stellar")
-        code, out = verify(capsys, "--path", "gs://lake/stellar", "--manifests")
+        code, out = verify_archive(capsys, "--path", "gs://lake/stellar", "--manifests")
         assert code == 0, out
         assert "3 live files checked: ok" in out
 

@@ -7,20 +7,15 @@ Decoding is slow (the p25 load test takes ~25 s for 30 ledgers), so results are 
 from __future__ import annotations
 
 import json
-import re
 from functools import cache
 from pathlib import Path
 
 import zstandard
 
+from beam_pipeline.sources.sep54 import parse_object_name
 from beam_pipeline.xdr.ledger import LedgerView, decode_batch
-
-# tests/records/_load.py -> parents[2] is the repo; its sibling "shared" holds the test data.
-LEDGERS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "ledgers"
-DATASTORES_DIR = LEDGERS_DIR / "datastores"
-GOLDEN_DIR = LEDGERS_DIR / "golden" / "stellar-etl"
-
-_OBJECT_NAME = re.compile(r"^[0-9A-F]{8}--(\d+)(?:-(\d+))?\.xdr\.zstd?$")
+from tests.harness import DATASTORES as DATASTORES_DIR
+from tests.harness import GOLDEN as GOLDEN_DIR
 
 
 def datastore_names() -> list[str]:
@@ -36,10 +31,10 @@ def _objects(root: Path) -> list[tuple[int, Path]]:
     """
     found: dict[int, Path] = {}
     for path in sorted(root.rglob("*.xdr.zst*")):
-        m = _OBJECT_NAME.match(path.name)
-        if m is None:
+        bounds = parse_object_name(path.name)
+        if bounds is None:
             raise ValueError(f"unexpected object name {path}")
-        found.setdefault(int(m.group(1)), path)
+        found.setdefault(bounds[0], path)
     return sorted(found.items())
 
 

@@ -1,7 +1,8 @@
 """SaveToParquet end to end on the FnApiRunner: layouts, codecs, shards, sizes, reruns, dry runs.
 
 Partition tests use the generated sample store (its 64 ledgers cross an hour and a day boundary);
-size and overlap tests use the real testnet-p19-lpf64 store (320 ledgers, 1145 transactions).
+size and rerun tests use the real testnet-p19-lpf64 store (320 ledgers, 1145 transactions); overlapping
+and disjoint runs are in tests/test_faults.py.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-from collections import Counter
 from pathlib import Path
 
 import duckdb
@@ -20,7 +20,7 @@ import pytest
 from beam_pipeline.sample import write_sample_datastore
 from beam_pipeline.sinks.filesets import parse_file_name
 from beam_pipeline.sinks.partitioning import partition_path
-from tests.harness import datastore, job_config, manifests, parquet_files, read_table, run_job
+from tests.harness import assert_exact, datastore, job_config, manifests, parquet_files, read_table, run_job
 
 P19 = "testnet-p19-lpf64"
 TABLES = ["ledgers", "transactions"]
@@ -126,27 +126,16 @@ def test_files_roll_at_the_size_target_and_row_groups_hold_buffer_size_rows(tmp_
     assert len(set(txs.column("id").to_pylist())) == 1145
 
 
-def _assert_exact(out, first, last):
-    ledgers = read_table(out, "ledgers").column("sequence").to_pylist()
-    assert sorted(ledgers) == list(range(first, last + 1))
-    txs = read_table(out, "transactions")
-    ids = txs.column("id").to_pylist()
-    assert len(ids) == len(set(ids))
-    per_ledger = Counter(txs.column("ledger_sequence").to_pylist())
-    assert min(per_ledger) >= first and max(per_ledger) <= last
-    return txs
-
-
 def test_rerun_of_the_same_range_replaces_its_files(tmp_path):
     out = tmp_path / "out"
     cfg = job_config(datastore(P19), 1410048, 1410200, out, TABLES)
     _run(tmp_path, cfg)
     first_files = set(parquet_files(out))
-    first_rows = _sorted_rows(_assert_exact(out, 1410048, 1410200), "id")
+    first_rows = _sorted_rows(assert_exact(out, 1410048, 1410200), "id")
     _run(tmp_path, cfg)
     second_files = set(parquet_files(out))
     assert not (first_files & second_files)  # every file was replaced by the rerun's own
-    assert _sorted_rows(_assert_exact(out, 1410048, 1410200), "id") == first_rows
+    assert _sorted_rows(assert_exact(out, 1410048, 1410200), "id") == first_rows
     runs = manifests(out)
     assert len(runs) == 2
     newest = max(runs, key=lambda m: m["run_id"])
@@ -154,29 +143,6 @@ def test_rerun_of_the_same_range_replaces_its_files(tmp_path):
     assert {f["path"] for f in newest["files"]} == second_files
     assert newest["layout"]["partition_by"] == "ledger_day" and newest["layout"]["ledgers_per_file"] == 10000
     _no_temp_left(out)
-
-
-@pytest.mark.parametrize("scheme", ["ledger_day", "hour", "ledger_range"])
-def test_overlapping_and_partial_runs_leave_every_ledger_once(tmp_path, scheme):
-    out = tmp_path / "out"
-    sink = {"partition_by": scheme, "ledgers_per_file": 100}
-    _run(tmp_path, job_config(datastore(P19), 1410048, 1410200, out, TABLES, **sink))
-    _run(tmp_path, job_config(datastore(P19), 1410100, 1410367, out, TABLES, **sink))
-    full = _sorted_rows(_assert_exact(out, 1410048, 1410367), "id")
-    # A run over part of a chunk must not destroy what earlier runs wrote for the rest of it.
-    _run(tmp_path, job_config(datastore(P19), 1410130, 1410140, out, TABLES, **sink))
-    assert _sorted_rows(_assert_exact(out, 1410048, 1410367), "id") == full
-    _no_temp_left(out)
-
-
-def test_disjoint_runs_do_not_touch_each_other(tmp_path):
-    out = tmp_path / "out"
-    _run(tmp_path, job_config(datastore(P19), 1410048, 1410100, out, TABLES))
-    before = {f: os.stat(f).st_mtime_ns for f in parquet_files(out)}
-    _run(tmp_path, job_config(datastore(P19), 1410101, 1410150, out, TABLES))
-    after = {f: os.stat(f).st_mtime_ns for f in parquet_files(out)}
-    assert all(after.get(f) == m for f, m in before.items())
-    _assert_exact(out, 1410048, 1410150)
 
 
 def test_dry_run_writes_nothing_and_reports_what_it_would_write(tmp_path, capsys):
