@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import sys
 
-from beam_pipeline import argcheck
+from beam_pipeline import argcheck, job
 from beam_pipeline.config import ConfigError, describe, load_config
 from beam_pipeline.job import EXIT_CONFIG, EXIT_DEAD_LETTERS, EXIT_FAILED
 from beam_pipeline.util import secrets
@@ -26,8 +26,6 @@ __all__ = ["EXIT_CONFIG", "EXIT_DEAD_LETTERS", "EXIT_FAILED", "main"]
 
 def cmd_run(argv: list[str], wait: bool = True) -> int:
     """Runs the archival job (see `beam_pipeline.job`)."""
-    from beam_pipeline import job
-
     return job.run(argv, wait)
 
 

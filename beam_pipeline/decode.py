@@ -41,7 +41,6 @@ from beam_pipeline.xdr.ledger import LedgerDecodeError, LedgerView, decode_batch
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class DecodeSettings:
     """Everything the decode step needs to know, as one plain, picklable value.

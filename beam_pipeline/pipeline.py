@@ -35,6 +35,25 @@ def _groups_batch_style(runner) -> bool:
     return isinstance(runner, FnApiRunner)
 
 
+def decode_settings(
+    cfg: PipelineConfig, run: RunInfo, network_passphrase: str, ingested_at_us: int, spill_dir: str | None
+) -> DecodeSettings:
+    """The decode step's settings: the run's identity and the sink's choices, with the sink's file-group function."""
+    sink = cfg.sink
+    return DecodeSettings(
+        tables=tuple(cfg.processors),
+        network_passphrase=network_passphrase,
+        file_group=file_group_of(sink),
+        xdr_encoding=sink.xdr_encoding,
+        include_metadata=sink.include_metadata,
+        pipeline_name=cfg.name,
+        run_id=run.run_id,
+        ingested_at_us=ingested_at_us,
+        on_error=cfg.on_error,
+        spill_dir=spill_dir,
+    )
+
+
 def build_pipeline(
     p: beam.Pipeline, cfg: PipelineConfig, run: RunInfo, ingested_at_us: int, spill_dir: str | None = None
 ) -> BuiltPipeline:
@@ -56,18 +75,7 @@ def build_pipeline(
         windowing = beam.WindowInto(event_time_windows(sink))
         write = WriteHivePartitionedParquet(sink, run.run_id, (run.start_ledger, run.end_ledger))
     run = dataclasses.replace(run, source=source.description, network_passphrase=source.network_passphrase or "")
-    settings = DecodeSettings(
-        tables=tuple(cfg.processors),
-        network_passphrase=source.network_passphrase,
-        file_group=file_group_of(sink),
-        xdr_encoding=sink.xdr_encoding,
-        include_metadata=sink.include_metadata,
-        pipeline_name=cfg.name,
-        run_id=run.run_id,
-        ingested_at_us=ingested_at_us,
-        on_error=cfg.on_error,
-        spill_dir=spill_dir,
-    )
+    settings = decode_settings(cfg, run, source.network_passphrase, ingested_at_us, spill_dir)
 
     decoded = p | "ReadLedgers" >> source | "LedgersToRows" >> LedgersToRows(settings)
     rows = decoded.rows
