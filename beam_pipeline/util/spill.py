@@ -8,7 +8,7 @@ with their own shuffle (Dataflow, Flink) spill to disk themselves and never see 
 
 One file per decode bundle, written by that bundle alone: a retried bundle writes a new file and
 the references of the failed attempt are discarded with it. The run's spill directory is made
-and removed by the CLI.
+and removed by `job.run`; the decode step writes through `handoff.ChunkPacker`.
 """
 
 from __future__ import annotations
