@@ -104,3 +104,26 @@ def test_a_failing_ledger_keeps_the_rows_of_the_ledgers_before_it(blob, monkeypa
             out.append(tv.value)
     done = sorted(seq for c in out if c.table == "ledgers" for seq in ledgers_of(c))
     assert done == list(range(FIRST, FIRST + 40))
+
+
+def test_the_settings_travel_to_workers_as_one_value(blob):
+    """The DoFn pickles with its settings (the sink's file-group function included) and, unpickled,
+    decodes as the original does; the settings are frozen, so a worker cannot change them."""
+    import dataclasses
+
+    from apache_beam.internal import pickler
+
+    from beam_pipeline.config import ParquetSinkConfig
+    from beam_pipeline.sinks.partitioning import file_group_of
+
+    sink = ParquetSinkConfig(local_path="unused", partition_by="ledger_range", ledgers_per_file=16)
+    settings = DecodeSettings(TABLES, NETWORKS["testnet"], file_group_of(sink), run_id="r")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.run_id = "other"  # type: ignore[misc]
+    fn = pickler.loads(pickler.dumps(_DecodeToRowsFn(settings)))
+    # functools.partial compares by identity: compare the rest, the file groups by their output below.
+    assert dataclasses.replace(fn._settings, file_group=None) == dataclasses.replace(settings, file_group=None)
+    fn.setup()
+    copied = [(tv.value.table, tv.value.ledger, tv.value.rows) for tv in fn.process(blob)]
+    assert copied == [(tv.value.table, tv.value.ledger, tv.value.rows) for tv in decode(blob, "ledger_range", 16)]
+    assert len(copied) == 4 * len(TABLES)
