@@ -39,6 +39,7 @@ from tests.harness import datastore
 from tests.streaming._ledgers import FIRST, ledger_chunks, served
 
 pytestmark = pytest.mark.timeout(120)
+TestPipeline.__test__ = False  # a Beam pipeline, not a pytest class
 
 STORE = "testnet-p19-lpf64"
 TESTNET = NETWORKS["testnet"]
