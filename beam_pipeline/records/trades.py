@@ -31,13 +31,12 @@ import pyarrow as pa
 from stellar_sdk import xdr
 
 from beam_pipeline.records.base import UTC_TS, Row, Table
-from beam_pipeline.records.operations._common import tx_source_account
 from beam_pipeline.records.operations.changes import Change, operation_changes
 from beam_pipeline.util.accounts import account_address, account_id_address
 from beam_pipeline.util.assets import asset_id, extract_asset, pool_id_hex, pool_id_strkey
 from beam_pipeline.util.toid import toid
 from beam_pipeline.xdr.fast import xdr_bytes
-from beam_pipeline.xdr.ledger import LedgerView, TxView
+from beam_pipeline.xdr.ledger import LedgerView, TxView, tx_source_account
 
 SCHEMA = pa.schema(
     [

@@ -204,6 +204,14 @@ def ledger_key(entry: xdr.LedgerEntry) -> xdr.LedgerKey:
     raise LedgerDecodeError(f"unknown ledger entry type {t}")
 
 
+def tx_source_account(tx: TxView) -> xdr.MuxedAccount:
+    """The source account of a transaction's inner envelope (a v0 envelope only has an ed25519 key)."""
+    inner = tx.inner_envelope
+    if isinstance(inner, xdr.TransactionV0Envelope):
+        return xdr.MuxedAccount(type=xdr.CryptoKeyType.KEY_TYPE_ED25519, ed25519=inner.tx.source_account_ed25519)
+    return inner.tx.source_account
+
+
 class LedgerView:
     """A decoded LedgerCloseMeta plus the per-ledger facts every table shares."""
 

@@ -30,7 +30,8 @@ from beam_pipeline.records.trades import (
 )
 from beam_pipeline.util.toid import toid
 from beam_pipeline.xdr.ledger import LedgerView, decode_ledger
-from tests.records._load import LEDGERS_DIR, load_ledgers
+from tests.harness import SHARED_LEDGERS
+from tests.records._load import load_ledgers
 
 PUBNET = "Public Global Stellar Network ; September 2015"
 _OT = xdr.OperationType
@@ -48,7 +49,7 @@ ATOMS = {
 @cache
 def ttp_ledgers() -> tuple[LedgerView, ...]:
     """The mainnet ledgers of lcm/ttp/ledgers-base64.txt (protocols 2, 9, 11, 19, 17)."""
-    lines = (LEDGERS_DIR / "lcm" / "ttp" / "ledgers-base64.txt").read_text().split()
+    lines = (SHARED_LEDGERS / "lcm" / "ttp" / "ledgers-base64.txt").read_text().split()
     return tuple(LedgerView(decode_ledger(base64.b64decode(line)), PUBNET) for line in lines)
 
 

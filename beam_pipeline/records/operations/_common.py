@@ -20,7 +20,7 @@ from beam_pipeline.util.accounts import account_address, muxed_address, muxed_id
 from beam_pipeline.util.assets import asset_id, extract_asset
 from beam_pipeline.util.goformat import go_enum_name as go_enum_name  # re-exported for the family modules
 from beam_pipeline.util.goformat import go_utc_parts as go_utc_parts  # re-exported for the family modules
-from beam_pipeline.xdr.ledger import LedgerView, TxView
+from beam_pipeline.xdr.ledger import LedgerView, TxView, tx_source_account
 
 Details = dict[str, Any]
 
@@ -74,14 +74,6 @@ class OpContext:
         return OperationError(
             f"ledger {self.ledger.sequence} tx {self.tx.hash_hex} operation {self.index + 1}: {message}"
         )
-
-
-def tx_source_account(tx: TxView) -> xdr.MuxedAccount:
-    """The source account of a transaction's inner envelope (a v0 envelope only has an ed25519 key)."""
-    inner = tx.inner_envelope
-    if isinstance(inner, xdr.TransactionV0Envelope):
-        return xdr.MuxedAccount(type=xdr.CryptoKeyType.KEY_TYPE_ED25519, ed25519=inner.tx.source_account_ed25519)
-    return inner.tx.source_account
 
 
 # --- Go value formats ----------------------------------------------------------------------------

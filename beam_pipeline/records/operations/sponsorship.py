@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from stellar_sdk import xdr
 
-from beam_pipeline.records.operations._common import Details, OpContext, add_account, tx_source_account
+from beam_pipeline.records.operations._common import Details, OpContext, add_account
 from beam_pipeline.records.operations.claimable import balance_id_hex, balance_id_strkey
 from beam_pipeline.util.accounts import account_address, account_id_address, signer_key_address
 from beam_pipeline.util.assets import canonical_asset, change_trust_asset_to_asset, go_string, pool_id_strkey
+from beam_pipeline.xdr.ledger import tx_source_account
 
 _OT = xdr.OperationType
 _T = xdr.LedgerEntryType
