@@ -31,7 +31,6 @@ from collections.abc import Iterable
 
 import apache_beam as beam
 import pyarrow as pa
-import zstandard
 from apache_beam.metrics import Metrics
 from apache_beam.transforms import trigger as triggers
 from apache_beam.transforms.window import FixedWindows, GlobalWindows, TimestampCombiner, TimestampedValue
@@ -39,7 +38,7 @@ from apache_beam.utils.timestamp import Duration
 
 from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
 from beam_pipeline.config import ParquetSinkConfig
-from beam_pipeline.handoff import CHUNK_ZSTD_LEVEL, TableChunk, chunk_to_batch
+from beam_pipeline.handoff import ChunkPacker, TableChunk, chunk_to_batch
 from beam_pipeline.records import get_table
 from beam_pipeline.records.base import ledger_column, output_schema
 from beam_pipeline.sinks.partitioning import WINDOW_SECONDS
@@ -92,12 +91,12 @@ class _RowToChunkFn(_DedupeFn):
 
     def setup(self):
         super().setup()
-        self._compressor = zstandard.ZstdCompressor(level=CHUNK_ZSTD_LEVEL)
+        self._packer = ChunkPacker()  # in memory: this step's output is small and not spilled
 
     def process(self, element):
         (table, _), (ledger, _, close_time, row) = element
         batch = pa.RecordBatch.from_pylist([row], schema=self._schemas[table])
-        chunk = TableChunk(table, ledger, close_time, 1, self._compressor.compress(batch.serialize()))
+        chunk = TableChunk(table, ledger, close_time, 1, self._packer.pack(batch))
         self._rows[table].inc()
         yield TimestampedValue(chunk, close_time) if self._retimestamp else chunk
 
