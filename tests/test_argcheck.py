@@ -145,7 +145,6 @@ def test_options_a_job_service_describes_are_accepted(job_service, capsys):
         ("query", "--roots", "--root"),
         ("schemas", "--ot", "--out"),
         ("sample", "--ledger", "--ledgers"),  # an abbreviation is not accepted either
-        ("bench", "--repeet", "--repeat"),
     ],
 )
 def test_every_subcommand_refuses_a_typo(command, typo, suggestion, job, tmp_path, capsys):
@@ -157,7 +156,6 @@ def test_every_subcommand_refuses_a_typo(command, typo, suggestion, job, tmp_pat
         "query": ["--root", str(out), "--sql", "SELECT 1"],
         "schemas": ["--out", str(written / "tables.md")],
         "sample": ["--out", str(written / "store"), "--ledgers", "4"],
-        "bench": ["--out", str(written / "results.json"), "--no-scale", "--repeat", "1"],
     }[command]
     assert exit_code([command, *argv, typo, "3"]) == 2
     err = capsys.readouterr().err

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
 from stellar_sdk import xdr
 
 from beam_pipeline.xdr.ledger import LedgerView
@@ -111,3 +112,15 @@ def test_marginal_cost_per_step_shows_a_ledger_costing_more_in_a_longer_range():
     steps = [(s["from_to_ledgers"], s["single"]) for s in summary["marginal_ms_per_ledger"]]
     assert steps == [([10, 40], 10.0), ([40, 160], 20.0)]
     assert "multi" not in summary["marginal_ms_per_ledger"][0]
+
+
+def test_a_mistyped_flag_stops_the_benchmark_before_any_work(tmp_path, capsys):
+    """``python -m benchmarks`` refuses a flag it does not know, as the CLI's subcommands do."""
+    out = tmp_path / "results.json"
+    with pytest.raises(SystemExit) as e:
+        main(["--out", str(out), "--no-scale", "--repeet", "3"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown flag --repeet" in err and "(did you mean --repeat?)" in err
+    assert "usage: python -m benchmarks" in err
+    assert not out.exists()
