@@ -3,8 +3,8 @@
 The template launcher runs this file on a launcher VM with the template parameters and Dataflow's
 own options as ``--name=value`` arguments (``--config``, ``--start_ledger``, ..., ``--runner``,
 ``--project``, ``--region``, ``--temp_location``, ``--template_location`` ...). It is deliberately
-thin: it calls `beam_pipeline.job.run`, as ``python -m beam_pipeline run`` does, so a template launch and a command-line
-launch build the same graph. Google requires the launch program to exit once the job is handed
+thin: it calls `beam_pipeline.job.run`, as ``python -m beam_pipeline run`` does, so a template
+launch and a command-line launch build the same graph. Google requires the launch program to exit once the job is handed
 over (waiting would block the launch), so for Dataflow it does not wait and prints no end-of-run
 summary: the counters are in the Dataflow UI. Other runners (local tests) wait as the CLI does.
 
