@@ -32,9 +32,10 @@ from beam_pipeline.util.scval import sc_address_strkey
 from beam_pipeline.util.strkey import contract_strkey
 from beam_pipeline.util.toid import toid
 from beam_pipeline.xdr.ledger import LedgerView
-from tests.records._load import LEDGERS_DIR, datastore_names, load_golden, load_ledgers
+from tests.harness import SHARED_LEDGERS
+from tests.records._load import datastore_names, load_golden, load_ledgers
 
-TTP = LEDGERS_DIR / "lcm" / "ttp"
+TTP = SHARED_LEDGERS / "lcm" / "ttp"
 _BLOCK = re.compile(r"^### Event Type: (\w+)\n(\{.*?\n\})\n###", re.S | re.M)
 
 
