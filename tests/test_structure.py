@@ -21,9 +21,6 @@ PACKAGE = REPO / "beam_pipeline"
 # Not a way to allow new ones. `test_known_private_imports_are_gone` xfails for each while it is still
 # there and passes (so the entry can be deleted) once its owner's change has landed.
 KNOWN_PRIVATE: dict[tuple[str, str, str], str] = {
-    # issue #13/#19, helper `commit`: the partition commit becomes a Beam-free function beside filesets.py.
-    ("beam_pipeline.sinks.streaming", "beam_pipeline.sinks.parquet", "_CommitPartitionFn"): "commit",
-    ("beam_pipeline.sinks.streaming", "beam_pipeline.sinks.parquet", "_Layout"): "commit",
     # issue #19, helper `hostile`: one bounded zstd decompression in xdr/ used by every reader.
     ("beam_pipeline.sources.timerange", "beam_pipeline.sources.datastore", "_decompress"): "hostile",
 }
