@@ -136,8 +136,9 @@ def _archived_ledgers(root: Path, partition: str) -> list[int]:
     return sorted(s for f in files for s in pq.read_table(f, partitioning=None).column("sequence").to_pylist())
 
 
-def test_batch_sink_writes_one_file_set_per_partition_and_reports_it(tmp_path, shared_ledgers):
-    """16 ledgers, ledger_range partitions of 8: two partitions, each one file of its 8 ledgers."""
+def test_batch_sink_stages_one_file_set_per_partition_and_plans_its_commit(tmp_path, shared_ledgers):
+    """16 ledgers, ledger_range partitions of 8: two partition plans, each one staged file of its 8
+    ledgers; nothing is final until the run applies every plan at once (`manifest.FinalizeRun`)."""
     sink = ParquetSinkConfig(local_path=str(tmp_path), partition_by="ledger_range", ledgers_per_file=8)
     with pipeline() as p:
         records = (
@@ -145,15 +146,16 @@ def test_batch_sink_writes_one_file_set_per_partition_and_reports_it(tmp_path, s
             | beam.Create(_timestamped(ledger_chunks(16)))
             | beam.WindowInto(event_time_windows(sink))
             | WriteHivePartitionedParquet(sink, RUN, (FIRST, FIRST + 15))
-            | beam.Map(_written)
+            | beam.FlatMap(lambda plan: [_written(r) for r in plan.records])
         )
         assert_that(records, equal_to([
             ("written", "ledgers", f"ledgers/{FIRST}-{FIRST + 7}", FIRST, FIRST + 7, 8),
             ("written", "ledgers", f"ledgers/{FIRST + 8}-{FIRST + 15}", FIRST + 8, FIRST + 15, 8),
         ]))
-    assert _archived_ledgers(tmp_path, f"ledgers/{FIRST}-{FIRST + 7}") == list(range(FIRST, FIRST + 8))
-    assert _archived_ledgers(tmp_path, f"ledgers/{FIRST + 8}-{FIRST + 15}") == list(range(FIRST + 8, FIRST + 16))
-    assert not glob.glob(f"{tmp_path}/_temporary/{RUN}/**/*.parquet", recursive=True)
+    assert not glob.glob(f"{tmp_path}/ledgers/**/*.parquet", recursive=True)  # planned, not yet applied
+    staged = glob.glob(f"{tmp_path}/_temporary/{RUN}/**/*.parquet", recursive=True)
+    ledgers = sorted(s for f in staged for s in pq.read_table(f, partitioning=None).column("sequence").to_pylist())
+    assert ledgers == list(range(FIRST, FIRST + 16))
 
 
 def test_streaming_sink_commits_the_windows_pane_on_the_fnapi_runner(tmp_path, shared_ledgers):
