@@ -11,19 +11,10 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
-import pytest
-
 from tests.harness import REPO
 
 PACKAGE = REPO / "beam_pipeline"
 
-# Known private imports whose removal is someone else's work in progress: (importer, module, name) -> owner.
-# Not a way to allow new ones. `test_known_private_imports_are_gone` xfails for each while it is still
-# there and passes (so the entry can be deleted) once its owner's change has landed.
-KNOWN_PRIVATE: dict[tuple[str, str, str], str] = {
-    # issue #19, helper `hostile`: one bounded zstd decompression in xdr/ used by every reader.
-    ("beam_pipeline.sources.timerange", "beam_pipeline.sources.datastore", "_decompress"): "hostile",
-}
 
 
 def module_name(path: Path) -> str:
@@ -72,14 +63,8 @@ def private_imports() -> set[tuple[str, str, str]]:
 
 
 def test_no_module_imports_a_private_name_of_another():
-    unexpected = private_imports() - set(KNOWN_PRIVATE)
+    unexpected = private_imports()
     assert not unexpected, "private names imported from other modules:\n" + "\n".join(map(str, sorted(unexpected)))
-
-
-@pytest.mark.parametrize("entry", sorted(KNOWN_PRIVATE), ids=lambda e: f"{e[0]}:{e[2]}")
-def test_known_private_imports_are_gone(entry):
-    if entry in private_imports():
-        pytest.xfail(f"still imported; removal owned by helper {KNOWN_PRIVATE[entry]!r}")
 
 
 def _home_of(target: str) -> str:
