@@ -1,9 +1,43 @@
 """Packaging; also what Beam's --setup_file stages to Dataflow workers."""
 
+import os
 import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
+
+try:  # the native core (native/, Rust): built when setuptools-rust and cargo are there, else skipped
+    from setuptools_rust import Binding, RustExtension
+except ImportError:  # an install without the build requirements of pyproject.toml: pure Python
+    RustExtension = None
+
+NATIVE = os.environ.get("STELLAR_ARCHIVE_NATIVE", "auto").strip().lower()
+
+
+def rust_extensions() -> list:
+    """The native core, optional: without cargo the install goes on as pure Python (and the log says so).
+
+    STELLAR_ARCHIVE_NATIVE=0 skips it; =1 makes a failed build fail the install. Release settings (LTO, one
+    codegen unit) are in native/Cargo.toml; `extension-module` keeps libpython out of the link.
+    """
+    if NATIVE == "0":
+        return []
+    if RustExtension is None:
+        if NATIVE == "1":
+            raise RuntimeError("STELLAR_ARCHIVE_NATIVE=1 but setuptools-rust is not installed")
+        return []
+    return [
+        RustExtension(
+            "beam_pipeline._native",
+            path="native/Cargo.toml",
+            binding=Binding.PyO3,
+            features=["extension-module"],
+            py_limited_api="cp311",
+            optional=NATIVE != "1",
+            debug=False,
+        )
+    ]
+
 
 VERSION = re.search(r'__version__ = "([^"]+)"', Path(__file__).with_name("beam_pipeline").joinpath("__init__.py").read_text())[1]
 
@@ -35,5 +69,7 @@ setup(
             "gcp-storage-emulator>=2024.8",
         ],
     },
+    rust_extensions=rust_extensions(),
+    zip_safe=False,
     entry_points={"console_scripts": ["stellar-archive=beam_pipeline.cli:main"]},
 )

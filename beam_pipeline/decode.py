@@ -31,8 +31,9 @@ from apache_beam.transforms.window import TimestampedValue
 from beam_pipeline import DEAD_LETTER
 from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
 from beam_pipeline.handoff import ChunkPacker, DeadLetter, TableChunk
+from beam_pipeline.native import NativeBatch, NativeCore, table_error
 from beam_pipeline.records import get_table
-from beam_pipeline.records.base import encode_xdr_columns, output_schema, rows_to_columns
+from beam_pipeline.records.base import METADATA_FIELDS, encode_xdr_columns, output_schema, rows_to_columns
 from beam_pipeline.sources.base import BATCH, ERROR, LEDGER, LedgerBlob
 from beam_pipeline.util.secrets import redact
 from beam_pipeline.util.spill import SpillRef
@@ -83,6 +84,8 @@ class _DecodeToRowsFn(beam.DoFn):
         self._done = 0
         self._last_log = self._started = time.monotonic()
         self._packer: ChunkPacker | None = None
+        # The tables the native core builds (None: all on the Python path; see beam_pipeline/native.py).
+        self._native = NativeCore.for_tables(s.tables, s.network_passphrase, s.xdr_encoding)
 
     def finish_bundle(self):
         self._close_spill()
@@ -139,25 +142,33 @@ class _DecodeToRowsFn(beam.DoFn):
 
     def _rows_of(self, blob: LedgerBlob, started: float):
         """(chunks, ledgers converted, the first error, decode + convert ms per ledger) of one blob."""
-        metas = list(_ledgers_in(blob))
-        gathered, error = self._gather(blob, metas)
+        native = _NativeBlob(self._native, blob) if self._native is not None else None
+        python_tables = [t for t in self._tables if native is None or t.name not in native.core.tables]
+        metas = list(_ledgers_in(blob)) if native is None or python_tables else native.ledgers()
+        gathered, error = self._gather(blob, metas, python_tables)
         del metas  # the XDR objects: rows and chunks hold none of them
+        if native is not None:  # the native core's tables, for the same ledgers (or fewer, if one fails there)
+            gathered, error = native.add_batches(gathered, error, self._tables, self._schemas, blob.origin)
         chunks, converted, convert_error = self._convert(gathered, blob.origin)
         per_ledger_ms = (time.perf_counter() - started) * 1000 / max(1, len(gathered))
         return chunks, converted, convert_error or error, per_ledger_ms
 
-    def _gather(self, blob: LedgerBlob, metas: list) -> tuple[list[_Gathered], LedgerError | None]:
-        """Every table's rows for each ledger of the blob in range, up to the first that fails."""
+    def _gather(self, blob: LedgerBlob, metas: list, tables: list) -> tuple[list[_Gathered], LedgerError | None]:
+        """Every table's rows for each ledger of the blob in range, up to the first that fails.
+
+        `metas` are decoded ledgers, or (when the native core builds every table) `_NativeLedger`s.
+        """
         gathered = []
         for lcm in metas:
-            view = LedgerView(lcm, self._settings.network_passphrase, blob.origin)
+            is_native = isinstance(lcm, _NativeLedger)
+            view = lcm if is_native else LedgerView(lcm, self._settings.network_passphrase, blob.origin)
             seq = view.sequence
             if not blob.first <= seq <= blob.last:
                 if blob.kind == LEDGER:
                     return gathered, _named(f"{blob.origin}: holds ledger {seq}, expected {blob.first}", blob.first)
                 continue  # batch edges outside the requested range
             rows = {}
-            for table in self._tables:
+            for table in tables:
                 try:
                     rows[table.name] = table.transform(view)
                 except Exception as e:  # noqa: BLE001 - returned, named, and raised by the caller
@@ -181,6 +192,13 @@ class _DecodeToRowsFn(beam.DoFn):
         for i, g in enumerate(gathered):
             groups.setdefault(self._settings.file_group(g.sequence, g.close_time), []).append(i)
         for table in self._tables:
+            native = gathered[0].rows.get(table.name) if gathered else None
+            if isinstance(native, _NativeRows):  # built by the native core for all these ledgers at once
+                metadata = self._settings.include_metadata and self._metadata(origin)
+                batch, offsets = native.batch_of(len(gathered), metadata)
+                if batch.num_rows:
+                    chunks.extend(self._chunks(table, batch, offsets, gathered, groups))
+                continue
             rows = [r for g in gathered for r in g.rows[table.name]]
             if not rows:
                 continue
@@ -197,16 +215,30 @@ class _DecodeToRowsFn(beam.DoFn):
                 message = f"{origin}: table {table.name}: rows of {len(gathered)} ledgers do not convert together"
                 raise _named(message, None) from whole
             offsets = [0, *itertools.accumulate(len(g.rows[table.name]) for g in gathered)]
-            for members in groups.values():
-                part = _rows_of_group(batch, members, offsets)
-                if part.num_rows == 0:
-                    continue
-                data = self._payload(part)
-                first = gathered[members[0]]
-                chunks.append(TableChunk(table.name, first.sequence, first.close_time, part.num_rows, data))
+            chunks.extend(self._chunks(table, batch, offsets, gathered, groups))
         for g in gathered:
             g.rows.clear()
         return chunks, len(gathered), None
+
+    def _chunks(self, table, batch: pa.RecordBatch, offsets: list[int], gathered: list[_Gathered], groups: dict):
+        """One TableChunk per file group of the ledgers' rows in `batch` (ledger i's are offsets[i]:offsets[i+1])."""
+        for members in groups.values():
+            part = _rows_of_group(batch, members, offsets)
+            if part.num_rows == 0:
+                continue
+            data = self._payload(part)
+            first = gathered[members[0]]
+            yield TableChunk(table.name, first.sequence, first.close_time, part.num_rows, data)
+
+    def _metadata(self, origin: str) -> dict:
+        """The run metadata columns' values (include_metadata), the same for every row of a blob."""
+        s = self._settings
+        return {
+            "_ingested_at": s.ingested_at_us,
+            "_pipeline_name": s.pipeline_name,
+            "_run_id": s.run_id,
+            "_source": origin,
+        }
 
     def _to_batch(self, table, rows: list, origin: str) -> pa.RecordBatch:
         columns = rows_to_columns(rows, table.schema)
@@ -258,6 +290,12 @@ def _ledgers_in(blob: LedgerBlob):
     except Exception as e:
         raise _named(f"{blob.origin}: undecodable LedgerCloseMetaBatch XDR: {type(e).__name__}: {e}", None) from e
     start, end = batch.start_sequence.uint32, batch.end_sequence.uint32
+    _check_range(blob, start, end)
+    yield from _checked(blob, start, end, batch.ledger_close_metas, _sequence)
+
+
+def _check_range(blob: LedgerBlob, start: int, end: int) -> None:
+    """A batch's own range must lie in its key's and cover the ledgers asked for."""
     # A batch may hold part of its key's range (galexie starts at ledger 2, not 0), but never
     # ledgers outside it, and it must hold every ledger this blob was asked for.
     if blob.expected_start >= 0 and not (blob.expected_start <= start <= end <= blob.expected_end):
@@ -271,12 +309,15 @@ def _ledgers_in(blob: LedgerBlob):
             f"{blob.origin}: batch holds ledgers {start}-{end}, so ledgers of {blob.first}-{blob.last} are missing",
             blob.first if blob.first < start else blob.last,
         )
-    metas = batch.ledger_close_metas
+
+
+def _checked(blob: LedgerBlob, start: int, end: int, metas: list, sequence_of: Callable):
+    """The ledgers of a batch in order, after checking it holds what its key promised, no more, no less."""
     if len(metas) != end - start + 1:
         expected = end - start + 1
         raise _named(f"{blob.origin}: batch {start}-{end} holds {len(metas)} ledgers, expected {expected}", start)
     for i, lcm in enumerate(metas):
-        seq = _sequence(lcm)
+        seq = sequence_of(lcm)
         if seq != start + i:
             raise _named(
                 f"{blob.origin}: ledger at position {i} of batch {start}-{end} is {seq}, expected {start + i} "
@@ -301,10 +342,105 @@ def _named(message: str, ledger: int | None) -> LedgerError:
 
 def _table_error(seq: int, origin: str, table: str, e: Exception) -> LedgerError:
     err = _named(f"ledger {seq} ({origin}): table {table}: {type(e).__name__}: {e}", seq)
+    err.table = table
     err.__cause__ = e  # as `raise err from e` would, when the caller raises it
     err.__suppress_context__ = True
     log.debug("%s\n%s", err, "".join(traceback.format_exception(e)))
     return err
+
+
+class _NativeLedger(NamedTuple):
+    """A ledger the native core decoded: what `_gather` reads of a LedgerView when no table is on the Python path."""
+
+    sequence: int
+    close_time: int
+    position: int  # in the blob
+
+    def release(self) -> None:
+        pass
+
+
+class _NativeRows:
+    """One table's rows of a blob's ledgers, built by the native core (a `_Gathered.rows` value)."""
+
+    def __init__(self, native: NativeBatch, schema: pa.Schema):
+        self._native = native
+        self._schema = schema  # the table's output schema, with the run metadata columns if any
+
+    def batch_of(self, ledgers: int, metadata: dict | bool) -> tuple[pa.RecordBatch, list[int]]:
+        """(the rows of the first `ledgers` ledgers, each ledger's row offsets), with metadata columns if given."""
+        batch = self._native.prefix(ledgers)
+        if metadata:
+            n = batch.num_rows
+            extra = [pa.array([metadata[f.name]] * n, f.type) for f in METADATA_FIELDS]
+            batch = pa.RecordBatch.from_arrays([*batch.columns, *extra], schema=self._schema)
+        return batch, self._native.offsets[: ledgers + 1]
+
+
+class _NativeBlob:
+    """A blob decoded by the native core, checked as `_ledgers_in` checks the Python decoding of it."""
+
+    def __init__(self, core: NativeCore, blob: LedgerBlob):
+        self.core = core
+        self._blob = blob
+        if blob.kind not in (LEDGER, BATCH):
+            raise LedgerError(f"{blob.origin}: unknown blob kind {blob.kind!r}")
+        try:
+            self._decoded = core.decode(blob.data, "ledger" if blob.kind == LEDGER else "batch")
+        except ValueError as e:
+            if blob.kind == LEDGER:
+                message = f"{blob.origin}: ledger {blob.first}: undecodable LedgerCloseMeta XDR: {e}"
+                raise _named(message, blob.first) from e
+            raise _named(f"{blob.origin}: undecodable LedgerCloseMetaBatch XDR: {type(e).__name__}: {e}", None) from e
+        sequences, times = self._decoded.sequences(), self._decoded.close_times()
+        positions = range(len(sequences))
+        if blob.kind == BATCH:
+            start, end = self._decoded.start, self._decoded.end
+            _check_range(blob, start, end)
+            positions = list(_checked(blob, start, end, positions, sequences.__getitem__))
+        self._ledgers = [_NativeLedger(sequences[p], times[p], p) for p in positions]
+
+    def ledgers(self) -> list[_NativeLedger]:
+        return self._ledgers
+
+    def add_batches(
+        self, gathered: list[_Gathered], error: LedgerError | None, tables: list, schemas: dict, origin: str
+    ) -> tuple[list[_Gathered], LedgerError | None]:
+        """Adds the core's tables to the rows `_gather` built, for the same ledgers, up to the first that fails.
+
+        A ledger fails at its first table (in the job's order) that fails, whichever path builds it, as if
+        every table were on the Python path.
+        """
+        first, last = self._blob.first, self._blob.last
+        positions = [ledger.position for ledger in self._ledgers if first <= ledger.sequence <= last]
+        order = [t.name for t in tables]
+        python_failed = getattr(error, "table", None) if error is not None else None
+        wanted = len(gathered) + (1 if python_failed is not None and len(gathered) < len(positions) else 0)
+        built, failure = {}, None
+        for name in self.core.tables:
+            schema = stored = schemas[name]
+            for f in METADATA_FIELDS:  # the core builds the table's own columns; run metadata is added here
+                if f.name in stored.names:
+                    stored = stored.remove(stored.get_field_index(f.name))
+            native = self.core.batch(self._decoded, name, positions[:wanted], stored)
+            built[name] = _NativeRows(native, schema)
+            if native.error is not None:
+                at, class_name, message = native.error
+                key = (at, order.index(name))
+                if failure is None or key < failure[0]:
+                    failure = (key, name, class_name, message)
+        if failure is not None:
+            (at, index), name, class_name, message = failure
+            if at < len(gathered) or (python_failed is not None and index < order.index(python_failed)):
+                seq = self._ledgers_at(positions[at])
+                error = _table_error(seq, origin, name, table_error(class_name, message))
+                gathered = gathered[:at]
+        for g in gathered:
+            g.rows.update(built)
+        return gathered, error
+
+    def _ledgers_at(self, position: int) -> int:
+        return next(ledger.sequence for ledger in self._ledgers if ledger.position == position)
 
 
 class _Gathered(NamedTuple):

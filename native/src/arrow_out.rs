@@ -1,0 +1,138 @@
+//! Column builders and value formats shared by the tables.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{BinaryBuilder, ListBuilder, StringBuilder};
+use arrow_array::ArrayRef;
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding, as Python's `base64.b64encode`.
+pub fn base64(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
+        out.push(B64[(n >> 18) as usize & 63] as char);
+        out.push(B64[(n >> 12) as usize & 63] as char);
+        out.push(if chunk.len() > 1 {
+            B64[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if chunk.len() > 2 {
+            B64[n as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    out
+}
+
+/// Lowercase hex, as Python's `bytes.hex()`.
+pub fn hex(data: &[u8]) -> String {
+    const H: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(data.len() * 2);
+    for &b in data {
+        out.push(H[(b >> 4) as usize] as char);
+        out.push(H[(b & 15) as usize] as char);
+    }
+    out
+}
+
+/// A column of raw XDR values: binary, or base64 strings (the sink's `xdr_encoding`).
+pub enum XdrColumn {
+    Binary(BinaryBuilder),
+    Base64(StringBuilder),
+}
+
+impl XdrColumn {
+    pub fn new(binary: bool) -> Self {
+        if binary {
+            XdrColumn::Binary(BinaryBuilder::new())
+        } else {
+            XdrColumn::Base64(StringBuilder::new())
+        }
+    }
+
+    pub fn append(&mut self, value: Option<&[u8]>) {
+        match (self, value) {
+            (XdrColumn::Binary(b), Some(v)) => b.append_value(v),
+            (XdrColumn::Base64(b), Some(v)) => b.append_value(base64(v)),
+            (XdrColumn::Binary(b), None) => b.append_null(),
+            (XdrColumn::Base64(b), None) => b.append_null(),
+        }
+    }
+
+    pub fn finish(mut self) -> ArrayRef {
+        match &mut self {
+            XdrColumn::Binary(b) => Arc::new(b.finish()),
+            XdrColumn::Base64(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// A column of lists of raw XDR values (null for no list).
+pub enum XdrListColumn {
+    Binary(ListBuilder<BinaryBuilder>),
+    Base64(ListBuilder<StringBuilder>),
+}
+
+impl XdrListColumn {
+    pub fn new(binary: bool) -> Self {
+        if binary {
+            XdrListColumn::Binary(ListBuilder::new(BinaryBuilder::new()))
+        } else {
+            XdrListColumn::Base64(ListBuilder::new(StringBuilder::new()))
+        }
+    }
+
+    pub fn append<'a>(&mut self, values: Option<impl IntoIterator<Item = &'a [u8]>>) {
+        match (self, values) {
+            (XdrListColumn::Binary(b), Some(vs)) => {
+                for v in vs {
+                    b.values().append_value(v);
+                }
+                b.append(true);
+            }
+            (XdrListColumn::Base64(b), Some(vs)) => {
+                for v in vs {
+                    b.values().append_value(base64(v));
+                }
+                b.append(true);
+            }
+            (XdrListColumn::Binary(b), None) => b.append(false),
+            (XdrListColumn::Base64(b), None) => b.append(false),
+        }
+    }
+
+    pub fn finish(mut self) -> ArrayRef {
+        match &mut self {
+            XdrListColumn::Binary(b) => Arc::new(b.finish()),
+            XdrListColumn::Base64(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_pads_like_python() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foob"), "Zm9vYg==");
+    }
+
+    #[test]
+    fn hex_is_lowercase() {
+        assert_eq!(hex(&[0, 171, 255]), "00abff");
+    }
+}

@@ -1,0 +1,188 @@
+//! One decoded ledger and the per-ledger facts the tables share (the twin of `beam_pipeline/xdr/ledger.py`).
+//!
+//! `View` hides the differences between LedgerCloseMeta v0, v1 and v2 the way `LedgerView` does.
+
+use stellar_xdr::curr::{
+    GeneralizedTransactionSet, LedgerCloseMeta, LedgerCloseMetaBatch, LedgerHeader,
+    LedgerHeaderHistoryEntry, LedgerKey, Limits, ReadXdr, TransactionEnvelope, TransactionPhase,
+    TransactionResult, TxSetComponent,
+};
+
+/// Depth limit of every decode: deeper than any real ledger nests (SCVals are the deepest, and the
+/// network caps them far below this), shallow enough that a hostile blob cannot exhaust the stack.
+pub const MAX_DEPTH: u32 = 500;
+
+pub enum Kind {
+    Batch,
+    Ledger,
+}
+
+/// The ledgers of one blob, with the batch's own range.
+pub struct Decoded {
+    pub start: u32,
+    pub end: u32,
+    pub metas: Vec<LedgerCloseMeta>,
+}
+
+/// Decodes a blob under depth and length limits (the length limit is the blob's own size: no vector the
+/// input claims can make the decoder reserve more than the input holds).
+pub fn decode(data: &[u8], kind: Kind) -> Result<Decoded, String> {
+    let limits = Limits {
+        depth: MAX_DEPTH,
+        len: data.len(),
+    };
+    match kind {
+        Kind::Batch => {
+            let batch = LedgerCloseMetaBatch::from_xdr(data, limits).map_err(|e| e.to_string())?;
+            Ok(Decoded {
+                start: batch.start_sequence,
+                end: batch.end_sequence,
+                metas: batch.ledger_close_metas.into(),
+            })
+        }
+        Kind::Ledger => {
+            let lcm = LedgerCloseMeta::from_xdr(data, limits).map_err(|e| e.to_string())?;
+            let seq = View::new(&lcm).sequence();
+            Ok(Decoded {
+                start: seq,
+                end: seq,
+                metas: vec![lcm],
+            })
+        }
+    }
+}
+
+/// A borrowed view of one LedgerCloseMeta.
+pub struct View<'a> {
+    pub lcm: &'a LedgerCloseMeta,
+}
+
+impl<'a> View<'a> {
+    pub fn new(lcm: &'a LedgerCloseMeta) -> Self {
+        View { lcm }
+    }
+
+    pub fn version(&self) -> u32 {
+        match self.lcm {
+            LedgerCloseMeta::V0(_) => 0,
+            LedgerCloseMeta::V1(_) => 1,
+            LedgerCloseMeta::V2(_) => 2,
+        }
+    }
+
+    pub fn header_entry(&self) -> &'a LedgerHeaderHistoryEntry {
+        match self.lcm {
+            LedgerCloseMeta::V0(b) => &b.ledger_header,
+            LedgerCloseMeta::V1(b) => &b.ledger_header,
+            LedgerCloseMeta::V2(b) => &b.ledger_header,
+        }
+    }
+
+    pub fn header(&self) -> &'a LedgerHeader {
+        &self.header_entry().header
+    }
+
+    pub fn sequence(&self) -> u32 {
+        self.header().ledger_seq
+    }
+
+    pub fn close_time(&self) -> u64 {
+        self.header().scp_value.close_time.0
+    }
+
+    /// Envelopes in transaction-set order (not application order).
+    pub fn envelopes(&self) -> Result<Vec<&'a TransactionEnvelope>, String> {
+        let tx_set = match self.lcm {
+            LedgerCloseMeta::V0(b) => return Ok(b.tx_set.txs.iter().collect()),
+            LedgerCloseMeta::V1(b) => &b.tx_set,
+            LedgerCloseMeta::V2(b) => &b.tx_set,
+        };
+        let GeneralizedTransactionSet::V1(set) = tx_set;
+        let mut out = Vec::new();
+        for phase in set.phases.iter() {
+            match phase {
+                TransactionPhase::V0(components) => {
+                    for TxSetComponent::TxsetCompTxsMaybeDiscountedFee(c) in components.iter() {
+                        out.extend(c.txs.iter());
+                    }
+                }
+                TransactionPhase::V1(parallel) => {
+                    for stage in parallel.execution_stages.iter() {
+                        for cluster in stage.0.iter() {
+                            out.extend(cluster.0.iter());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The TransactionResult of each applied transaction, in application order.
+    pub fn results(&self) -> Vec<&'a TransactionResult> {
+        match self.lcm {
+            LedgerCloseMeta::V0(b) => b.tx_processing.iter().map(|t| &t.result.result).collect(),
+            LedgerCloseMeta::V1(b) => b.tx_processing.iter().map(|t| &t.result.result).collect(),
+            LedgerCloseMeta::V2(b) => b.tx_processing.iter().map(|t| &t.result.result).collect(),
+        }
+    }
+
+    pub fn evicted_keys(&self) -> &'a [LedgerKey] {
+        match self.lcm {
+            LedgerCloseMeta::V0(_) => &[],
+            LedgerCloseMeta::V1(b) => b.evicted_keys.as_slice(),
+            LedgerCloseMeta::V2(b) => b.evicted_keys.as_slice(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stellar_xdr::curr::{ScVal, WriteXdr};
+
+    /// SCV_VEC (16), present, one element, ... `levels` deep, ending in SCV_VOID (1).
+    fn nested_vec(levels: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for _ in 0..levels {
+            out.extend_from_slice(&16u32.to_be_bytes());
+            out.extend_from_slice(&1u32.to_be_bytes());
+            out.extend_from_slice(&1u32.to_be_bytes());
+        }
+        out.extend_from_slice(&1u32.to_be_bytes());
+        out
+    }
+
+    #[test]
+    fn the_depth_limit_refuses_deep_nesting_and_allows_real_depths() {
+        let limits = |data: &[u8]| Limits {
+            depth: MAX_DEPTH,
+            len: data.len(),
+        };
+        let deep = nested_vec(MAX_DEPTH as usize * 4);
+        assert!(ScVal::from_xdr(&deep, limits(&deep)).is_err());
+        let shallow = nested_vec(50);
+        let value = ScVal::from_xdr(&shallow, limits(&shallow)).expect("50 levels decode");
+        assert_eq!(value.to_xdr(Limits::none()).unwrap(), shallow);
+    }
+
+    #[test]
+    fn an_empty_batch_decodes_and_garbage_does_not() {
+        let mut empty = Vec::new();
+        empty.extend_from_slice(&5u32.to_be_bytes());
+        empty.extend_from_slice(&4u32.to_be_bytes());
+        empty.extend_from_slice(&0u32.to_be_bytes());
+        let d = decode(&empty, Kind::Batch).expect("an empty batch");
+        assert_eq!((d.start, d.end, d.metas.len()), (5, 4, 0));
+        // A vector claiming 2^32-1 elements in 12 bytes: refused by the length limit, not allocated.
+        let mut huge = empty.clone();
+        huge[8..12].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(decode(&huge, Kind::Batch).is_err());
+        assert!(decode(&empty[..10], Kind::Batch).is_err());
+        assert!(decode(&[0, 0, 0, 9], Kind::Ledger).is_err());
+        // Trailing bytes are an error too.
+        let mut trailing = empty.clone();
+        trailing.push(0);
+        assert!(decode(&trailing, Kind::Batch).is_err());
+    }
+}

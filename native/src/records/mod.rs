@@ -1,0 +1,116 @@
+//! Tables, one module per table (the twins of `beam_pipeline/records/*.py`), and what they share.
+
+use arrow_array::ArrayRef;
+
+use crate::ledger::View;
+use stellar_xdr::curr::LedgerCloseMeta;
+
+pub mod ledgers;
+
+/// The tables this build implements; the others stay on the Python path.
+pub const TABLES: &[&str] = &["ledgers"];
+
+pub struct Options {
+    pub passphrase: String,
+    pub binary_xdr: bool,
+}
+
+/// Why one ledger's rows failed: the Python exception class the reference raises, and its message.
+pub struct LedgerError {
+    pub position: usize,
+    pub class: String,
+    pub message: String,
+}
+
+/// An error of a table's transform, before the ledger's position is known.
+pub struct RowError {
+    pub class: &'static str,
+    pub message: String,
+}
+
+impl RowError {
+    pub fn new(class: &'static str, message: String) -> Self {
+        RowError { class, message }
+    }
+}
+
+pub struct Built {
+    pub columns: Vec<ArrayRef>,
+    /// Row offset of each ledger's rows: one more entry than ledgers built.
+    pub offsets: Vec<i64>,
+    pub error: Option<LedgerError>,
+}
+
+/// A table: rows of one ledger computed first (so a failing ledger leaves nothing half-appended), then
+/// appended to the column builders.
+pub trait TableBuilder {
+    type Row;
+    fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Self::Row>, RowError>;
+    fn append(&mut self, row: Self::Row);
+    fn finish(self) -> Vec<ArrayRef>;
+}
+
+fn run<T: TableBuilder>(
+    mut table: T,
+    metas: &[LedgerCloseMeta],
+    positions: &[usize],
+    opts: &Options,
+) -> Built {
+    let mut offsets = vec![0i64];
+    let mut error = None;
+    for (i, &p) in positions.iter().enumerate() {
+        match table.rows(&View::new(&metas[p]), opts) {
+            Ok(rows) => {
+                let n = rows.len() as i64;
+                for row in rows {
+                    table.append(row);
+                }
+                offsets.push(offsets.last().copied().unwrap_or(0) + n);
+            }
+            Err(e) => {
+                error = Some(LedgerError {
+                    position: i,
+                    class: e.class.to_string(),
+                    message: e.message,
+                });
+                break;
+            }
+        }
+    }
+    Built {
+        columns: table.finish(),
+        offsets,
+        error,
+    }
+}
+
+/// One table's columns for the ledgers at `positions`.
+pub fn build(
+    table: &str,
+    metas: &[LedgerCloseMeta],
+    positions: &[usize],
+    opts: &Options,
+) -> Result<Built, String> {
+    match table {
+        "ledgers" => Ok(run(ledgers::Ledgers::new(opts), metas, positions, opts)),
+        other => Err(format!("table {other:?} is not implemented natively")),
+    }
+}
+
+/// A Total Order ID (`beam_pipeline/util/toid.py`).
+pub fn toid(ledger: u32, tx_order: u32, op_index: u32) -> Result<i64, String> {
+    if tx_order >= 1 << 20 {
+        return Err(format!(
+            "transaction order {tx_order} out of range for a TOID (ledger {ledger})"
+        ));
+    }
+    if op_index >= 1 << 12 {
+        return Err(format!(
+            "operation index {op_index} out of range for a TOID (ledger {ledger})"
+        ));
+    }
+    if ledger >= 1 << 31 {
+        return Err(format!("ledger {ledger} out of range for a TOID"));
+    }
+    Ok(((ledger as i64) << 32) | ((tx_order as i64) << 12) | op_index as i64)
+}

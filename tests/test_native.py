@@ -1,0 +1,272 @@
+"""The native core (native/, Rust) must build exactly the Arrow batches of the Python path.
+
+Every object of every data store of ../shared/ledgers, and of the sample generator's output, goes
+through the decode step twice (STELLAR_ARCHIVE_NATIVE=0, then =1) and the chunks it emits must be
+equal: same tables, same order, same schema (metadata included), same values, in both XDR encodings
+and with the run metadata columns. The job also asks for a table the core does not build, so the
+mixed path (some tables native, some Python) is what is compared. Then damaged objects must fail
+the same way on both paths (messages, ledgers, dead letters), and arbitrary bytes must never crash
+the extension.
+
+The core must be installed (pip install . / -e . with cargo): a missing core fails this module
+unless STELLAR_ARCHIVE_NATIVE=0 says the run is meant to be pure Python.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import struct
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+import zstandard
+from stellar_sdk import xdr
+
+from beam_pipeline import native
+from beam_pipeline.config import NETWORKS
+from beam_pipeline.decode import DeadLetter, LedgerError, TableChunk, _DecodeToRowsFn, chunk_to_batch
+from beam_pipeline.sample import write_sample_datastore
+from beam_pipeline.sinks.partitioning import file_group
+from beam_pipeline.sources import sep54
+from beam_pipeline.sources.base import BATCH, LedgerBlob
+from tests.harness import DATASTORES
+
+if native.mode() == "0":
+    pytest.skip("STELLAR_ARCHIVE_NATIVE=0: a pure-Python run", allow_module_level=True)
+try:
+    from beam_pipeline import _native
+except ImportError as e:  # pragma: no cover - the point is to fail loudly
+    pytest.fail(f"the native core is not built ({e}); run pip install -e . with cargo installed", pytrace=False)
+
+NATIVE_TABLES = tuple(_native.tables())
+# A table the core does not build yet rides along, so the mixed path is the one compared.
+PYTHON_TABLE = next(t for t in ("transactions", "contract_events", "trades") if t not in NATIVE_TABLES)
+TABLES = (*NATIVE_TABLES, PYTHON_TABLE)
+
+
+def _stores() -> list[str]:
+    return sorted(p.name for p in DATASTORES.iterdir() if (p / ".config.json").is_file())
+
+
+def _blobs(root: Path) -> list[LedgerBlob]:
+    """Every object at its formula key (root-level duplicates skipped), whole."""
+    out = []
+    for path in sorted(root.glob("*/*.xdr.zst*")):
+        data = zstandard.ZstdDecompressor().stream_reader(path.read_bytes(), read_across_frames=True).read()
+        start, end = struct.unpack(">II", data[:8])
+        out.append(LedgerBlob(path.name, BATCH, data, start, end, start, end))
+    return out
+
+
+def _decode_fn(passphrase: str, xdr_encoding: str, include_metadata: bool, on_error: str = "fail", tables=TABLES):
+    group = functools.partial(file_group, "ledger_range", 16, 1)
+    fn = _DecodeToRowsFn(
+        tuple(tables), passphrase, xdr_encoding, include_metadata, "p", "run-1", 1_700_000_000_000_000, on_error, group
+    )
+    fn.setup()
+    return fn
+
+
+def _outputs(monkeypatch, switch: str, blobs, passphrase, xdr_encoding, include_metadata, **kw) -> list:
+    """Everything the decode step emits for the blobs under STELLAR_ARCHIVE_NATIVE=`switch`."""
+    monkeypatch.setenv(native.MODE_ENV, switch)
+    fn = _decode_fn(passphrase, xdr_encoding, include_metadata, **kw)
+    assert (fn._native is not None) == (switch == "1")
+    out = []
+    for blob in blobs:
+        for element in fn.process(blob):
+            out.append(getattr(element, "value", element))
+    fn.teardown()
+    return out
+
+
+def _batches(outputs: list, fn_schemas: dict) -> list[tuple[str, int, int, pa.RecordBatch]]:
+    return [
+        (c.table, c.ledger, c.close_time, chunk_to_batch(c, fn_schemas[c.table]))
+        for c in outputs
+        if isinstance(c, TableChunk)
+    ]
+
+
+def _assert_same(monkeypatch, blobs, passphrase, xdr_encoding, include_metadata):
+    schemas = _decode_fn(passphrase, xdr_encoding, include_metadata)._schemas
+    python = _batches(_outputs(monkeypatch, "0", blobs, passphrase, xdr_encoding, include_metadata), schemas)
+    fast = _batches(_outputs(monkeypatch, "1", blobs, passphrase, xdr_encoding, include_metadata), schemas)
+    assert [c[:3] for c in fast] == [c[:3] for c in python], "chunks differ (table, ledger, close time, order)"
+    compared = set()
+    for (table, ledger, _, want), (_, _, _, got) in zip(python, fast, strict=True):
+        assert got.schema.equals(want.schema, check_metadata=True), f"{table} {ledger}: schema differs"
+        if not got.equals(want):
+            for name in want.schema.names:
+                assert got.column(name).to_pylist() == want.column(name).to_pylist(), f"{table} {ledger}: {name}"
+        assert got.equals(want)
+        compared.add(table)
+    assert set(NATIVE_TABLES) <= compared, f"no rows compared for {set(NATIVE_TABLES) - compared}"
+
+
+@pytest.mark.parametrize("xdr_encoding,include_metadata", [("base64", True), ("binary", False)])
+@pytest.mark.parametrize("store", _stores())
+def test_native_batches_equal_python_batches_on_every_store(
+    store, xdr_encoding, include_metadata, monkeypatch, shared_ledgers
+):
+    root = DATASTORES / store
+    passphrase = sep54.parse_manifest((root / ".config.json").read_text(), store).network_passphrase
+    blobs = _blobs(root)
+    assert blobs, f"{store}: no objects"
+    _assert_same(monkeypatch, blobs, passphrase, xdr_encoding, include_metadata)
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sample") / "datastore"
+    write_sample_datastore(str(out), ledgers=24, ledgers_per_batch=8, batches_per_partition=4)
+    return out
+
+
+@pytest.mark.parametrize("xdr_encoding,include_metadata", [("base64", False), ("binary", True)])
+def test_native_batches_equal_python_batches_on_the_sample(sample_store, xdr_encoding, include_metadata, monkeypatch):
+    passphrase = sep54.parse_manifest((sample_store / ".config.json").read_text(), "sample").network_passphrase
+    blobs = _blobs(sample_store)
+    assert len(blobs) == 4  # ledgers 2-25, 8 per object: 2-7, 8-15, 16-23, 24-25
+    _assert_same(monkeypatch, blobs, passphrase, xdr_encoding, include_metadata)
+
+
+# --- damaged input: the same failures on both paths ------------------------------------------------
+
+TESTNET = NETWORKS["testnet"]
+
+
+def _testnet_blob() -> LedgerBlob:
+    return _blobs(DATASTORES / "testnet-p19-lpf64")[0]
+
+
+def _failures(monkeypatch, switch: str, blob: LedgerBlob, on_error: str):
+    """(rows per table, dead letters, raised error) of one blob under the switch."""
+    monkeypatch.setenv(native.MODE_ENV, switch)
+    fn = _decode_fn(TESTNET, "base64", False, on_error)
+    rows, dead, raised = {}, [], None
+    try:
+        for element in fn.process(blob):
+            value = getattr(element, "value", element)
+            if isinstance(value, DeadLetter):
+                dead.append(value)
+            else:
+                rows[value.table] = rows.get(value.table, 0) + value.rows
+    except LedgerError as e:
+        raised = e
+    return rows, dead, raised
+
+
+def _without_results(blob: LedgerBlob, seq: int) -> LedgerBlob:
+    """The blob with one transaction result of ledger `seq` dropped: that ledger's rows cannot be built."""
+    batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
+    for lcm in batch.ledger_close_metas:
+        body = lcm.v0 or lcm.v1 or lcm.v2
+        if body.ledger_header.header.ledger_seq.uint32 == seq:
+            assert body.tx_processing, "the damaged ledger must have transactions"
+            body.tx_processing.pop()
+    return blob._replace(data=batch.to_xdr_bytes())
+
+
+def _first_ledger_with_transactions(blob: LedgerBlob) -> int:
+    batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
+    for lcm in batch.ledger_close_metas[1:]:
+        body = lcm.v0 or lcm.v1 or lcm.v2
+        if body.tx_processing:
+            return body.ledger_header.header.ledger_seq.uint32
+    raise AssertionError("no ledger with transactions")
+
+
+@pytest.mark.parametrize("on_error", ["fail", "dead_letter"])
+def test_a_ledger_whose_rows_fail_fails_the_same_way(monkeypatch, on_error, shared_ledgers):
+    blob = _testnet_blob()
+    bad = _first_ledger_with_transactions(blob)
+    damaged = _without_results(blob, bad)
+    python = _failures(monkeypatch, "0", damaged, on_error)
+    fast = _failures(monkeypatch, "1", damaged, on_error)
+    assert fast == python or (str(fast[2]), fast[:2]) == (str(python[2]), python[:2])
+    rows, dead, raised = fast
+    if on_error == "fail":
+        assert raised is not None and raised.ledger == bad
+        assert f"ledger {bad} ({blob.origin}): table ledgers: LedgerTransformError:" in str(raised)
+        assert "transactions in the set but" in str(raised)
+        assert str(raised) == str(python[2])
+    else:
+        assert raised is None and len(dead) == 1 and dead[0].ledger == bad and dead[0] == python[1][0]
+    # The ledgers before the bad one keep their rows, on both paths alike.
+    assert rows.get("ledgers") == bad - blob.first
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped_version", "sequence_out_of_order"])
+def test_a_malformed_batch_fails_naming_the_object_on_both_paths(monkeypatch, damage, shared_ledgers):
+    blob = _testnet_blob()
+    data = bytearray(blob.data)
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    elif damage == "flipped_version":
+        data[8 + 4 : 8 + 8] = struct.pack(">I", 7)  # the first LedgerCloseMeta's union discriminant
+    else:
+        batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
+        metas = batch.ledger_close_metas
+        metas[3], metas[4] = metas[4], metas[3]
+        data = batch.to_xdr_bytes()
+    damaged = blob._replace(data=bytes(data))
+    for on_error in ("fail", "dead_letter"):
+        p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error)
+        n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error)
+        assert n_rows == p_rows == {}
+        if on_error == "fail":
+            assert n_raised is not None and blob.origin in str(n_raised)
+            assert n_raised.ledger == p_raised.ledger
+            if damage == "sequence_out_of_order":
+                assert str(n_raised) == str(p_raised)  # the same check, the same words
+            else:  # the decoders word their own complaint; what precedes it is the same
+                prefix = f"{blob.origin}: undecodable LedgerCloseMetaBatch XDR: "
+                assert str(n_raised).startswith(prefix) and str(p_raised).startswith(prefix)
+        else:
+            assert n_raised is None and len(n_dead) == len(p_dead) == 1
+            assert (n_dead[0].unit, n_dead[0].ledger, n_dead[0].error_class) == (
+                p_dead[0].unit,
+                p_dead[0].ledger,
+                p_dead[0].error_class,
+            )
+
+
+# --- arbitrary bytes: errors, never a crash ------------------------------------------------------
+
+FUZZ_CASES = 400
+
+
+def test_arbitrary_and_mutated_bytes_never_crash_the_extension(shared_ledgers):
+    """Bounded fuzzing: random bytes, truncations and bit flips of a real batch, through decode and every table.
+
+    Each case must either build batches or raise the core's NativeError (a ValueError): a panic
+    would surface as another exception type, a crash would end the test process.
+    """
+    seed_data = _testnet_blob().data
+    small = _blobs(DATASTORES / "mainnet-p13-30820015-metav2")[0].data
+    rng = random.Random(20261201)
+    outcomes = {"ok": 0, "error": 0}
+    for i in range(FUZZ_CASES):
+        base = seed_data if i % 2 else small
+        kind = i % 4
+        if kind == 0:
+            data = rng.randbytes(rng.randrange(0, 512))
+        elif kind == 1:
+            data = base[: rng.randrange(0, len(base))]
+        else:
+            data = bytearray(base)
+            for _ in range(rng.randrange(1, 8)):
+                data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+            data = bytes(data)
+        try:
+            blob = _native.decode(data, "batch")
+            positions = list(range(len(blob.sequences())))
+            for table in NATIVE_TABLES:
+                blob.rows(table, positions, TESTNET, bool(i % 3))
+            outcomes["ok"] += 1
+        except _native.NativeError:
+            outcomes["error"] += 1
+    assert outcomes["error"] > 0 and sum(outcomes.values()) == FUZZ_CASES
