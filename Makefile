@@ -6,12 +6,18 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO := demo-output
 
-.PHONY: demo test venv runners flink-job-server prism bench lint clean
+.PHONY: demo test native-test venv runners flink-job-server prism bench lint clean
 
-$(VENV)/.installed: setup.py
+# The install builds the native core (native/, Rust) when cargo is on PATH; STELLAR_ARCHIVE_NATIVE=1 then
+# makes a failed Rust build fail the install instead of leaving a pure-Python package.
+NATIVE_SOURCES := $(wildcard native/Cargo.toml native/Cargo.lock native/src/*.rs native/src/*/*.rs)
+CARGO := $(shell command -v cargo 2>/dev/null)
+NATIVE_SWITCH := $(if $(CARGO),1,auto)
+
+$(VENV)/.installed: setup.py pyproject.toml $(NATIVE_SOURCES)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	STELLAR_ARCHIVE_NATIVE=$(NATIVE_SWITCH) nice $(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
 venv: $(VENV)/.installed
@@ -46,7 +52,17 @@ prism: $(PRISM)
 runners: flink-job-server prism
 
 test: venv runners
-	$(PY) -m pytest -q
+	STELLAR_ARCHIVE_NATIVE=$(NATIVE_SWITCH) $(PY) -m pytest -q
+
+# The pure Rust unit tests of the native core (strkeys, base64, Go strings, ScVal numbers, decode limits).
+# Not part of `make test`: linking their binary with LTO takes minutes on 2 cores, and tests/test_native.py
+# already proves the built extension equal to the Python path on every data store.
+native-test:
+ifneq ($(CARGO),)
+	cd native && nice cargo test --release --quiet
+else
+	@echo "cargo not found: skipping the native core's Rust tests"
+endif
 
 bench: venv
 	$(PY) -m benchmarks
@@ -54,6 +70,9 @@ bench: venv
 lint: venv
 	$(PY) -m pip install --quiet ruff
 	$(PY) -m ruff check beam_pipeline tests
+ifneq ($(CARGO),)
+	cd native && cargo fmt --check && cargo clippy --release --all-targets --features python -- -D warnings
+endif
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache  # .cache/runners stays: refetching costs minutes
