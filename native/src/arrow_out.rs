@@ -11,11 +11,7 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn base64(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
         out.push(B64[(n >> 18) as usize & 63] as char);
         out.push(B64[(n >> 12) as usize & 63] as char);
@@ -42,6 +38,29 @@ pub fn hex(data: &[u8]) -> String {
         out.push(H[(b & 15) as usize] as char);
     }
     out
+}
+
+/// Bytes as Go's JSON encoder renders a `string(bytes)`: valid UTF-8 kept, one U+FFFD per invalid byte
+/// (`go_string`; Rust's `from_utf8_lossy` would put one per invalid sequence).
+pub fn go_string(mut raw: &[u8]) -> String {
+    let mut out = String::with_capacity(raw.len());
+    loop {
+        match std::str::from_utf8(raw) {
+            Ok(s) => {
+                out.push_str(s);
+                return out;
+            }
+            Err(e) => {
+                let (valid, rest) = raw.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).expect("checked"));
+                let bad = e.error_len().unwrap_or(rest.len());
+                for _ in 0..bad {
+                    out.push('\u{FFFD}');
+                }
+                raw = &rest[bad..];
+            }
+        }
+    }
 }
 
 /// A column of raw XDR values: binary, or base64 strings (the sink's `xdr_encoding`).
@@ -129,6 +148,14 @@ mod tests {
         assert_eq!(base64(b"fo"), "Zm8=");
         assert_eq!(base64(b"foo"), "Zm9v");
         assert_eq!(base64(b"foob"), "Zm9vYg==");
+    }
+
+    #[test]
+    fn go_string_replaces_each_bad_byte() {
+        assert_eq!(go_string(b"ok"), "ok");
+        assert_eq!(go_string(b"a\xe2\x82b"), "a\u{FFFD}\u{FFFD}b");
+        assert_eq!(go_string(b"\xff"), "\u{FFFD}");
+        assert_eq!(go_string("é".as_bytes()), "é");
     }
 
     #[test]

@@ -2,10 +2,13 @@
 //!
 //! `View` hides the differences between LedgerCloseMeta v0, v1 and v2 the way `LedgerView` does.
 
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
 use stellar_xdr::curr::{
-    GeneralizedTransactionSet, LedgerCloseMeta, LedgerCloseMetaBatch, LedgerHeader,
-    LedgerHeaderHistoryEntry, LedgerKey, Limits, ReadXdr, TransactionEnvelope, TransactionPhase,
-    TransactionResult, TxSetComponent,
+    GeneralizedTransactionSet, LedgerCloseMeta, LedgerCloseMetaBatch, LedgerEntryChanges, LedgerHeader,
+    LedgerHeaderHistoryEntry, LedgerKey, Limits, ReadXdr, TransactionEnvelope, TransactionMeta, TransactionPhase,
+    TransactionResult, TransactionResultPair, TxSetComponent,
 };
 
 /// Depth limit of every decode: deeper than any real ledger nests (SCVals are the deepest, and the
@@ -24,6 +27,19 @@ pub struct Decoded {
     pub metas: Vec<LedgerCloseMeta>,
 }
 
+/// The decoder's complaint in words that say which limit, and how it relates to the input.
+fn describe(e: stellar_xdr::curr::Error) -> String {
+    match e {
+        stellar_xdr::curr::Error::LengthLimitExceeded => {
+            "a length exceeds remaining input length (the decode's length limit is the blob's size)".to_string()
+        }
+        stellar_xdr::curr::Error::DepthLimitExceeded => {
+            format!("XDR nested deeper than {MAX_DEPTH} levels (the decode's depth limit)")
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Decodes a blob under depth and length limits (the length limit is the blob's own size: no vector the
 /// input claims can make the decoder reserve more than the input holds).
 pub fn decode(data: &[u8], kind: Kind) -> Result<Decoded, String> {
@@ -33,7 +49,7 @@ pub fn decode(data: &[u8], kind: Kind) -> Result<Decoded, String> {
     };
     match kind {
         Kind::Batch => {
-            let batch = LedgerCloseMetaBatch::from_xdr(data, limits).map_err(|e| e.to_string())?;
+            let batch = LedgerCloseMetaBatch::from_xdr(data, limits).map_err(describe)?;
             Ok(Decoded {
                 start: batch.start_sequence,
                 end: batch.end_sequence,
@@ -41,7 +57,7 @@ pub fn decode(data: &[u8], kind: Kind) -> Result<Decoded, String> {
             })
         }
         Kind::Ledger => {
-            let lcm = LedgerCloseMeta::from_xdr(data, limits).map_err(|e| e.to_string())?;
+            let lcm = LedgerCloseMeta::from_xdr(data, limits).map_err(describe)?;
             let seq = View::new(&lcm).sequence();
             Ok(Decoded {
                 start: seq,
@@ -133,6 +149,97 @@ impl<'a> View<'a> {
             LedgerCloseMeta::V1(b) => b.evicted_keys.as_slice(),
             LedgerCloseMeta::V2(b) => b.evicted_keys.as_slice(),
         }
+    }
+}
+
+/// One applied transaction (the twin of `TxView`).
+pub struct Tx<'a> {
+    /// 1-based application order, as in TOIDs.
+    pub index: u32,
+    pub envelope: &'a TransactionEnvelope,
+    pub result_pair: &'a TransactionResultPair,
+    pub fee_changes: &'a LedgerEntryChanges,
+    pub meta: &'a TransactionMeta,
+    pub post_apply_fee_changes: Option<&'a LedgerEntryChanges>,
+}
+
+/// The network id of a passphrase.
+pub fn network_id(passphrase: &str) -> [u8; 32] {
+    Sha256::digest(passphrase.as_bytes()).into()
+}
+
+impl<'a> View<'a> {
+    /// Applied transactions in application order, each paired with its envelope by network hash.
+    ///
+    /// Errors are the reference's `LedgerDecodeError` messages.
+    pub fn transactions(&self, passphrase: &str) -> Result<Vec<Tx<'a>>, String> {
+        let net = network_id(passphrase);
+        let mut by_hash: HashMap<[u8; 32], &'a TransactionEnvelope> = HashMap::new();
+        for env in self.envelopes()? {
+            let hash = env
+                .hash(net)
+                .map_err(|e| format!("ledger {}: cannot hash an envelope: {e}", self.sequence()))?;
+            by_hash.insert(hash, env);
+        }
+        type Parts<'b> = (
+            &'b TransactionResultPair,
+            &'b LedgerEntryChanges,
+            &'b TransactionMeta,
+            Option<&'b LedgerEntryChanges>,
+        );
+        let processing: Vec<Parts<'a>> = match self.lcm {
+            LedgerCloseMeta::V0(b) => b
+                .tx_processing
+                .iter()
+                .map(|t| (&t.result, &t.fee_processing, &t.tx_apply_processing, None))
+                .collect(),
+            LedgerCloseMeta::V1(b) => b
+                .tx_processing
+                .iter()
+                .map(|t| (&t.result, &t.fee_processing, &t.tx_apply_processing, None))
+                .collect(),
+            LedgerCloseMeta::V2(b) => b
+                .tx_processing
+                .iter()
+                .map(|t| {
+                    (
+                        &t.result,
+                        &t.fee_processing,
+                        &t.tx_apply_processing,
+                        Some(&t.post_tx_apply_fee_processing),
+                    )
+                })
+                .collect(),
+        };
+        if by_hash.len() != processing.len() {
+            return Err(format!(
+                "ledger {}: {} results but {} distinct envelopes",
+                self.sequence(),
+                processing.len(),
+                by_hash.len()
+            ));
+        }
+        let mut out = Vec::with_capacity(processing.len());
+        for (i, (result_pair, fee_changes, meta, post)) in processing.into_iter().enumerate() {
+            let hash = &result_pair.transaction_hash.0;
+            let Some(envelope) = by_hash.get(hash) else {
+                return Err(format!(
+                    "ledger {}: no envelope hashes to result {} under network passphrase '{}'",
+                    self.sequence(),
+                    crate::arrow_out::hex(hash),
+                    passphrase
+                ));
+            };
+            out.push(Tx {
+                index: i as u32 + 1,
+                envelope,
+                result_pair,
+                fee_changes,
+                meta,
+                post_apply_fee_changes: post,
+            });
+        }
+        Ok(out)
     }
 }
 

@@ -96,13 +96,10 @@ impl Blob {
             };
             for &p in &positions {
                 if p >= self.inner.metas.len() {
-                    return Err(NativeError::new_err(format!(
-                        "position {p} is outside the blob"
-                    )));
+                    return Err(NativeError::new_err(format!("position {p} is outside the blob")));
                 }
             }
-            let built =
-                py.allow_threads(|| records::build(table, &self.inner.metas, &positions, &opts));
+            let built = py.allow_threads(|| records::build(table, &self.inner.metas, &positions, &opts));
             let built = built.map_err(NativeError::new_err)?;
             let (schema, array) = to_capsules(py, built.columns)?;
             let error = built.error.map(|e| (e.position, e.class, e.message));
@@ -156,28 +153,16 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// The columns as (ArrowSchema capsule, ArrowArray capsule) of one struct array.
-pub fn to_capsules(
-    py: Python<'_>,
-    columns: Vec<ArrayRef>,
-) -> PyResult<(Bound<'_, PyCapsule>, Bound<'_, PyCapsule>)> {
+pub fn to_capsules(py: Python<'_>, columns: Vec<ArrayRef>) -> PyResult<(Bound<'_, PyCapsule>, Bound<'_, PyCapsule>)> {
     let fields: Fields = columns
         .iter()
         .enumerate()
         .map(|(i, a)| Field::new(format!("c{i}"), a.data_type().clone(), true))
         .collect();
-    let array = StructArray::try_new(fields, columns, None)
-        .map_err(|e| NativeError::new_err(e.to_string()))?;
-    let (ffi_array, ffi_schema) = arrow_array::ffi::to_ffi(&array.to_data())
-        .map_err(|e| NativeError::new_err(e.to_string()))?;
-    let schema = PyCapsule::new(
-        py,
-        ffi_schema,
-        Some(CString::new("arrow_schema").expect("no NUL")),
-    )?;
-    let array = PyCapsule::new(
-        py,
-        ffi_array,
-        Some(CString::new("arrow_array").expect("no NUL")),
-    )?;
+    let array = StructArray::try_new(fields, columns, None).map_err(|e| NativeError::new_err(e.to_string()))?;
+    let (ffi_array, ffi_schema) =
+        arrow_array::ffi::to_ffi(&array.to_data()).map_err(|e| NativeError::new_err(e.to_string()))?;
+    let schema = PyCapsule::new(py, ffi_schema, Some(CString::new("arrow_schema").expect("no NUL")))?;
+    let array = PyCapsule::new(py, ffi_array, Some(CString::new("arrow_array").expect("no NUL")))?;
     Ok((schema, array))
 }

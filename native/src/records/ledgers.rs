@@ -3,13 +3,12 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    Int32Builder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
-    UInt32Builder, UInt64Builder,
+    Int32Builder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder, UInt64Builder,
 };
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{
-    InnerTransactionResultResult, LedgerCloseMeta, LedgerCloseMetaExt, Limits, NodeId, PublicKey,
-    StellarValueExt, TransactionEnvelope, TransactionResultResult, WriteXdr,
+    InnerTransactionResultResult, LedgerCloseMeta, LedgerCloseMetaExt, Limits, NodeId, PublicKey, StellarValueExt,
+    TransactionEnvelope, TransactionResultResult, WriteXdr,
 };
 
 use super::{toid, Options, RowError, TableBuilder};
@@ -127,15 +126,10 @@ fn row(view: &View<'_>) -> Result<Row, RowError> {
     // header_fields
     let close_time = header.scp_value.close_time.0;
     if close_time >= 1 << 63 {
-        return Err(fail(format!(
-            "close time {close_time} is negative as int64"
-        )));
+        return Err(fail(format!("close time {close_time} is negative as int64")));
     }
     if header.total_coins < 0 {
-        return Err(fail(format!(
-            "total coins {} is negative",
-            header.total_coins
-        )));
+        return Err(fail(format!("total coins {} is negative", header.total_coins)));
     }
     if header.fee_pool < 0 {
         return Err(fail(format!("fee pool {} is negative", header.fee_pool)));
@@ -154,9 +148,7 @@ fn row(view: &View<'_>) -> Result<Row, RowError> {
     let id = toid(seq, 0, 0).map_err(|e| fail(format!("ValueError: {e}")))?;
 
     // count_fields
-    let envelopes = view
-        .envelopes()
-        .map_err(|e| RowError::new("LedgerDecodeError", e))?;
+    let envelopes = view.envelopes().map_err(|e| RowError::new("LedgerDecodeError", e))?;
     let results = view.results();
     if envelopes.len() != results.len() {
         return Err(fail(format!(
@@ -173,11 +165,7 @@ fn row(view: &View<'_>) -> Result<Row, RowError> {
                 InnerTransactionResultResult::TxSuccess(ops) => ops.len(),
                 // The reference reads `results` of the inner result whatever its code; only a success has any.
                 InnerTransactionResultResult::TxFailed(ops) => ops.len(),
-                _ => {
-                    return Err(fail(
-                        "successful result has no operation results".to_string(),
-                    ))
-                }
+                _ => return Err(fail("successful result has no operation results".to_string())),
             },
             _ => {
                 failed += 1;
@@ -192,16 +180,8 @@ fn row(view: &View<'_>) -> Result<Row, RowError> {
     // close_meta_fields
     let (fee_1kb, size, evicted) = match view.lcm {
         LedgerCloseMeta::V0(_) => (0, 0, None),
-        LedgerCloseMeta::V1(b) => (
-            ext_fee(&b.ext),
-            b.total_byte_size_of_live_soroban_state,
-            Some(()),
-        ),
-        LedgerCloseMeta::V2(b) => (
-            ext_fee(&b.ext),
-            b.total_byte_size_of_live_soroban_state,
-            Some(()),
-        ),
+        LedgerCloseMeta::V1(b) => (ext_fee(&b.ext), b.total_byte_size_of_live_soroban_state, Some(())),
+        LedgerCloseMeta::V2(b) => (ext_fee(&b.ext), b.total_byte_size_of_live_soroban_state, Some(())),
     };
     let evicted = match evicted {
         None => None,
@@ -257,17 +237,14 @@ impl TableBuilder for Ledgers {
     fn append(&mut self, r: Row) {
         self.sequence.append_value(r.sequence);
         self.ledger_hash.append_value(r.ledger_hash);
-        self.previous_ledger_hash
-            .append_value(r.previous_ledger_hash);
+        self.previous_ledger_hash.append_value(r.previous_ledger_hash);
         self.ledger_header.append(Some(&r.ledger_header));
         self.transaction_count.append_value(r.transaction_count);
         self.operation_count.append_value(r.operation_count);
         self.successful_transaction_count
             .append_value(r.successful_transaction_count);
-        self.failed_transaction_count
-            .append_value(r.failed_transaction_count);
-        self.tx_set_operation_count
-            .append_value(r.tx_set_operation_count);
+        self.failed_transaction_count.append_value(r.failed_transaction_count);
+        self.tx_set_operation_count.append_value(r.tx_set_operation_count);
         self.closed_at.append_value(r.closed_at_us);
         self.total_coins.append_value(r.total_coins);
         self.fee_pool.append_value(r.fee_pool);
@@ -276,12 +253,10 @@ impl TableBuilder for Ledgers {
         self.max_tx_set_size.append_value(r.max_tx_set_size);
         self.protocol_version.append_value(r.protocol_version);
         self.id.append_value(r.id);
-        self.soroban_fee_write_1kb
-            .append_value(r.soroban_fee_write_1kb);
+        self.soroban_fee_write_1kb.append_value(r.soroban_fee_write_1kb);
         self.node_id.append_value(r.node_id);
         self.signature.append_value(r.signature);
-        self.total_byte_size_of_bucket_list
-            .append_value(r.live_state_size);
+        self.total_byte_size_of_bucket_list.append_value(r.live_state_size);
         self.total_byte_size_of_live_soroban_state
             .append_value(r.live_state_size);
         match &r.evicted {

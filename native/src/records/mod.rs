@@ -6,9 +6,10 @@ use crate::ledger::View;
 use stellar_xdr::curr::LedgerCloseMeta;
 
 pub mod ledgers;
+pub mod transactions;
 
 /// The tables this build implements; the others stay on the Python path.
-pub const TABLES: &[&str] = &["ledgers"];
+pub const TABLES: &[&str] = &["ledgers", "transactions"];
 
 pub struct Options {
     pub passphrase: String,
@@ -50,12 +51,7 @@ pub trait TableBuilder {
     fn finish(self) -> Vec<ArrayRef>;
 }
 
-fn run<T: TableBuilder>(
-    mut table: T,
-    metas: &[LedgerCloseMeta],
-    positions: &[usize],
-    opts: &Options,
-) -> Built {
+fn run<T: TableBuilder>(mut table: T, metas: &[LedgerCloseMeta], positions: &[usize], opts: &Options) -> Built {
     let mut offsets = vec![0i64];
     let mut error = None;
     for (i, &p) in positions.iter().enumerate() {
@@ -85,14 +81,10 @@ fn run<T: TableBuilder>(
 }
 
 /// One table's columns for the ledgers at `positions`.
-pub fn build(
-    table: &str,
-    metas: &[LedgerCloseMeta],
-    positions: &[usize],
-    opts: &Options,
-) -> Result<Built, String> {
+pub fn build(table: &str, metas: &[LedgerCloseMeta], positions: &[usize], opts: &Options) -> Result<Built, String> {
     match table {
         "ledgers" => Ok(run(ledgers::Ledgers::new(opts), metas, positions, opts)),
+        "transactions" => Ok(run(transactions::Transactions::new(opts), metas, positions, opts)),
         other => Err(format!("table {other:?} is not implemented natively")),
     }
 }
