@@ -103,7 +103,7 @@ def _assert_same(monkeypatch, blobs, passphrase, xdr_encoding, include_metadata)
                 assert got.column(name).to_pylist() == want.column(name).to_pylist(), f"{table} {ledger}: {name}"
         assert got.equals(want)
         compared.add(table)
-    assert set(NATIVE_TABLES) <= compared, f"no rows compared for {set(NATIVE_TABLES) - compared}"
+    assert compared, "no rows compared"
 
 
 @pytest.mark.parametrize("xdr_encoding,include_metadata", [("base64", True), ("binary", False)])
@@ -116,6 +116,23 @@ def test_native_batches_equal_python_batches_on_every_store(
     blobs = _blobs(root)
     assert blobs, f"{store}: no objects"
     _assert_same(monkeypatch, blobs, passphrase, xdr_encoding, include_metadata)
+
+
+def test_the_stores_exercise_every_native_table(shared_ledgers):
+    """Every table the core builds has rows on some store, so the comparisons above are not vacuous for it."""
+    seen = set()
+    for store in _stores():
+        root = DATASTORES / store
+        passphrase = sep54.parse_manifest((root / ".config.json").read_text(), store).network_passphrase
+        for blob in _blobs(root):
+            decoded = _native.decode(blob.data, "batch")
+            positions = list(range(len(decoded.sequences())))
+            for table in NATIVE_TABLES:
+                _, _, offsets, error = decoded.rows(table, positions, passphrase, True)
+                assert error is None, (store, table, error)
+                if offsets[-1]:
+                    seen.add(table)
+    assert seen == set(NATIVE_TABLES)
 
 
 @pytest.fixture(scope="module")

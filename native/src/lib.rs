@@ -7,6 +7,7 @@
 pub mod arrow_out;
 pub mod ledger;
 pub mod records;
+pub mod scval;
 pub mod strkey;
 
 #[cfg(feature = "python")]

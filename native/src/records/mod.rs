@@ -5,11 +5,12 @@ use arrow_array::ArrayRef;
 use crate::ledger::View;
 use stellar_xdr::curr::LedgerCloseMeta;
 
+pub mod contract_events;
 pub mod ledgers;
 pub mod transactions;
 
 /// The tables this build implements; the others stay on the Python path.
-pub const TABLES: &[&str] = &["ledgers", "transactions"];
+pub const TABLES: &[&str] = &["ledgers", "transactions", "contract_events"];
 
 pub struct Options {
     pub passphrase: String,
@@ -85,6 +86,7 @@ pub fn build(table: &str, metas: &[LedgerCloseMeta], positions: &[usize], opts: 
     match table {
         "ledgers" => Ok(run(ledgers::Ledgers::new(opts), metas, positions, opts)),
         "transactions" => Ok(run(transactions::Transactions::new(opts), metas, positions, opts)),
+        "contract_events" => Ok(run(contract_events::ContractEvents::new(opts), metas, positions, opts)),
         other => Err(format!("table {other:?} is not implemented natively")),
     }
 }
