@@ -1,0 +1,82 @@
+"""STELLAR_ARCHIVE_NATIVE: the switch between the native core and the Python path, and the pure-Python fallback.
+
+The extension is made unimportable by a None entry in sys.modules (what Python does for a module that
+failed to import), so these run the same with and without a built core.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import pytest
+
+from beam_pipeline import native
+from beam_pipeline.config import NETWORKS
+
+
+@pytest.fixture
+def without_core(monkeypatch):
+    monkeypatch.setitem(sys.modules, "beam_pipeline._native", None)
+    native._load.cache_clear()
+    yield
+    native._load.cache_clear()
+
+
+def test_auto_without_the_core_runs_python_and_says_so_once(without_core, monkeypatch, caplog):
+    monkeypatch.setenv(native.MODE_ENV, "auto")
+    with caplog.at_level(logging.INFO, logger="beam_pipeline.native"):
+        for _ in range(3):
+            assert native.core() is None
+            assert native.native_table_names() == frozenset()
+            assert native.NativeCore.for_tables(["ledgers"], NETWORKS["testnet"], "base64") is None
+    said = [r for r in caplog.records if "running without the native core" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelno == logging.WARNING
+
+
+def test_required_core_that_is_missing_fails_loudly(without_core, monkeypatch):
+    monkeypatch.setenv(native.MODE_ENV, "1")
+    with pytest.raises(ImportError, match="STELLAR_ARCHIVE_NATIVE=1 but the native core"):
+        native.core()
+
+
+def test_zero_turns_the_core_off_even_when_installed(monkeypatch):
+    monkeypatch.setenv(native.MODE_ENV, "0")
+    native._load.cache_clear()
+    assert native.core() is None
+    assert native.NativeCore.for_tables(["ledgers", "transactions"], NETWORKS["testnet"], "base64") is None
+
+
+def test_an_unknown_value_is_an_error_naming_the_variable(monkeypatch):
+    monkeypatch.setenv(native.MODE_ENV, "yes")
+    with pytest.raises(ValueError, match="STELLAR_ARCHIVE_NATIVE='yes'"):
+        native.mode()
+
+
+def test_the_decode_step_builds_every_table_in_python_without_the_core(without_core, monkeypatch, shared_ledgers):
+    """A pure-Python install: the decode step runs and its chunks hold rows (nothing is silently skipped)."""
+    import functools
+
+    from beam_pipeline.decode import TableChunk, _DecodeToRowsFn
+    from beam_pipeline.sinks.partitioning import file_group
+    from tests.harness import DATASTORES
+
+    monkeypatch.setenv(native.MODE_ENV, "auto")
+    import zstandard
+
+    from beam_pipeline.sources.base import BATCH, LedgerBlob
+
+    path = sorted((DATASTORES / "testnet-p19-lpf64").glob("*/*.xdr.zst"))[0]
+    data = zstandard.ZstdDecompressor().stream_reader(path.read_bytes()).read()
+    start, end = int.from_bytes(data[:4], "big"), int.from_bytes(data[4:8], "big")
+    blob = LedgerBlob(path.name, BATCH, data, start, end, start, end)
+    fn = _DecodeToRowsFn(("ledgers", "transactions"), NETWORKS["testnet"], "base64", False, "p", "r", 0, "fail",
+                         functools.partial(file_group, "ledger_range", 64, 1))
+    fn.setup()
+    assert fn._native is None
+    rows = {}
+    for element in fn.process(blob):
+        chunk = element.value
+        assert isinstance(chunk, TableChunk)
+        rows[chunk.table] = rows.get(chunk.table, 0) + chunk.rows
+    assert rows["ledgers"] == blob.last - blob.first + 1 and rows["transactions"] > 0
