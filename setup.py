@@ -32,7 +32,7 @@ def rust_extensions() -> list:
             path="native/Cargo.toml",
             binding=Binding.PyO3,
             features=["extension-module"],
-            py_limited_api="cp311",
+            py_limited_api="cp310",
             optional=NATIVE != "1",
             debug=False,
         )
