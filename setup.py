@@ -39,6 +39,8 @@ def rust_extensions() -> list:
     ]
 
 
+RUST_EXTENSIONS = rust_extensions()
+
 VERSION = re.search(r'__version__ = "([^"]+)"', Path(__file__).with_name("beam_pipeline").joinpath("__init__.py").read_text())[1]
 
 # The Beam version is pinned exactly: the flex template image uses the SDK container of this version
@@ -69,7 +71,9 @@ setup(
             "gcp-storage-emulator>=2024.8",
         ],
     },
-    rust_extensions=rust_extensions(),
+    rust_extensions=RUST_EXTENSIONS,
+    # The extension uses the stable ABI (abi3), so one wheel serves every Python from 3.10 on.
+    options={"bdist_wheel": {"py_limited_api": "cp310"}} if RUST_EXTENSIONS else {},
     zip_safe=False,
     entry_points={"console_scripts": ["stellar-archive=beam_pipeline.cli:main"]},
 )

@@ -17,7 +17,10 @@ from beam_pipeline.config import NETWORKS
 
 @pytest.fixture
 def without_core(monkeypatch):
+    import beam_pipeline
+
     monkeypatch.setitem(sys.modules, "beam_pipeline._native", None)
+    monkeypatch.delattr(beam_pipeline, "_native", raising=False)  # an earlier import left it on the package
     native._load.cache_clear()
     yield
     native._load.cache_clear()
