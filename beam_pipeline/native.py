@@ -92,9 +92,19 @@ class NativeCore:
         have its types exactly (pyarrow refuses otherwise).
         """
         schema_capsule, array_capsule, offsets, error = blob.rows(table, positions, self._passphrase, self._binary)
-        columns = pa.RecordBatch._import_from_c_capsule(schema_capsule, array_capsule)
+        columns = pa.record_batch(_ArrowCapsules(schema_capsule, array_capsule))
         batch = pa.RecordBatch.from_arrays(columns.columns, schema=schema)
         return NativeBatch(batch, offsets, error)
+
+
+class _ArrowCapsules:
+    """The core's (ArrowSchema, ArrowArray) PyCapsules behind the Arrow PyCapsule interface pyarrow imports."""
+
+    def __init__(self, schema_capsule, array_capsule):
+        self._capsules = (schema_capsule, array_capsule)
+
+    def __arrow_c_array__(self, requested_schema=None):
+        return self._capsules
 
 
 class NativeBatch:
