@@ -55,13 +55,12 @@ def _median(fn, repeat: int) -> float:
 
 
 def _decode_step(blobs, tables: tuple[str, ...], passphrase: str, switch: str) -> None:
-    from beam_pipeline.decode import _DecodeToRowsFn
+    from beam_pipeline.decode import DecodeSettings, _DecodeToRowsFn
     from beam_pipeline.sinks.partitioning import file_group
 
     os.environ["STELLAR_ARCHIVE_NATIVE"] = switch
-    fn = _DecodeToRowsFn(
-        tables, passphrase, "base64", False, "bench", "r", 0, "fail", functools.partial(file_group, "ledger_day", 64, 1)
-    )
+    group = functools.partial(file_group, "ledger_day", 64, 1)
+    fn = _DecodeToRowsFn(DecodeSettings(tables, passphrase, group, pipeline_name="bench", run_id="r"))
     fn.setup()
     assert (fn._native is not None) == (switch == "1"), "the switch did not select the path"
     for blob in blobs:

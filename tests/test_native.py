@@ -26,7 +26,8 @@ from stellar_sdk import xdr
 
 from beam_pipeline import native
 from beam_pipeline.config import NETWORKS
-from beam_pipeline.decode import DeadLetter, LedgerError, TableChunk, _DecodeToRowsFn, chunk_to_batch
+from beam_pipeline.decode import DecodeSettings, LedgerError, _DecodeToRowsFn
+from beam_pipeline.handoff import DeadLetter, TableChunk, chunk_to_batch
 from beam_pipeline.sample import write_sample_datastore
 from beam_pipeline.sinks.partitioning import file_group
 from beam_pipeline.sources import sep54
@@ -62,9 +63,18 @@ def _blobs(root: Path) -> list[LedgerBlob]:
 
 def _decode_fn(passphrase: str, xdr_encoding: str, include_metadata: bool, on_error: str = "fail", tables=TABLES):
     group = functools.partial(file_group, "ledger_range", 16, 1)
-    fn = _DecodeToRowsFn(
-        tuple(tables), passphrase, xdr_encoding, include_metadata, "p", "run-1", 1_700_000_000_000_000, on_error, group
+    settings = DecodeSettings(
+        tuple(tables),
+        passphrase,
+        group,
+        xdr_encoding=xdr_encoding,
+        include_metadata=include_metadata,
+        pipeline_name="p",
+        run_id="run-1",
+        ingested_at_us=1_700_000_000_000_000,
+        on_error=on_error,
     )
+    fn = _DecodeToRowsFn(settings)
     fn.setup()
     return fn
 

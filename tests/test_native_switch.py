@@ -60,7 +60,8 @@ def test_the_decode_step_builds_every_table_in_python_without_the_core(without_c
     """A pure-Python install: the decode step runs and its chunks hold rows (nothing is silently skipped)."""
     import functools
 
-    from beam_pipeline.decode import TableChunk, _DecodeToRowsFn
+    from beam_pipeline.decode import DecodeSettings, _DecodeToRowsFn
+    from beam_pipeline.handoff import TableChunk
     from beam_pipeline.sinks.partitioning import file_group
     from tests.harness import DATASTORES
 
@@ -73,8 +74,8 @@ def test_the_decode_step_builds_every_table_in_python_without_the_core(without_c
     data = zstandard.ZstdDecompressor().stream_reader(path.read_bytes()).read()
     start, end = int.from_bytes(data[:4], "big"), int.from_bytes(data[4:8], "big")
     blob = LedgerBlob(path.name, BATCH, data, start, end, start, end)
-    fn = _DecodeToRowsFn(("ledgers", "transactions"), NETWORKS["testnet"], "base64", False, "p", "r", 0, "fail",
-                         functools.partial(file_group, "ledger_range", 64, 1))
+    group = functools.partial(file_group, "ledger_range", 64, 1)
+    fn = _DecodeToRowsFn(DecodeSettings(("ledgers", "transactions"), NETWORKS["testnet"], group))
     fn.setup()
     assert fn._native is None
     rows = {}
