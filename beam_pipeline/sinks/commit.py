@@ -23,6 +23,7 @@ Both sinks drive it from their own DoFns (`parquet.py` per partition then once p
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import os
@@ -104,8 +105,12 @@ def temp_root(root: str, run_id: str) -> str:
     return fs.join(root, TEMP_DIR, run_id)
 
 
-def journal_path(root: str, run_id: str) -> str:
-    return fs.join(root, COMMIT_DIR, f"{run_id}.json")
+def journal_path(root: str, run_id: str, scope: tuple[str, str] | None = None) -> str:
+    """``_commits/{run_id}.json``; a scoped commit's (see `apply_plans`) adds a digest of its table and partition."""
+    if scope is None:
+        return fs.join(root, COMMIT_DIR, f"{run_id}.json")
+    digest = hashlib.sha256("/".join(scope).encode()).hexdigest()[:16]
+    return fs.join(root, COMMIT_DIR, f"{run_id}.{digest}.json")
 
 
 class Layout:
@@ -459,14 +464,19 @@ def _check_unchanged(plan: PartitionPlan, current: dict[SetKey, list[str]]) -> N
 
 
 def apply_plans(root: str, run_id: str, plans: Sequence[PartitionPlan], writes: dict[str, bytes] | None = None,
-                before_journal=None) -> None:
+                before_journal=None, scope: tuple[str, str] | None = None) -> None:
     """Makes a run's plans final, all or nothing: check, journal (the commit point), then carry out.
 
     `writes` are small files written with the commit (the manifest, the dead letters);
     `before_journal()` runs under the lock just before the commit point (tests use it).
+    `scope`, a (table, partition) that is one of several commits under the same run id (a streaming
+    pane id is shared by every partition's pane of that index): the journal is that partition's own,
+    and carrying it out removes only that partition's temporary files, not the other partitions'
+    files still waiting for their commit.
     """
+    journal_file = journal_path(root, run_id, scope)
     with commit_lock(root, run_id):
-        done = read_json(journal_path(root, run_id))
+        done = read_json(journal_file)
         if done is not None:  # a retried finalize: the commit point was passed already
             roll_forward(root, done)
             return
@@ -484,10 +494,12 @@ def apply_plans(root: str, run_id: str, plans: Sequence[PartitionPlan], writes: 
             "renames": [list(r) for plan in plans for r in plan.renames],
             "deletes": [p for plan in plans for p in plan.deletes],
             "writes": {p: base64.b64encode(data).decode() for p, data in (writes or {}).items()},
+            "journal": journal_file,
+            "cleanup": fs.join(temp_root(root, run_id), *scope) if scope else temp_root(root, run_id),
         }
         if before_journal is not None:
             before_journal()
-        fs.write_bytes(journal_path(root, run_id), json.dumps(journal).encode())
+        fs.write_bytes(journal_file, json.dumps(journal).encode())
         roll_forward(root, journal)
 
 
@@ -517,7 +529,9 @@ def roll_forward(root: str, journal: dict) -> None:
             fs.rename(src, dst)
         elif not fs.exists(dst):
             raise CommitError(f"run {journal.get('run_id')}: {src} and {dst} are both missing; the journal "
-                              f"{journal_path(root, journal.get('run_id', '?'))} cannot be completed")
+                              f"{own_journal} cannot be completed")
+
+    own_journal = journal.get("journal") or journal_path(root, journal["run_id"])
 
     renames = journal.get("renames", [])
     if len(renames) > 1 and not fs.is_local(root):
@@ -529,8 +543,8 @@ def roll_forward(root: str, journal: dict) -> None:
     fs.delete(list(journal.get("deletes", [])))
     for path, text in journal.get("writes", {}).items():
         fs.write_bytes(path, base64.b64decode(text))
-    fs.delete_tree(temp_root(root, journal["run_id"]))
-    fs.delete([journal_path(root, journal["run_id"])])
+    fs.delete_tree(journal.get("cleanup") or temp_root(root, journal["run_id"]))
+    fs.delete([own_journal])
 
 
 def run_started(run_id: str) -> float:

@@ -61,6 +61,9 @@ class Leftovers:
     journals: list[str] = field(default_factory=list)
     temp_runs: list[str] = field(default_factory=list)
     lock: str | None = None
+    # Dead runs' temporary directories that hold no file (local disk keeps a streaming pane's directory
+    # after its partitions' scoped commits): removed by `repair`, not worth a report.
+    empty_temp_dirs: list[str] = field(default_factory=list)
 
     def describe(self) -> list[str]:
         out = [f"{j}: commit journal of a run that crashed while committing (the next run completes it)"
@@ -78,7 +81,8 @@ def find_leftovers(root: str, exclude_run: str | None = None) -> Leftovers:
     out.journals = [fs.join(root, COMMIT_DIR, n) for n in _children(fs.join(root, COMMIT_DIR)) if n.endswith(".json")]
     for run in _children(fs.join(root, TEMP_DIR)):
         if run != exclude_run and _temp_run_is_dead(root, run):
-            out.temp_runs.append(temp_root(root, run))
+            where = temp_root(root, run)
+            (out.temp_runs if fs.list_tree(where) else out.empty_temp_dirs).append(where)
     lock = fs.join(root, LOCK_DIR, COMMIT_LOCK)
     if fs.exists(lock):
         info = read_json(lock)
@@ -103,6 +107,8 @@ def repair(root: str, exclude_run: str | None = None) -> list[str]:
     for t in found.temp_runs:
         fs.delete_tree(t)
         done.append(f"removed the temporary files {t}")
+    for t in found.empty_temp_dirs:
+        fs.delete_tree(t)
     return done
 
 

@@ -178,7 +178,7 @@ class _CommitPaneFn(beam.DoFn):
         plan = commit.plan_partition(pane_layout, table, partition, temps,
                                      own_earlier=lambda run: is_pane_of(run, layout.run_id))
         if not layout.dry_run:
-            commit.apply_plans(layout.root, pane_id, [plan])
+            commit.apply_plans(layout.root, pane_id, [plan], scope=(table, partition))
         yield from plan.records
 
 

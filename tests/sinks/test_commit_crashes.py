@@ -198,3 +198,29 @@ def test_a_retried_apply_after_the_commit_completed_changes_nothing(tmp_path, ar
     commit.apply_plans(str(root), run_id, plans)  # the retry
     assert _final_state(root) == done
     _assert_exact(root, archives["clean"], LAST)
+
+
+def test_partition_commits_sharing_a_run_id_leave_each_other_s_staged_files(tmp_path, archives, monkeypatch):
+    """A streaming pane id is shared by every partition's pane of that index, and a real runner (Flink)
+    commits those panes while the others' files are still staged: a scoped commit removes only its own
+    partition's temporary files, so every partition's commit goes through and the archive is exact."""
+    root = tmp_path / "panes"
+    shutil.copytree(archives["base"], root)
+    run_id = filesets.new_run_id()
+    layout = _layout(root, run_id)
+    staged = sorted(_stage(root, archives["clean"], run_id).items())
+    assert len(staged) > 2
+    plans = [((t, p), commit.plan_partition(layout, t, p, temps)) for (t, p), temps in staged]
+    for scope, plan in plans:  # every partition staged before the first commit, as on a parallel runner
+        commit.apply_plans(str(root), run_id, [plan], scope=scope)
+        assert commit.journal_path(str(root), run_id, scope) != commit.journal_path(str(root), run_id)
+        assert not Path(commit.journal_path(str(root), run_id, scope)).exists()
+    _assert_exact(root, archives["clean"], LAST)
+    assert not (root / commit.COMMIT_DIR).exists() or not list((root / commit.COMMIT_DIR).iterdir())
+    # What the scoped commits leave on local disk is the run's empty directory: once the run is gone
+    # (here: every run without an owner counts as gone), no leftover to report, and repair removes it.
+    monkeypatch.setattr(runs, "STALE_RUN_SECONDS", -1)
+    assert (root / commit.TEMP_DIR / run_id).is_dir()
+    assert runs.find_leftovers(str(root)).describe() == []
+    runs.repair(str(root))
+    assert not (root / commit.TEMP_DIR / run_id).exists()
