@@ -32,13 +32,16 @@ def cmd_run(argv: list[str], wait: bool = True) -> int:
 def cmd_validate(argv: list[str]) -> int:
     parser = argcheck.StrictParser(prog="python -m beam_pipeline validate")
     parser.add_argument("--config", required=True)
+    parser.add_argument("--pipeline", help="Which pipeline of a file with several (the Go `pipelines:` format).")
     args = parser.parse_args(argv)
     try:
-        cfg = load_config(args.config)
+        cfg = load_config(args.config, pipeline=args.pipeline)
     except ConfigError as e:
         print(str(e), file=sys.stderr)
         return EXIT_CONFIG
     secrets.register(secrets.config_secrets(cfg))
+    for w in cfg.warnings:
+        print(f"warning: {args.config}: {w}", file=sys.stderr)
     print(json.dumps(describe(cfg), indent=2, default=str))
     return 0
 

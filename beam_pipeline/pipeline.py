@@ -51,6 +51,7 @@ def decode_settings(
         ingested_at_us=ingested_at_us,
         on_error=cfg.on_error,
         spill_dir=spill_dir,
+        filters=tuple(cfg.filters),
     )
 
 

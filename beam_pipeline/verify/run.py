@@ -12,7 +12,7 @@ import tempfile
 from beam_pipeline.sinks.runs import find_leftovers
 from beam_pipeline.util import fs
 from beam_pipeline.verify.checks import check_table
-from beam_pipeline.verify.manifests import check_manifests, load_manifests, newest_layout
+from beam_pipeline.verify.manifests import check_manifests, filtered_tables, load_manifests, newest_layout
 from beam_pipeline.verify.model import ArchiveFile, Report, Target, VerifyError
 from beam_pipeline.verify.scan import ArchiveDb, find_tables, infer_layout, list_table
 
@@ -62,6 +62,8 @@ def verify(target: Target) -> Report:
         try:
             for t in tables:
                 report.tables.append(check_table(db, t, archive[t], start, end, has_ledgers="ledgers" in tables))
+                for message in filtered_tables(manifests).get(t, ()):
+                    report.tables[-1].add("filtered", message)
         finally:
             db.close()
     if target.check_manifests:
