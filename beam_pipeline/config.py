@@ -22,6 +22,7 @@ from beam_pipeline.consumers import (
     CONSUMER_CLASSES,
     CONSUMER_RENAMES,
     UNSUPPORTED_CONSUMERS,
+    DuckDBSinkConfig,
     ExtraConsumer,
     check_consumer,
 )
@@ -584,8 +585,12 @@ def parse_config(data: Any, source: str = "<config>", pipeline: str | None = Non
         if isinstance(sink, ParquetSinkConfig):
             consumers.append(sink)
         elif sink is not None:
-            check_consumer(sink, tuple(processors), f"{cpath}.config", problems)
+            check_consumer(sink, tuple(processors), f"{cpath}.config", problems, warnings)
             extras.append(sink)
+    for extra in extras:
+        if isinstance(extra, DuckDBSinkConfig) and consumers and consumers[0].storage_type != "FS":
+            problems.append(f"pipeline.consumers: SaveToDuckDB builds its views over the Parquet archive, which "
+                            f"must then be on local disk (storage_type FS), not {consumers[0].storage_type}")
     if cons and len(consumers) != 1:
         problems.append("pipeline.consumers: a pipeline needs exactly one SaveToParquet consumer (the archive its "
                         f"manifests and verify describe), got {len(consumers)}; the other consumers are fed the "

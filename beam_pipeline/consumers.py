@@ -84,7 +84,9 @@ CONSUMER_RENAMES = {
 }
 
 
-def check_consumer(cfg: ExtraConsumer, tables: tuple[str, ...], path: str, problems: list[str]) -> None:
+def check_consumer(
+    cfg: ExtraConsumer, tables: tuple[str, ...], path: str, problems: list[str], warnings: list[str]
+) -> None:
     """Checks beyond types: values and which tables a consumer can take."""
     if isinstance(cfg, PostgresSinkConfig):
         if not cfg.connection_string.startswith(("postgresql://", "postgres://", "host=", "dbname=")):
@@ -104,9 +106,12 @@ def check_consumer(cfg: ExtraConsumer, tables: tuple[str, ...], path: str, probl
 
         if cfg.ttl_seconds < 0:
             problems.append(f"{path}.ttl_seconds: must not be negative")
-        for t in tables:
-            if t not in REDIS_KEYS:
-                problems.append(f"{path}: SaveToRedis keeps the latest state per key and table {t!r} has none "
-                                f"(it takes {', '.join(sorted(REDIS_KEYS))})")
+        keyless = [t for t in tables if t not in REDIS_KEYS]
+        if keyless and len(keyless) == len(tables):
+            problems.append(f"{path}: SaveToRedis keeps the latest state per key and none of the tables has one "
+                            f"(it takes {', '.join(sorted(REDIS_KEYS))})")
+        elif keyless:
+            warnings.append(f"{path}: SaveToRedis keeps the latest state per key; {', '.join(keyless)} "
+                            "(no key) are not sent to Redis")
     elif isinstance(cfg, StdoutSinkConfig) and cfg.format != "json":
         problems.append(f"{path}.format: only json (one JSON object per line) is supported")
