@@ -20,6 +20,7 @@ from typing import Any
 from beam_pipeline import gocompat
 from beam_pipeline.consumers import (
     CONSUMER_CLASSES,
+    CONSUMER_KEYS_WITHOUT_EFFECT,
     CONSUMER_RENAMES,
     UNSUPPORTED_CONSUMERS,
     DuckDBSinkConfig,
@@ -469,9 +470,14 @@ def _parse_consumer(
         problems.append(f"{path}.type: {kind!r} is not one of {', '.join(CONSUMER_TYPES)}")
         return None
     cpath = f"{path}.config"
-    if kind != "SaveToParquet":
-        return _build(CONSUMER_CLASSES[kind], data.get("config"), cpath, problems, CONSUMER_RENAMES.get(kind))
     raw = data.get("config")
+    if isinstance(raw, dict):
+        for key, why in CONSUMER_KEYS_WITHOUT_EFFECT.get(kind, {}).items():
+            if key in raw:
+                raw = {k: v for k, v in raw.items() if k != key}
+                warnings.append(f"{cpath}.{key}: has no effect in this job ({why})")
+    if kind != "SaveToParquet":
+        return _build(CONSUMER_CLASSES[kind], raw, cpath, problems, CONSUMER_RENAMES.get(kind))
     if isinstance(raw, dict) and raw.get("storage_type", "FS") == "FS" and "bucket_name" in raw:
         raw = {k: v for k, v in raw.items() if k != "bucket_name"}
         warnings.append(f"{cpath}.bucket_name: has no effect with storage_type FS (files go to local_path)")

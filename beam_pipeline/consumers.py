@@ -83,6 +83,12 @@ CONSUMER_RENAMES = {
                     "redis_db": "db", "ttl": "ttl_seconds"},
 }
 
+# Keys of the Go consumers that do nothing here: accepted, with a warning saying why.
+CONSUMER_KEYS_WITHOUT_EFFECT = {
+    "SaveToParquet": {"gcs_options": "Beam's GCS client sizes its uploads and retries itself"},
+    "SaveToRedis": {"track_metrics": "the job's counters are Beam metrics (printed at the end of a run)"},
+}
+
 
 def check_consumer(
     cfg: ExtraConsumer, tables: tuple[str, ...], path: str, problems: list[str], warnings: list[str]
