@@ -97,6 +97,11 @@ def add_extra_consumers(cfg: PipelineConfig, rows: beam.PCollection, manifest: b
     from beam_pipeline.records import get_table
     from beam_pipeline.records.base import output_schema
 
+    if not cfg.extra_consumers:
+        return
+    # A stage boundary: chunks may point into the decode step's spill files, which are complete only
+    # once its bundle finishes (the Parquet sink reads them after its GroupByKey for the same reason).
+    rows = rows | "ConsumersAfterDecode" >> beam.Reshuffle()
     sink = cfg.sink
     schemas = {t: output_schema(get_table(t), sink.xdr_encoding, sink.include_metadata) for t in cfg.processors}
     for i, consumer in enumerate(cfg.extra_consumers):

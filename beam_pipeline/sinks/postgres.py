@@ -109,6 +109,11 @@ class _WriteFn(beam.DoFn):
                 cur.execute("SELECT pg_advisory_xact_lock(54017)")
                 for table, schema in self._schemas.items():
                     cur.execute(create_table_sql(self._target(table), table, schema))
+                    # A table of an earlier run without some columns (include_metadata, a newer
+                    # schema): columns are added, never dropped, as schema_evolution does for Parquet.
+                    for f in schema:
+                        cur.execute(f"ALTER TABLE {quote(self._target(table))} "
+                                    f"ADD COLUMN IF NOT EXISTS {quote(f.name)} {pg_type(f.type)}")
             self._conn.commit()
 
     def _target(self, table: str) -> str:

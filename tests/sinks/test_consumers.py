@@ -171,3 +171,48 @@ def test_filters_are_in_the_manifest_and_verify_says_filtered(tmp_path, shared_l
     report = capfd.readouterr().out
     assert code != 0
     assert "filtered" in report and "contract_data" in report and "result: FAILED" in report
+
+
+@pytest.mark.parametrize("example", ["parquet-archival-local.yaml", "parquet-multi-consumer-pipeline.yaml"])
+def test_the_go_multi_consumer_examples_run(example, tmp_path, shared_ledgers, monkeypatch, servers, capfd):
+    """The migrated Go examples, only their URLs and paths pointed at this test's servers and directories."""
+    import duckdb
+
+    from beam_pipeline.config import load_config
+    from tests.harness import REPO
+
+    pg, rd = servers
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # parquet-archival-local writes to ~/Documents/...
+    monkeypatch.delenv("LEDGERS_DIR", raising=False)
+    pg = _fresh_database(pg, example.split(".")[0].replace("-", "_"))
+    monkeypatch.setenv("DATABASE_URL", pg)
+    monkeypatch.setenv("REDIS_URL", f"redis://{rd}")
+    monkeypatch.setenv("ARCHIVE_DIR", str(tmp_path / "archive"))
+    monkeypatch.setenv("DUCKDB_PATH", str(tmp_path / "analytics.db"))
+    path = f"config/examples/go/{example}"
+    cfg = load_config(path)
+    assert main(["run", "--config", path]) == 0
+    root = cfg.sink.root
+    (postgres,) = [c for c in cfg.extra_consumers if type(c).__name__ == "PostgresSinkConfig"]
+    for table in cfg.processors:
+        rows = read_table(root, table).to_pylist()
+        target = postgres.target(table, len(cfg.processors))
+        assert _canon(_pg_rows(pg, target)) == _canon(rows), table
+    if example.startswith("parquet-multi"):
+        assert read_table(root, "operations").num_rows > 0  # payments >= 1000 on this ledger
+        con = duckdb.connect(str(tmp_path / "analytics.db"), read_only=True)
+        try:
+            n = con.execute('SELECT count(*) FROM "stellar_archive_operations"').fetchone()[0]
+        finally:
+            con.close()
+        assert n == read_table(root, "operations").num_rows
+
+
+def _fresh_database(url: str, name: str) -> str:
+    """A new empty database on the test server: tables of other tests share names with the examples'."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + "/" + name
