@@ -489,7 +489,14 @@ def _parse_consumer(
 
         sink = dataclasses.replace(sink, local_path=os.path.expanduser(sink.local_path))
     _check_choice(sink.storage_type, STORAGE_TYPES, f"{cpath}.storage_type", problems)
-    _check_choice(sink.partition_by, PARTITION_SCHEMES, f"{cpath}.partition_by", problems)
+    if ":" in sink.partition_by:  # a function mapping (ledger, close time) to a directory
+        from beam_pipeline.sinks.partitioning import check_partition_function
+
+        problem = check_partition_function(sink.partition_by)
+        if problem:
+            problems.append(f"{cpath}.partition_by: {problem}")
+    else:
+        _check_choice(sink.partition_by, PARTITION_SCHEMES, f"{cpath}.partition_by", problems)
     _check_choice(sink.compression, COMPRESSIONS, f"{cpath}.compression", problems)
     _check_choice(sink.xdr_encoding, XDR_ENCODINGS, f"{cpath}.xdr_encoding", problems)
     _check_positive(sink, ("ledgers_per_file", "buffer_size", "max_file_size_mb", "num_shards"), cpath, problems)
@@ -604,6 +611,9 @@ def parse_config(data: Any, source: str = "<config>", pipeline: str | None = Non
     streaming = isinstance(source_cfg, RpcSourceConfig) and (
         source_cfg.follow or (source_cfg.end_ledger is None and source_cfg.end_time is None))
     for i, sink in enumerate(consumers):
+        if streaming and ":" in sink.partition_by:
+            problems.append(f"pipeline.consumers[{i}].config.partition_by: a partition function is for batch jobs "
+                            "(following the chain windows by ledger_day or hour)")
         if sink.rotation_interval_minutes and not streaming:
             warnings.append(f"pipeline.consumers[{i}].config.rotation_interval_minutes: has no effect in a batch "
                             "job (files are cut by partition and ledgers_per_file; it applies when following "

@@ -212,3 +212,21 @@ def test_datastore_source_keys(repo_env):
     src["type"] = "BufferedStorageSource"
     src["config"]["storage_type"] = "FS"
     assert any("storage_type FS reads a local directory" in p for p in _problems(doc))
+
+
+def test_custom_partition_function(tmp_path, repo_env, shared_ledgers):
+    from tests.harness import datastore, job_config, run_job
+
+    out = tmp_path / "out"
+    cfg = job_config(datastore("testnet-p19-lpf64"), 1410048, 1410250, out, ["ledgers"],
+                     partition_by="tests.partition_funcs:by_hundred")
+    assert run_job(cfg, tmp_path) == 0
+    dirs = sorted(p.parent.name for p in (out / "ledgers").rglob("*.parquet"))
+    assert sorted(set(dirs)) == ["block=14100", "block=14101", "block=14102"]
+    assert sorted(read_table(out, "ledgers").column("sequence").to_pylist()) == list(range(1410048, 1410251))
+    for spec, expected in (("tests.partition_funcs:escaping", "escapes the table directory"),
+                           ("tests.partition_funcs:failing", "calling it on ledger 2 failed: RuntimeError"),
+                           ("tests.partition_funcs:missing", "cannot import it"),
+                           ("no_such_module_xyz:f", "cannot import it")):
+        doc = job_config(datastore("testnet-p19-lpf64"), 1410048, 1410050, out, ["ledgers"], partition_by=spec)
+        assert any(expected in p for p in _problems(doc)), spec

@@ -23,6 +23,10 @@ def verify(target: Target) -> Report:
     """Verifies an archive; raises VerifyError when it cannot be verified at all."""
     root = target.root.rstrip("/") or "/"
     manifests, manifest_problems = load_manifests(root)
+    custom = {p for m in manifests if ":" in (p := str((m.get("layout") or {}).get("partition_by", "")))}
+    if custom:
+        raise VerifyError(f"{root}: written with partition function {', '.join(sorted(custom))}; verify checks the "
+                          "ledger_day, hour and ledger_range layouts only (query the tables, or rewrite them)")
     if target.tables:
         tables = list(target.tables)
     else:
