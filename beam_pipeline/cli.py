@@ -1,7 +1,7 @@
 """Command line: argument parsing and wiring only.
 
     python -m beam_pipeline run --config FILE [--start-ledger N] [--end-ledger M] [Beam options ...]
-    python -m beam_pipeline validate --config FILE
+    python -m beam_pipeline validate --config FILE [--pipeline NAME]
     python -m beam_pipeline sample --out DIR [--ledgers N]
     python -m beam_pipeline query --root DIR --sql "SELECT ..."
     python -m beam_pipeline schemas [--out docs/tables.md]

@@ -230,3 +230,24 @@ def test_custom_partition_function(tmp_path, repo_env, shared_ledgers):
                            ("no_such_module_xyz:f", "cannot import it")):
         doc = job_config(datastore("testnet-p19-lpf64"), 1410048, 1410050, out, ["ledgers"], partition_by=spec)
         assert any(expected in p for p in _problems(doc)), spec
+
+
+def test_run_and_verify_pick_a_named_pipeline(tmp_path, repo_env, shared_ledgers, capfd):
+    store = shared_ledgers / "datastores" / "testnet-p19-lpf64"
+
+    def body(out: Path, end: int) -> dict:
+        return {"source": {"type": "FSBufferedStorageSourceAdapter",
+                           "config": {"path": str(store), "start_ledger": 1410048, "end_ledger": end}},
+                "processors": [{"type": "LedgerReader"}],
+                "consumers": [{"type": "SaveToParquet", "config": {"local_path": str(out)}}]}
+
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump({"pipelines": {"Short": body(tmp_path / "short", 1410050),
+                                                  "Long": body(tmp_path / "long", 1410060)}}))
+    assert main(["run", "--config", str(path), "--pipeline", "Long"]) == 0
+    assert not (tmp_path / "short").exists()
+    assert sorted(read_table(tmp_path / "long", "ledgers").column("sequence").to_pylist()) == list(
+        range(1410048, 1410061))
+    capfd.readouterr()
+    assert main(["verify", "--config", str(path), "--pipeline", "Long"]) == 0
+    assert "ok, the archive is exact" in capfd.readouterr().out
