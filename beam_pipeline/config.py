@@ -26,6 +26,7 @@ from beam_pipeline.consumers import (
     DuckDBSinkConfig,
     ExtraConsumer,
     check_consumer,
+    postgres_connection_string,
 )
 from beam_pipeline.filters import RowFilter
 from beam_pipeline.util import yamlload
@@ -476,6 +477,8 @@ def _parse_consumer(
             if key in raw:
                 raw = {k: v for k, v in raw.items() if k != key}
                 warnings.append(f"{cpath}.{key}: has no effect in this job ({why})")
+    if kind == "SaveToPostgreSQL" and isinstance(raw, dict):
+        raw = postgres_connection_string(raw)
     if kind != "SaveToParquet":
         return _build(CONSUMER_CLASSES[kind], raw, cpath, problems, CONSUMER_RENAMES.get(kind))
     if isinstance(raw, dict) and raw.get("storage_type", "FS") == "FS" and "bucket_name" in raw:

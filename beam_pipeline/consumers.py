@@ -89,13 +89,28 @@ CONSUMER_KEYS_WITHOUT_EFFECT = {
     "SaveToRedis": {"track_metrics": "the job's counters are Beam metrics (printed at the end of a run)"},
 }
 
+# The Go SaveToPostgreSQL's separate connection keys -> libpq keywords of one connection_string.
+POSTGRES_PARTS = {"host": "host", "port": "port", "database": "dbname", "username": "user", "password": "password",
+                  "sslmode": "sslmode", "connect_timeout": "connect_timeout"}
+
+
+def postgres_connection_string(raw: dict) -> dict:
+    """A Go SaveToPostgreSQL config with host/port/database/... -> one with a connection_string (libpq form)."""
+    parts = {k: raw[k] for k in POSTGRES_PARTS if k in raw}
+    if not parts or "connection_string" in raw:
+        return raw
+    rest = {k: v for k, v in raw.items() if k not in POSTGRES_PARTS}
+    quoted = (f"{POSTGRES_PARTS[k]}='" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'"
+              for k, v in parts.items())
+    return {**rest, "connection_string": " ".join(quoted)}
+
 
 def check_consumer(
     cfg: ExtraConsumer, tables: tuple[str, ...], path: str, problems: list[str], warnings: list[str]
 ) -> None:
     """Checks beyond types: values and which tables a consumer can take."""
     if isinstance(cfg, PostgresSinkConfig):
-        if not cfg.connection_string.startswith(("postgresql://", "postgres://", "host=", "dbname=")):
+        if not cfg.connection_string.startswith(("postgresql://", "postgres://", "host=", "dbname=", "user=")):
             problems.append(f"{path}.connection_string: expected postgresql://user@host:port/db "
                             "or 'host=... dbname=...'")
         if cfg.batch_size <= 0:

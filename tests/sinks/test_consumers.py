@@ -216,3 +216,31 @@ def _fresh_database(url: str, name: str) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return url.rsplit("/", 1)[0] + "/" + name
+
+
+def test_go_postgres_connection_keys(tmp_path, shared_ledgers, servers):
+    """The Go SaveToPostgreSQL's host/port/database/username keys instead of a connection_string."""
+    from urllib.parse import urlsplit
+
+    import yaml
+
+    pg, _ = servers
+    url = urlsplit(_fresh_database(pg, "go_keys"))
+    out = tmp_path / "archive"
+    doc = {"pipeline": {
+        "name": "keys",
+        "source": {"type": "FSBufferedStorageSourceAdapter", "config": {
+            "path": str(shared_ledgers / "datastores" / "mainnet-p22-56065483"),
+            "start_ledger": 56065483, "end_ledger": 56065483}},
+        "processors": [{"type": "LedgerReader"}, {"type": "TransformToAppTransaction"}],
+        "consumers": [
+            {"type": "SaveToParquet", "config": {"local_path": str(out)}},
+            {"type": "SaveToPostgreSQL", "config": {"host": url.hostname, "port": url.port,
+                                                    "database": url.path.strip("/"), "username": "postgres",
+                                                    "sslmode": "disable", "table_name": "stellar"}},
+        ]}}
+    cfg = tmp_path / "keys.yaml"
+    cfg.write_text(yaml.safe_dump(doc))
+    assert main(["run", "--config", str(cfg)]) == 0
+    for table in ("ledgers", "transactions"):
+        assert _canon(_pg_rows(url.geturl(), f"stellar_{table}")) == _canon(read_table(out, table).to_pylist())
