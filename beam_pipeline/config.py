@@ -493,7 +493,7 @@ def _parse_consumer(
         sink = dataclasses.replace(sink, local_path=os.path.expanduser(sink.local_path))
     _check_choice(sink.storage_type, STORAGE_TYPES, f"{cpath}.storage_type", problems)
     if ":" in sink.partition_by:  # a function mapping (ledger, close time) to a directory
-        from beam_pipeline.sinks.partitioning import check_partition_function
+        from beam_pipeline.util.partition_fn import check_partition_function
 
         problem = check_partition_function(sink.partition_by)
         if problem:

@@ -123,8 +123,6 @@ def check_consumer(
         if "://" in cfg.database_path:
             problems.append(f"{path}.database_path: a local file, not a URL")
     elif isinstance(cfg, RedisSinkConfig):
-        from beam_pipeline.sinks.redis_keys import REDIS_KEYS
-
         if cfg.ttl_seconds < 0:
             problems.append(f"{path}.ttl_seconds: must not be negative")
         keyless = [t for t in tables if t not in REDIS_KEYS]
@@ -136,3 +134,29 @@ def check_consumer(
                             "(no key) are not sent to Redis")
     elif isinstance(cfg, StdoutSinkConfig) and cfg.format != "json":
         problems.append(f"{path}.format: only json (one JSON object per line) is supported")
+
+
+# --- SaveToRedis keys ------------------------------------------------------------------------------
+# A table's key is ``{key_prefix}{table}:{value of each key column, ':'-joined}``; the `ledgers`
+# table keeps one key, ``{key_prefix}latest_ledger`` (the Go LatestLedger processor's). A key holds
+# the row with the highest ledger seen (ties: the later row of that ledger), in any delivery order.
+
+# table -> (key columns, the column that orders versions of a key)
+REDIS_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
+    "ledgers": ((), "sequence"),
+    "contract_data": (("contract_id", "ledger_key_hash"), "ledger_sequence"),
+    "contract_code": (("contract_code_hash",), "ledger_sequence"),
+    "accounts": (("account_id",), "ledger_sequence"),
+    "trustlines": (("ledger_key",), "ledger_sequence"),
+    "offers": (("offer_id",), "ledger_sequence"),
+    "liquidity_pools": (("liquidity_pool_id",), "ledger_sequence"),
+    "claimable_balances": (("balance_id",), "ledger_sequence"),
+    "ttl": (("key_hash",), "ledger_sequence"),
+}
+
+
+def redis_key(prefix: str, table: str, row: dict) -> str:
+    columns, _ = REDIS_KEYS[table]
+    if not columns:
+        return f"{prefix}latest_ledger"
+    return f"{prefix}{table}:" + ":".join(str(row[c]) for c in columns)

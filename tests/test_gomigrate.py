@@ -145,8 +145,8 @@ def test_pipelines_file_and_the_pipeline_flag(tmp_path, repo_env, capsys):
     }}
     path = tmp_path / "two.yaml"
     path.write_text(yaml.safe_dump(two))
-    assert load_config(str(path), "Second").streaming
-    assert load_config(str(path), "First").name == "First"
+    assert load_config(str(path), pipeline="Second").streaming
+    assert load_config(str(path), pipeline="First").name == "First"
     assert main(["validate", "--config", str(path)]) == 2
     assert "several pipelines (First, Second); pick one with --pipeline NAME" in capsys.readouterr().err
     assert main(["validate", "--config", str(path), "--pipeline", "Third"]) == 2

@@ -7,9 +7,10 @@ ledger always lands in the same directory whichever run, runner or worker writes
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Callable
 from datetime import datetime, timezone
+
+from beam_pipeline.util.partition_fn import escapes, partition_function
 
 WINDOW_SECONDS = {"hour": 3600, "ledger_day": 86400}
 
@@ -18,7 +19,7 @@ def partition_path(scheme: str, close_time: int, ledger: int, ledgers_per_file: 
     """The Hive-style directory of one ledger's rows, relative to the table directory."""
     if ":" in scheme:  # a user's function, `package.module:function` (validated at start: check_partition_function)
         path = partition_function(scheme)(ledger, close_time)
-        problem = _escapes(path)
+        problem = escapes(path)
         if problem:
             raise ValueError(f"partition_by {scheme}: ledger {ledger}: {problem}")
         return path.strip("/")
@@ -56,37 +57,3 @@ def file_group(scheme: str, ledgers_per_file: int, num_shards: int, ledger: int,
 def file_group_of(sink) -> Callable[[int, int], tuple]:
     """`file_group` with a sink config's choices bound: (ledger, close time) -> file group, picklable."""
     return functools.partial(file_group, sink.partition_by, sink.ledgers_per_file, sink.num_shards)
-
-
-@functools.lru_cache(maxsize=8)
-def partition_function(spec: str) -> Callable[[int, int], str]:
-    """``package.module:function`` -> the function, imported once per process (workers import it too)."""
-    module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
-def _escapes(path: object) -> str | None:
-    """Why a partition function's result cannot be a directory under the table, or None."""
-    if not isinstance(path, str) or not path.strip("/"):
-        return f"returned {path!r}, expected a non-empty relative path such as 'block=12'"
-    if path.startswith("/") or "://" in path or "\\" in path or any(p in ("..", ".") for p in path.split("/")):
-        return f"returned {path!r}, which escapes the table directory (absolute, URL, '.' or '..')"
-    return None
-
-
-def check_partition_function(spec: str, probe_ledger: int = 2, probe_close_time: int = 1_700_000_000) -> str | None:
-    """Imports and calls a partition function on a probe ledger; a problem to report, or None."""
-    module, _, name = spec.partition(":")
-    if not module or not name:
-        return f"{spec!r}: expected package.module:function"
-    try:
-        fn = partition_function(spec)
-    except (ImportError, AttributeError) as e:
-        return f"{spec!r}: cannot import it: {e}"
-    if not callable(fn):
-        return f"{spec!r}: not a function"
-    try:
-        path = fn(probe_ledger, probe_close_time)
-    except Exception as e:  # noqa: BLE001 - reported with the function's name
-        return f"{spec!r}: calling it on ledger {probe_ledger} failed: {type(e).__name__}: {e}"
-    return _escapes(path)

@@ -21,7 +21,7 @@ from apache_beam.metrics import Metrics
 
 from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
 from beam_pipeline.consumers import PostgresSinkConfig
-from beam_pipeline.decode import TableChunk, chunk_to_batch
+from beam_pipeline.handoff import TableChunk, chunk_to_batch
 
 log = logging.getLogger(__name__)
 

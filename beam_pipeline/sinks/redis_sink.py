@@ -1,6 +1,6 @@
 """SaveToRedis: the latest state per key (contract data entries, accounts, the latest ledger, ...).
 
-Each key (`redis_keys.redis_key`) is a hash with ``ledger`` (the ordering column's value),
+Each key (`consumers.redis_key`) is a hash with ``ledger`` (the ordering column's value),
 ``position`` (the row's place among its ledger's rows) and ``row`` (the row as JSON). A Lua script
 replaces it only with a newer version, so workers, retries and reruns may deliver rows in any
 order and the key still ends with the latest one. redis-py is the client (the maintained one).
@@ -15,9 +15,8 @@ import pyarrow as pa
 from apache_beam.metrics import Metrics
 
 from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
-from beam_pipeline.consumers import RedisSinkConfig
-from beam_pipeline.decode import TableChunk, chunk_to_batch
-from beam_pipeline.sinks.redis_keys import REDIS_KEYS, redis_key
+from beam_pipeline.consumers import REDIS_KEYS, RedisSinkConfig, redis_key
+from beam_pipeline.handoff import TableChunk, chunk_to_batch
 
 # KEYS[1] key; ARGV ledger, position, row JSON, ttl seconds (0: none). Newer (ledger, position) wins.
 SET_IF_NEWER = """

@@ -12,7 +12,7 @@ import apache_beam as beam
 import pyarrow as pa
 
 from beam_pipeline.consumers import StdoutSinkConfig
-from beam_pipeline.decode import TableChunk, chunk_to_batch
+from beam_pipeline.handoff import TableChunk, chunk_to_batch
 from beam_pipeline.sinks.redis_sink import row_json
 
 
