@@ -64,11 +64,16 @@ setup(
     ],
     extras_require={
         "bench": ["matplotlib>=3.7"],  # only for the benchmark plot
+        # The SaveToPostgreSQL and SaveToRedis consumers' clients (installed where those consumers run).
+        "postgres": ["psycopg[binary]>=3.1,<4"],
+        "redis": ["redis>=5,<9"],
         "test": [
             "pytest>=8",
             "pytest-timeout>=2.3",
             "moto[server]>=5",
             "gcp-storage-emulator>=2024.8",
+            "psycopg[binary]>=3.1,<4",
+            "redis>=5,<9",
         ],
     },
     rust_extensions=RUST_EXTENSIONS,

@@ -1,7 +1,7 @@
 """Command line: argument parsing and wiring only.
 
     python -m beam_pipeline run --config FILE [--start-ledger N] [--end-ledger M] [Beam options ...]
-    python -m beam_pipeline validate --config FILE
+    python -m beam_pipeline validate --config FILE [--pipeline NAME]
     python -m beam_pipeline sample --out DIR [--ledgers N]
     python -m beam_pipeline query --root DIR --sql "SELECT ..."
     python -m beam_pipeline schemas [--out docs/tables.md]
@@ -32,13 +32,16 @@ def cmd_run(argv: list[str], wait: bool = True) -> int:
 def cmd_validate(argv: list[str]) -> int:
     parser = argcheck.StrictParser(prog="python -m beam_pipeline validate")
     parser.add_argument("--config", required=True)
+    parser.add_argument("--pipeline", help="Which pipeline of a file with several (the Go `pipelines:` format).")
     args = parser.parse_args(argv)
     try:
-        cfg = load_config(args.config)
+        cfg = load_config(args.config, pipeline=args.pipeline)
     except ConfigError as e:
         print(str(e), file=sys.stderr)
         return EXIT_CONFIG
     secrets.register(secrets.config_secrets(cfg))
+    for w in cfg.warnings:
+        print(f"warning: {args.config}: {w}", file=sys.stderr)
     print(json.dumps(describe(cfg), indent=2, default=str))
     return 0
 

@@ -10,12 +10,25 @@ No Beam imports here: the flex-template launcher and ``validate`` use this modul
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
+from beam_pipeline import gocompat
+from beam_pipeline.consumers import (
+    CONSUMER_CLASSES,
+    CONSUMER_KEYS_WITHOUT_EFFECT,
+    CONSUMER_RENAMES,
+    UNSUPPORTED_CONSUMERS,
+    DuckDBSinkConfig,
+    ExtraConsumer,
+    check_consumer,
+    postgres_connection_string,
+)
+from beam_pipeline.filters import RowFilter
 from beam_pipeline.util import yamlload
 from beam_pipeline.util.envtext import EnvText, expand_env
 from beam_pipeline.util.envtext import shown as _shown
@@ -50,24 +63,13 @@ _SINK_MAX = {
     "rotation_interval_minutes": 525600.0, "allowed_lateness_minutes": 525600.0,
 }
 
-# Seed-era (Go consumer) names users already have in their configs.
+# Seed-era (Go pipeline) names users already have in their configs: see gocompat.
 SOURCE_ALIASES = {
-    "datastore": "datastore",
-    "BufferedStorageSourceAdapter": "datastore",
-    "S3BufferedStorageSourceAdapter": "datastore",
-    "rpc": "rpc",
-    "RPCSourceAdapter": "rpc",
-    "SorobanSourceAdapter": "rpc",
+    **{k: "datastore" for k in gocompat.DATASTORE_ADAPTERS},
+    **{k: "rpc" for k in gocompat.RPC_ADAPTERS},
 }
-PROCESSOR_ALIASES = {
-    "LedgerReader": "ledgers",
-    "TransformToAppTransaction": "transactions",
-    "TransformToAppOperation": "operations",
-    "ContractData": "contract_data",
-    "ContractEvents": "contract_events",
-    "ContractEvent": "contract_events",
-}
-CONSUMER_TYPES = ("SaveToParquet",)
+PROCESSOR_ALIASES = {k: table for k, (table, _) in gocompat.PROCESSORS.items()}
+CONSUMER_TYPES = ("SaveToParquet", *CONSUMER_CLASSES)
 
 
 class ConfigError(ValueError):
@@ -184,6 +186,12 @@ class PipelineConfig:
     consumers: tuple[ParquetSinkConfig, ...]
     on_error: str = "fail"
     config_file: str = ""
+    # Row filters of the processors (at most one per table), applied in the decode step.
+    filters: tuple[RowFilter, ...] = ()
+    # The consumers fed beside SaveToParquet (PostgreSQL, DuckDB, Redis, stdout), in file order.
+    extra_consumers: tuple[ExtraConsumer, ...] = ()
+    # Keys that were accepted but do nothing in this job; printed by validate and run.
+    warnings: tuple[str, ...] = ()
 
     @property
     def sink(self) -> ParquetSinkConfig:
@@ -397,7 +405,7 @@ def _check_range(src: SourceConfig, path: str) -> list[str]:
     return problems
 
 
-def _parse_source(data: Any, path: str, problems: list[str]) -> SourceConfig | None:
+def _parse_source(data: Any, path: str, problems: list[str], warnings: list[str]) -> SourceConfig | None:
     if not isinstance(data, dict):
         problems.append(f"{path}: expected a mapping with type and config")
         return None
@@ -405,18 +413,21 @@ def _parse_source(data: Any, path: str, problems: list[str]) -> SourceConfig | N
     for k in sorted(unknown):
         problems.append(f"{path}.{k}: unknown key (known: config, type)")
     kind = data.get("type")
+    if kind in gocompat.UNSUPPORTED_SOURCES:
+        problems.append(f"{path}.type: {kind} is not supported: {gocompat.UNSUPPORTED_SOURCES[kind]}")
+        return None
     if kind not in SOURCE_ALIASES:
         problems.append(f"{path}.type: {kind!r} is not one of {', '.join(SOURCE_ALIASES)}")
         return None
     cpath = f"{path}.config"
-    cfg = data.get("config")
+    # The Go adapters' keys (bucket_name + path_prefix, storage_type, poll_interval_seconds, ...).
+    _, cfg = gocompat.normalize_source(kind, data.get("config"), cpath, problems, warnings)
     if SOURCE_ALIASES[kind] == "datastore":
-        cfg = dict(cfg or {}) if isinstance(cfg, dict) else cfg
-        if isinstance(cfg, dict) and kind != "datastore" and "bucket_name" in cfg:
-            # The seed's adapters name a bucket (with an optional prefix), not a URL.
-            scheme = "s3" if kind.startswith("S3") else "gs"
-            cfg["path"] = f"{scheme}://{str(cfg.pop('bucket_name')).strip('/')}"
         src = _build(DatastoreSourceConfig, cfg, cpath, problems)
+        if src is not None and "://" not in src.path and src.path.startswith("~"):
+            import dataclasses
+
+            src = dataclasses.replace(src, path=os.path.expanduser(src.path))
         if src is not None:
             _check_positive(src, ("ledgers_per_file", "files_per_partition", "max_object_size_mb"), cpath, problems)
             _check_not_negative(src, ("retry_limit", "retry_wait"), cpath, problems)
@@ -435,7 +446,8 @@ def _parse_source(data: Any, path: str, problems: list[str]) -> SourceConfig | N
     if src is not None:
         problems.extend(_check_range(src, cpath))
         if src.end_ledger is None and src.end_time is None and not isinstance(src, RpcSourceConfig):
-            problems.append(f"{cpath}.end_ledger: required for a datastore source (or give end_time)")
+            problems.append(f"{cpath}.end_ledger: required for a data-store source, which cannot follow the chain "
+                            "(give end_ledger or end_time; to follow the chain use an RPCSourceAdapter)")
     return src
 
 
@@ -443,21 +455,51 @@ def _has_scheme_or_dots(piece: str) -> bool:
     return "://" in piece or piece.startswith("/") or any(p == ".." for p in piece.split("/"))
 
 
-def _parse_sink(data: Any, path: str, problems: list[str]) -> ParquetSinkConfig | None:
+def _parse_consumer(
+    data: Any, path: str, problems: list[str], warnings: list[str]
+) -> ParquetSinkConfig | ExtraConsumer | None:
     if not isinstance(data, dict):
         problems.append(f"{path}: expected a mapping with type and config")
         return None
-    for k in sorted(set(data) - {"type", "config"}):
-        problems.append(f"{path}.{k}: unknown key (known: config, type)")
-    if data.get("type") not in CONSUMER_TYPES:
-        problems.append(f"{path}.type: {data.get('type')!r} is not one of {', '.join(CONSUMER_TYPES)}")
+    for k in sorted(set(data) - {"type", "config", "name"}):
+        problems.append(f"{path}.{k}: unknown key (known: config, name, type)")
+    kind = data.get("type")
+    if kind in UNSUPPORTED_CONSUMERS:
+        problems.append(f"{path}.type: {kind} is not supported by this job: {UNSUPPORTED_CONSUMERS[kind]}")
+        return None
+    if kind not in CONSUMER_TYPES:
+        problems.append(f"{path}.type: {kind!r} is not one of {', '.join(CONSUMER_TYPES)}")
         return None
     cpath = f"{path}.config"
-    sink = _build(ParquetSinkConfig, data.get("config"), cpath, problems)
+    raw = data.get("config")
+    if isinstance(raw, dict):
+        for key, why in CONSUMER_KEYS_WITHOUT_EFFECT.get(kind, {}).items():
+            if key in raw:
+                raw = {k: v for k, v in raw.items() if k != key}
+                warnings.append(f"{cpath}.{key}: has no effect in this job ({why})")
+    if kind == "SaveToPostgreSQL" and isinstance(raw, dict):
+        raw = postgres_connection_string(raw)
+    if kind != "SaveToParquet":
+        return _build(CONSUMER_CLASSES[kind], raw, cpath, problems, CONSUMER_RENAMES.get(kind))
+    if isinstance(raw, dict) and raw.get("storage_type", "FS") == "FS" and "bucket_name" in raw:
+        raw = {k: v for k, v in raw.items() if k != "bucket_name"}
+        warnings.append(f"{cpath}.bucket_name: has no effect with storage_type FS (files go to local_path)")
+    sink = _build(ParquetSinkConfig, raw, cpath, problems)
     if sink is None:
         return None
+    if sink.local_path and sink.local_path.startswith("~"):
+        import dataclasses
+
+        sink = dataclasses.replace(sink, local_path=os.path.expanduser(sink.local_path))
     _check_choice(sink.storage_type, STORAGE_TYPES, f"{cpath}.storage_type", problems)
-    _check_choice(sink.partition_by, PARTITION_SCHEMES, f"{cpath}.partition_by", problems)
+    if ":" in sink.partition_by:  # a function mapping (ledger, close time) to a directory
+        from beam_pipeline.util.partition_fn import check_partition_function
+
+        problem = check_partition_function(sink.partition_by)
+        if problem:
+            problems.append(f"{cpath}.partition_by: {problem}")
+    else:
+        _check_choice(sink.partition_by, PARTITION_SCHEMES, f"{cpath}.partition_by", problems)
     _check_choice(sink.compression, COMPRESSIONS, f"{cpath}.compression", problems)
     _check_choice(sink.xdr_encoding, XDR_ENCODINGS, f"{cpath}.xdr_encoding", problems)
     _check_positive(sink, ("ledgers_per_file", "buffer_size", "max_file_size_mb", "num_shards"), cpath, problems)
@@ -477,16 +519,53 @@ def _parse_sink(data: Any, path: str, problems: list[str]) -> ParquetSinkConfig 
     return sink
 
 
-def parse_config(data: Any, source: str = "<config>") -> PipelineConfig:
-    """Validates a parsed YAML document; raises ConfigError listing every problem."""
+def select_pipeline(data: Any, source: str, pipeline: str | None) -> Any:
+    """The Go `pipelines:` format (named pipelines) -> the one-pipeline document `pipeline` names.
+
+    With one pipeline in the file the name may be left out; `pipeline` given for a one-pipeline
+    file must be its name.
+    """
+    if not isinstance(data, dict) or "pipelines" not in data:
+        if pipeline is not None and isinstance(data, dict) and isinstance(data.get("pipeline"), dict):
+            name = data["pipeline"].get("name")
+            if name != pipeline:
+                raise ConfigError(source, [f"--pipeline {pipeline}: the file holds one pipeline, named {name!r}"])
+        return data
+    named = data["pipelines"]
+    if not isinstance(named, dict) or not named:
+        raise ConfigError(source, ["pipelines: expected a mapping of pipeline names to pipelines"])
+    problems = [f"{k}: unknown top-level key (known: pipelines)" for k in sorted(set(data) - {"pipelines"})]
+    if problems:
+        raise ConfigError(source, problems)
+    names = ", ".join(str(n) for n in named)
+    if pipeline is None:
+        if len(named) > 1:
+            raise ConfigError(source, [f"pipelines: the file holds several pipelines ({names}); pick one with "
+                                       "--pipeline NAME"])
+        pipeline = next(iter(named))
+    if pipeline not in named:
+        raise ConfigError(source, [f"--pipeline {pipeline}: no such pipeline (the file holds {names})"])
+    body = named[pipeline]
+    if not isinstance(body, dict):
+        raise ConfigError(source, [f"pipelines.{pipeline}: expected a mapping"])
+    return {"pipeline": {"name": str(pipeline), **body}}
+
+
+def parse_config(data: Any, source: str = "<config>", pipeline: str | None = None) -> PipelineConfig:
+    """Validates a parsed YAML document; raises ConfigError listing every problem.
+
+    `pipeline` picks one of a `pipelines:` file's named pipelines (the Go main.go format).
+    """
     from beam_pipeline.records import table_names  # registry of tables; light import
 
     problems: list[str] = []
+    warnings: list[str] = []
+    data = select_pipeline(data, source, pipeline)
     data = expand_env(data, "", problems)
     if problems:  # values built from unset variables would only add confusing follow-on errors
         raise ConfigError(source, problems)
     if not isinstance(data, dict) or "pipeline" not in data:
-        raise ConfigError(source, ["pipeline: the top-level key 'pipeline' is missing"])
+        raise ConfigError(source, ["pipeline: the top-level key 'pipeline' (or 'pipelines') is missing"])
     for k in sorted(set(data) - {"pipeline"}):
         problems.append(f"{k}: unknown top-level key (known: pipeline)")
     p = data["pipeline"]
@@ -506,42 +585,42 @@ def parse_config(data: Any, source: str = "<config>") -> PipelineConfig:
         problems.append("pipeline.source: required key is missing")
         source_cfg = None
     else:
-        source_cfg = _parse_source(p["source"], "pipeline.source", problems)
+        source_cfg = _parse_source(p["source"], "pipeline.source", problems, warnings)
 
-    processors: list[str] = []
-    procs = p.get("processors")
-    if not isinstance(procs, list) or not procs:
-        problems.append("pipeline.processors: expected a non-empty list of tables")
-        procs = []
-    available = table_names()
-    for i, item in enumerate(procs):
-        ppath = f"pipeline.processors[{i}]"
-        if not isinstance(item, dict) or "type" not in item:
-            problems.append(f"{ppath}: expected a mapping with a 'type' key")
-            continue
-        for k in sorted(set(item) - {"type", "config"}):
-            problems.append(f"{ppath}.{k}: unknown key (known: config, type)")
-        if item.get("config"):
-            problems.append(f"{ppath}.config: tables take no configuration")
-        table = PROCESSOR_ALIASES.get(item["type"], item["type"])
-        if table not in available:
-            problems.append(f"{ppath}.type: {item['type']!r} is not one of {', '.join(available)}")
-        elif table in processors:
-            problems.append(f"{ppath}.type: table {table!r} is listed twice")
-        else:
-            processors.append(table)
+    processors, filters = gocompat.parse_processors(p.get("processors"), table_names(), problems, warnings)
 
     consumers: list[ParquetSinkConfig] = []
+    extras: list[ExtraConsumer] = []
     cons = p.get("consumers")
     if not isinstance(cons, list) or not cons:
         problems.append("pipeline.consumers: expected a non-empty list (e.g. one SaveToParquet)")
         cons = []
-    if len(cons) > 1:
-        problems.append("pipeline.consumers: exactly one SaveToParquet consumer is supported per pipeline")
     for i, item in enumerate(cons):
-        sink = _parse_sink(item, f"pipeline.consumers[{i}]", problems)
-        if sink is not None:
+        cpath = f"pipeline.consumers[{i}]"
+        sink = _parse_consumer(item, cpath, problems, warnings)
+        if isinstance(sink, ParquetSinkConfig):
             consumers.append(sink)
+        elif sink is not None:
+            check_consumer(sink, tuple(processors), f"{cpath}.config", problems, warnings)
+            extras.append(sink)
+    for extra in extras:
+        if isinstance(extra, DuckDBSinkConfig) and consumers and consumers[0].storage_type != "FS":
+            problems.append(f"pipeline.consumers: SaveToDuckDB builds its views over the Parquet archive, which "
+                            f"must then be on local disk (storage_type FS), not {consumers[0].storage_type}")
+    if cons and len(consumers) != 1:
+        problems.append("pipeline.consumers: a pipeline needs exactly one SaveToParquet consumer (the archive its "
+                        f"manifests and verify describe), got {len(consumers)}; the other consumers are fed the "
+                        "same rows")
+    streaming = isinstance(source_cfg, RpcSourceConfig) and (
+        source_cfg.follow or (source_cfg.end_ledger is None and source_cfg.end_time is None))
+    for i, sink in enumerate(consumers):
+        if streaming and ":" in sink.partition_by:
+            problems.append(f"pipeline.consumers[{i}].config.partition_by: a partition function is for batch jobs "
+                            "(following the chain windows by ledger_day or hour)")
+        if sink.rotation_interval_minutes and not streaming:
+            warnings.append(f"pipeline.consumers[{i}].config.rotation_interval_minutes: has no effect in a batch "
+                            "job (files are cut by partition and ledgers_per_file; it applies when following "
+                            "the chain)")
 
     if problems:
         raise ConfigError(source, problems)
@@ -552,6 +631,9 @@ def parse_config(data: Any, source: str = "<config>") -> PipelineConfig:
         consumers=tuple(consumers),
         on_error=on_error,
         config_file=source,
+        filters=tuple(filters),
+        extra_consumers=tuple(extras),
+        warnings=tuple(warnings),
     )
 
 
@@ -563,13 +645,14 @@ def load_yaml(text: str, source: str) -> Any:
         raise ConfigError(source, [str(e)]) from None
 
 
-def load_config_text(text: str, source: str) -> PipelineConfig:
-    return parse_config(load_yaml(text, source), source)
+def load_config_text(text: str, source: str, pipeline: str | None = None) -> PipelineConfig:
+    return parse_config(load_yaml(text, source), source, pipeline)
 
 
-def load_config(path: str, options=None) -> PipelineConfig:
+def load_config(path: str, options=None, pipeline: str | None = None) -> PipelineConfig:
     """Reads and validates a config file from a local path, gs:// or s3:// (the latter through Beam
-    FileSystems, configured with `options` when given: endpoints, credentials)."""
+    FileSystems, configured with `options` when given: endpoints, credentials). `pipeline` picks one of
+    a `pipelines:` file's named pipelines."""
     if "://" not in path:  # local: no Beam import, so that validating a config stays light
         try:
             with open(path, encoding="utf-8") as f:
@@ -587,7 +670,7 @@ def load_config(path: str, options=None) -> PipelineConfig:
             text = fs.read_bytes(path, max_bytes=1 << 20).decode("utf-8")
         except Exception as e:  # noqa: BLE001 - reported with the path
             raise ConfigError(path, [f"cannot read the file: {e}"]) from None
-    return load_config_text(text, path)
+    return load_config_text(text, path, pipeline)
 
 
 def describe(cfg: PipelineConfig) -> dict:
@@ -603,6 +686,12 @@ def describe(cfg: PipelineConfig) -> dict:
                     v = "<redacted>"
                 elif f.name in ("rpc_url", "endpoint") and v is not None:
                     v = redact_url(v)  # userinfo, query and fragment may hold credentials
+                elif f.name in ("connection_string", "address") and "://" in v:
+                    v = redact_url(v)
+                elif f.name == "connection_string":
+                    v = "<redacted>"  # key=value form: may hold password=...
+                elif f.name == "password" and v is not None:
+                    v = "<redacted>"
                 out[f.name] = plain(v)
             return out
         if isinstance(obj, (list, tuple)):
@@ -613,4 +702,10 @@ def describe(cfg: PipelineConfig) -> dict:
 
     d = plain(cfg)
     d["source"]["type"] = "rpc" if isinstance(cfg.source, RpcSourceConfig) else "datastore"
+    d["extra_consumers"] = [{"type": _consumer_type(c), **e} for c, e in zip(cfg.extra_consumers,
+                                                                           d["extra_consumers"], strict=True)]
     return d
+
+
+def _consumer_type(c: ExtraConsumer) -> str:
+    return next(name for name, cls in CONSUMER_CLASSES.items() if isinstance(c, cls))

@@ -61,6 +61,8 @@ class DecodeSettings:
     ingested_at_us: int = 0
     on_error: str = "fail"
     spill_dir: str | None = None
+    # The processors' row filters (`beam_pipeline.filters.RowFilter`), one per table at most.
+    filters: tuple = ()
 
 
 class LedgerError(ValueError):
@@ -70,6 +72,7 @@ class LedgerError(ValueError):
 class _DecodeToRowsFn(beam.DoFn):
     def __init__(self, settings: DecodeSettings):
         self._settings = settings
+        self._filters = {f.table: f for f in settings.filters}
         self._ledgers = Metrics.counter(NAMESPACE, "ledgers")
         self._errors = Metrics.counter(NAMESPACE, "errors")
         self._dead_letters = Metrics.counter(NAMESPACE, "dead_letters")
@@ -224,6 +227,8 @@ class _DecodeToRowsFn(beam.DoFn):
         """One TableChunk per file group of the ledgers' rows in `batch` (ledger i's are offsets[i]:offsets[i+1])."""
         for members in groups.values():
             part = _rows_of_group(batch, members, offsets)
+            if table.name in self._filters:  # the processor's row filter (beam_pipeline/filters.py)
+                part = self._filters[table.name].apply(part)
             if part.num_rows == 0:
                 continue
             data = self._payload(part)

@@ -150,6 +150,7 @@ def run(argv: list[str], wait: bool = True) -> int:
         config_digest=digest,
         config_file=cfg.config_file,
         tables=cfg.processors,
+        filters=tuple((f.table, json.dumps(f.describe(), sort_keys=True)) for f in cfg.filters),
         root=cfg.sink.root,
         dry_run=cfg.sink.dry_run,
         layout=(
@@ -257,7 +258,9 @@ def resolve_config(args, options):
 
         if not is_run_id(args.run_id):
             raise ConfigError("--run_id", [f"{args.run_id!r} is not a run id like r20260101T000000000000Zabcd"])
-    cfg = load_config(args.config, options)
+    cfg = load_config(args.config, options, args.pipeline)
+    for w in cfg.warnings:
+        print(f"warning: {args.config}: {w}", file=sys.stderr)
     cfg = cfg.with_range(args.start_ledger, args.end_ledger, flag_time(args.start_time, "--start_time"),
                          flag_time(args.end_time, "--end_time"))
     if args.output_path:

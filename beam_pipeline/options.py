@@ -13,6 +13,8 @@ class ArchiveOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser):
         parser.add_argument("--config", dest="config", help="Job config YAML: local path, gs:// or s3:// URL.")
+        parser.add_argument("--pipeline", dest="pipeline",
+                            help="Which pipeline of a file with several (the Go `pipelines:` format) to run.")
         parser.add_argument("--start_ledger", "--start-ledger", dest="start_ledger", type=int,
                             help="First ledger to archive; overrides the config.")
         parser.add_argument("--end_ledger", "--end-ledger", dest="end_ledger", type=int,

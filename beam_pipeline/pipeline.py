@@ -51,6 +51,7 @@ def decode_settings(
         ingested_at_us=ingested_at_us,
         on_error=cfg.on_error,
         spill_dir=spill_dir,
+        filters=tuple(cfg.filters),
     )
 
 
@@ -86,4 +87,38 @@ def build_pipeline(
     files = (windowed if cfg.streaming else (windowed, decoded.dead_letter)) | "WriteParquet" >> write
     finalize = FinalizeStreamingRun(run) if cfg.streaming else FinalizeRun(run)
     manifest = (files, decoded.dead_letter) | "FinalizeRun" >> finalize
+    add_extra_consumers(cfg, rows, manifest)
     return BuiltPipeline(run, manifest)
+
+
+def add_extra_consumers(cfg: PipelineConfig, rows: beam.PCollection, manifest: beam.PCollection) -> None:
+    """The consumers beside SaveToParquet, fed the same decoded rows (DuckDB: the archive, at run end)."""
+    from beam_pipeline.consumers import DuckDBSinkConfig, PostgresSinkConfig, RedisSinkConfig
+    from beam_pipeline.records import get_table
+    from beam_pipeline.records.base import output_schema
+
+    if not cfg.extra_consumers:
+        return
+    # A stage boundary: chunks may point into the decode step's spill files, which are complete only
+    # once its bundle finishes (the Parquet sink reads them after its GroupByKey for the same reason).
+    rows = rows | "ConsumersAfterDecode" >> beam.Reshuffle()
+    sink = cfg.sink
+    schemas = {t: output_schema(get_table(t), sink.xdr_encoding, sink.include_metadata) for t in cfg.processors}
+    for i, consumer in enumerate(cfg.extra_consumers):
+        label = f"Consumer{i + 1}{type(consumer).__name__.removesuffix('Config')}"
+        if isinstance(consumer, DuckDBSinkConfig):
+            from beam_pipeline.sinks.duckdb_sink import RefreshDuckDB
+
+            manifest | label >> RefreshDuckDB(consumer, sink.root, cfg.processors, sink.dry_run)
+        elif isinstance(consumer, PostgresSinkConfig):
+            from beam_pipeline.sinks.postgres import WriteToPostgres
+
+            rows | label >> WriteToPostgres(consumer, schemas)
+        elif isinstance(consumer, RedisSinkConfig):
+            from beam_pipeline.sinks.redis_sink import WriteToRedis
+
+            rows | label >> WriteToRedis(consumer, schemas)
+        else:
+            from beam_pipeline.sinks.stdout_sink import WriteToStdout
+
+            rows | label >> WriteToStdout(consumer, schemas)

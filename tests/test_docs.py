@@ -9,6 +9,7 @@ import pytest
 
 from beam_pipeline import query, schemas
 from beam_pipeline.config import DatastoreSourceConfig, ParquetSinkConfig, RpcSourceConfig
+from beam_pipeline.consumers import DuckDBSinkConfig, PostgresSinkConfig, RedisSinkConfig, StdoutSinkConfig
 from beam_pipeline.records import table_names
 from beam_pipeline.sample import write_sample_datastore
 from tests.harness import REPO, job_config, run_job
@@ -22,7 +23,8 @@ def test_docs_tables_md_is_the_schemas_command_output():
     )
 
 
-@pytest.mark.parametrize("cls", [DatastoreSourceConfig, RpcSourceConfig, ParquetSinkConfig])
+@pytest.mark.parametrize("cls", [DatastoreSourceConfig, RpcSourceConfig, ParquetSinkConfig, PostgresSinkConfig,
+                                 DuckDBSinkConfig, RedisSinkConfig, StdoutSinkConfig])
 def test_every_config_key_is_documented_in_the_readme(cls):
     documented = set(re.findall(r"`([a-z_0-9]+)`", README))
     missing = [f.name for f in dataclasses.fields(cls) if f.name not in documented]

@@ -41,6 +41,7 @@ IMAGE = "us-central1-docker.pkg.dev/test-project/stellar/stellar-archive:test"
 # metadata.json without a row here fails `test_parameter_round_trip`.
 SAMPLES = {
     "config": ("gs://stellar-configs/jobs/pubnet.yaml", "gs://stellar-configs/jobs/pubnet.yaml", "/home/me/job.yaml"),
+    "pipeline": ("ContractDataToGCS", "ContractDataToGCS", "two words"),
     "start_ledger": ("56065483", 56065483, "-5"),
     "end_ledger": ("56069999", 56069999, "12abc"),
     "start_time": ("2025-03-09T00:00:00Z", "2025-03-09T00:00:00Z", "2025-03-09 00:00"),

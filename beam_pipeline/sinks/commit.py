@@ -323,18 +323,28 @@ def check_schema(layout: Layout, table: str, existing_path: str) -> None:
     old_version = (old.metadata or {}).get(b"stellar.schema_version", b"?").decode()
     if old.remove_metadata().equals(current.remove_metadata()):
         return
-    if not layout.schema_evolution:
-        raise ValueError(
-            f"{existing_path}: schema version {old_version} differs from the current version "
-            f"{get_table(table).version} of table {table!r} and schema_evolution is false"
-        )
     current_fields = {f.name: f.type for f in current}
-    for f in old:
-        if f.name in current_fields and current_fields[f.name] != f.type:
-            raise ValueError(
-                f"{existing_path}: column {f.name!r} changed type from {f.type} to {current_fields[f.name]}; "
-                "schema_evolution allows only added columns"
-            )
+    old_fields = {f.name: f.type for f in old}
+    added = [n for n in current_fields if n not in old_fields]
+    removed = [n for n in old_fields if n not in current_fields]
+    changed = [f"{n} ({old_fields[n]} -> {t})" for n, t in current_fields.items()
+               if n in old_fields and old_fields[n] != t]
+    diff = "; ".join(f"{label}: {', '.join(names)}" for label, names in (
+        ("added columns", added), ("removed columns", removed), ("changed types", changed)) if names)
+    version = get_table(table).version
+    if not layout.schema_evolution:
+        if old_version == str(version):  # same table version: the run's settings differ from the archive's
+            what = (f"table {table!r} was written with other column settings (include_metadata, xdr_encoding) "
+                    f"than this run, both schema version {version}")
+        else:
+            what = f"schema version {old_version} differs from the current version {version} of table {table!r}"
+        raise ValueError(f"{existing_path}: {what} ({diff or 'column order'}) and schema_evolution is false")
+    if removed or changed:
+        # A rerun must never drop columns from an archive (nor retype them): only additions evolve it.
+        raise ValueError(
+            f"{existing_path}: this run would change table {table!r} ({diff}); schema_evolution allows only "
+            "added columns (write with the archive's include_metadata and xdr_encoding, or to a new root)"
+        )
 
 
 # --- applying ----------------------------------------------------------------------------------

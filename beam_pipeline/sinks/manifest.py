@@ -55,6 +55,8 @@ class RunInfo:
     layout: tuple[tuple[str, object], ...] = ()
     # The network the ledgers came from (the data store's or RPC server's): `verify --chain` checks it.
     network_passphrase: str = ""
+    # The processors' row filters, (table, filter as JSON): such tables hold only the rows kept.
+    filters: tuple[tuple[str, str], ...] = ()
 
 
 def manifest_path(root: str, run_id: str) -> str:
@@ -74,6 +76,7 @@ def build_manifest(run: RunInfo, files: list[FileRecord], dead_letters: int) -> 
         "runner": run.runner,
         "ledger_range": {"start": run.start_ledger, "end": run.end_ledger},
         "tables": list(run.tables),
+        "filters": {table: json.loads(f) for table, f in run.filters},
         "layout": dict(run.layout),
         "started_at": run.started_at,
         "finished_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),

@@ -10,11 +10,19 @@ import functools
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from beam_pipeline.util.partition_fn import escapes, partition_function
+
 WINDOW_SECONDS = {"hour": 3600, "ledger_day": 86400}
 
 
 def partition_path(scheme: str, close_time: int, ledger: int, ledgers_per_file: int) -> str:
     """The Hive-style directory of one ledger's rows, relative to the table directory."""
+    if ":" in scheme:  # a user's function, `package.module:function` (validated at start: check_partition_function)
+        path = partition_function(scheme)(ledger, close_time)
+        problem = escapes(path)
+        if problem:
+            raise ValueError(f"partition_by {scheme}: ledger {ledger}: {problem}")
+        return path.strip("/")
     if scheme == "ledger_range":
         start, end = chunk_bounds(ledger, ledgers_per_file)
         return f"ledgers/{start}-{end}"

@@ -44,8 +44,10 @@ def expand_env(value: Any, path: str, problems: list[str]) -> Any:
 
     def sub(m: re.Match) -> str:
         name, default = m.group(1), m.group(2)
-        if name in os.environ:
-            return os.environ[name]
+        value = os.environ.get(name)
+        # As the shell: ${VAR:-default} takes the default when VAR is unset or empty.
+        if value is not None and (value or default is None):
+            return value
         if default is not None:
             return default
         problems.append(f"{path}: environment variable {name} is not set and has no default")

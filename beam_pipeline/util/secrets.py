@@ -30,8 +30,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 REDACTED = "<redacted>"
 MIN_LENGTH = 6  # shorter values would redact ordinary words ("tok" in "token") everywhere; secrets are longer
-URL_KEYS = ("rpc_url", "endpoint", "path", "endpoint_url")  # config fields that may carry credentials
-SECRET_KEYS = ("auth_header",)  # config fields that are secrets whole
+URL_KEYS = ("rpc_url", "endpoint", "path", "endpoint_url", "connection_string", "address")  # may carry credentials
+SECRET_KEYS = ("auth_header", "password")  # config fields that are secrets whole
 _SECRET_PARAM = re.compile(r"key|token|secret|auth|pass|sig|cred|session", re.IGNORECASE)
 _LONG_VALUE = 16  # a query value this long is treated as a token whatever its name
 

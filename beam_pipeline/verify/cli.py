@@ -46,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--config", help="The job config: verifies its sink root, range, tables and layout.")
     where.add_argument("--path", help="An archive root: local directory, gs://bucket/prefix or s3://bucket/prefix.")
+    parser.add_argument("--pipeline", help="With --config holding several named pipelines: the one to verify.")
     parser.add_argument("--start-ledger", "--start_ledger", dest="start_ledger", type=int)
     parser.add_argument("--end-ledger", "--end_ledger", dest="end_ledger", type=int)
     parser.add_argument("--partition-by", "--partition_by", dest="partition_by",
@@ -167,7 +168,7 @@ def _target(args: argparse.Namespace, options) -> Target:
     if args.config:
         from beam_pipeline.config import load_config
 
-        cfg = load_config(args.config, options)
+        cfg = load_config(args.config, options, args.pipeline)
         if args.partition_by or args.ledgers_per_file:
             raise VerifyError("--partition-by / --ledgers-per-file go with --path; the config gives them")
         cfg = cfg.with_range(args.start_ledger, args.end_ledger)

@@ -118,3 +118,18 @@ def newest_layout(manifests: list[dict]) -> tuple[str | None, int | None]:
         lpf = layout.get("ledgers_per_file")
         return layout["partition_by"], lpf if isinstance(lpf, int) and not isinstance(lpf, bool) and lpf >= 1 else None
     return None, None
+
+
+def filtered_tables(manifests: list[dict]) -> dict[str, list[str]]:
+    """Tables some run wrote through row filters -> why they are not complete (one message per run).
+
+    A filtered table holds only the rows its filters kept: it cannot pass for the whole range.
+    """
+    out: dict[str, list[str]] = {}
+    for m in manifests:
+        for table, spec in (m.get("filters") or {}).items():
+            out.setdefault(table, []).append(
+                f"run {m.get('run_id')} wrote it filtered ({json.dumps(spec, sort_keys=True)}): it holds only "
+                "the rows those filters kept, not every row of its ledgers"
+            )
+    return out

@@ -12,7 +12,7 @@ import tempfile
 from beam_pipeline.sinks.runs import find_leftovers
 from beam_pipeline.util import fs
 from beam_pipeline.verify.checks import check_table
-from beam_pipeline.verify.manifests import check_manifests, load_manifests, newest_layout
+from beam_pipeline.verify.manifests import check_manifests, filtered_tables, load_manifests, newest_layout
 from beam_pipeline.verify.model import ArchiveFile, Report, Target, VerifyError
 from beam_pipeline.verify.scan import ArchiveDb, find_tables, infer_layout, list_table
 
@@ -23,6 +23,10 @@ def verify(target: Target) -> Report:
     """Verifies an archive; raises VerifyError when it cannot be verified at all."""
     root = target.root.rstrip("/") or "/"
     manifests, manifest_problems = load_manifests(root)
+    custom = {p for m in manifests if ":" in (p := str((m.get("layout") or {}).get("partition_by", "")))}
+    if custom:
+        raise VerifyError(f"{root}: written with partition function {', '.join(sorted(custom))}; verify checks the "
+                          "ledger_day, hour and ledger_range layouts only (query the tables, or rewrite them)")
     if target.tables:
         tables = list(target.tables)
     else:
@@ -62,6 +66,8 @@ def verify(target: Target) -> Report:
         try:
             for t in tables:
                 report.tables.append(check_table(db, t, archive[t], start, end, has_ledgers="ledgers" in tables))
+                for message in filtered_tables(manifests).get(t, ()):
+                    report.tables[-1].add("filtered", message)
         finally:
             db.close()
     if target.check_manifests:

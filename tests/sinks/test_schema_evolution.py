@@ -40,6 +40,7 @@ def test_newer_version_over_an_older_archive(tmp_path, older_ledgers_table, evol
         assert code == 1
         err = capsys.readouterr().err
         assert "schema version 0 differs from the current version 1 of table 'ledgers'" in err
+        assert "(added columns: protocol_version)" in err  # says what changed
         assert "ledgers_1410048-1410200_" in err  # names the file
         return
     assert code == 0
@@ -52,3 +53,19 @@ def test_newer_version_over_an_older_archive(tmp_path, older_ledgers_table, evol
     assert all(r[1] is None for r in rows if r[0] < 1410150)
     assert all(r[1] == 19 for r in rows if r[0] >= 1410150)
     assert sorted(read_table(out, "ledgers").column("sequence").to_pylist()) == list(range(1410048, 1410251))
+
+
+def test_same_version_other_settings_name_the_columns_and_a_rerun_never_drops_columns(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run_job(job_config(datastore(P19), 1410048, 1410100, out, ["ledgers"], include_metadata=True), tmp_path) == 0
+    # schema_evolution false: not "version 1 differs from version 1", but which columns and why.
+    code = run_job(job_config(datastore(P19), 1410048, 1410100, out, ["ledgers"], schema_evolution=False), tmp_path)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "other column settings (include_metadata, xdr_encoding) than this run, both schema version 1" in err
+    assert "removed columns: _ingested_at, _pipeline_name, _run_id, _source" in err
+    # schema_evolution true: a rerun without the metadata columns would drop them from the archive: refused.
+    code = run_job(job_config(datastore(P19), 1410048, 1410100, out, ["ledgers"], schema_evolution=True), tmp_path)
+    err = capsys.readouterr().err
+    assert code == 1 and "this run would change table 'ledgers' (removed columns: _ingested_at" in err
+    assert "_run_id" in read_table(out, "ledgers").column_names  # the archive is untouched
