@@ -6,6 +6,7 @@
     python -m beam_pipeline query --root DIR --sql "SELECT ..."
     python -m beam_pipeline schemas [--out docs/tables.md]
     python -m beam_pipeline verify --config FILE | --path ROOT [--manifests] (see beam_pipeline/verify/)
+    python -m beam_pipeline migrate-layout --root ROOT [--dry-run]   (old ledgers/S-E/ dirs -> ledger_range=S-E/)
 
 Exit codes: 0 success, 1 the job failed, 2 bad config or arguments, 3 the job finished but wrote
 dead letters (``on_error: dead_letter``).
@@ -66,6 +67,14 @@ def cmd_query(argv: list[str]) -> int:
     return query.run(parser.parse_args(argv))
 
 
+def cmd_migrate_layout(argv: list[str]) -> int:
+    from beam_pipeline import migrate
+
+    parser = argcheck.StrictParser(prog="python -m beam_pipeline migrate-layout")
+    migrate.add_arguments(parser)
+    return migrate.run(parser.parse_args(argv))
+
+
 def cmd_schemas(argv: list[str]) -> int:
     from beam_pipeline import schemas
 
@@ -81,6 +90,7 @@ COMMANDS = {
     "query": cmd_query,
     "schemas": cmd_schemas,
     "verify": cmd_verify,
+    "migrate-layout": cmd_migrate_layout,
 }
 
 

@@ -1,8 +1,10 @@
 """``python -m beam_pipeline query``: SQL over a local archive with DuckDB.
 
 Each table directory becomes a view of the same name, read with ``union_by_name`` so files of
-different schema versions (``schema_evolution: true`` adds columns) read together; Hive
-partition columns are not added, because every table already carries its ledger and close time.
+different schema versions (``schema_evolution: true`` adds columns) read together. The Hive
+partition columns are added as Spark, Polars and pandas add them (``year``/``month``/``day``
+[/``hour``] as integers, ``ledger_range`` as a ``START-END`` string), so a query written for one
+reader runs in the others.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def connect(root: str) -> duckdb.DuckDBPyConnection:
         glob = os.path.join(path, "**", "*.parquet").replace("'", "''")
         con.execute(
             f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{glob}', union_by_name = true, "
-            "hive_partitioning = false)"
+            "hive_partitioning = true)"
         )
     return con
 
