@@ -69,6 +69,10 @@ setup(
             "pytest-timeout>=2.3",
             "moto[server]>=5",
             "gcp-storage-emulator>=2024.8",
+            # tests/test_readers.py reads the archive as analysts do (Java 17 for pyspark's local JVM)
+            "pandas>=2",
+            "polars>=1",
+            "pyspark>=3.5",
         ],
     },
     rust_extensions=RUST_EXTENSIONS,
