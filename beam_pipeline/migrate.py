@@ -151,14 +151,22 @@ def has_legacy_ranges(root: str, tables: list[str] | tuple[str, ...]) -> bool:
     """Whether `root` holds old ``{table}/ledgers/S-E/`` files of these tables.
 
     A ledger_range run must not write beside them (the commit would not see the old sets it
-    supersedes). One glob per table below its old ``ledgers/`` prefix: cheap on object stores.
+    supersedes). One listing per table below its old ``ledgers/`` prefix: empty (cheap) once migrated.
     """
     for table in tables:
+        old_dir = fs.join(root, table, "ledgers")
+        if fs.is_local(old_dir) and not os.path.isdir(old_dir):
+            continue
         try:
-            if fs.list_files(fs.join(root, table, "ledgers", "*"), f"{table}_*.parquet"):
-                return True
+            listed = fs.list_tree(old_dir)
         except Exception:  # noqa: BLE001 - object stores raise for an absent prefix
             continue
+        for path, _ in listed:
+            rel = path[len(old_dir.rstrip("/")) :].lstrip("/").replace(os.sep, "/")
+            partition, _, base = rel.rpartition("/")
+            parsed = filesets.parse_file_name(base)
+            if legacy_range_partition(partition) and parsed is not None and parsed.table == table:
+                return True
     return False
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import logging
 import math
 import re
 from pathlib import Path
@@ -67,6 +68,7 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # its connection finalizers log after capture ends
 
 
 def _norm(v):
