@@ -37,10 +37,11 @@ def test_newer_version_over_an_older_archive(tmp_path, older_ledgers_table, evol
     restore_current()
     code = run_job(job_config(datastore(P19), 1410150, 1410250, out, ["ledgers"], schema_evolution=evolve), tmp_path)
     if not evolve:
-        assert code == 1
+        assert code == 2  # refused before the pipeline starts: nothing written
         err = capsys.readouterr().err
-        assert "schema version 0 differs from the current version 1 of table 'ledgers'" in err
-        assert "ledgers_1410048-1410200_" in err  # names the file
+        assert "table 'ledgers': this run's schema differs from" in err
+        assert f"added ['{dropped}']" in err and "schema version 0 in the archive, 1 in this run" in err
+        assert "ledgers_1410048-1410200_" in err and "schema_evolution is false" in err  # names the file
         return
     assert code == 0
     # The older rows keep their older schema (the carried file), and read together with the new ones.
