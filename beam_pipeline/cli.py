@@ -4,7 +4,7 @@
     python -m beam_pipeline validate --config FILE
     python -m beam_pipeline sample --out DIR [--ledgers N]
     python -m beam_pipeline query --root DIR --sql "SELECT ..."
-    python -m beam_pipeline schemas [--out docs/tables.md]
+    python -m beam_pipeline schemas [--out docs/tables.md | --bigquery DIR [--xdr-encoding binary] [--include-metadata]]
     python -m beam_pipeline verify --config FILE | --path ROOT [--manifests] (see beam_pipeline/verify/)
     python -m beam_pipeline migrate-layout --root ROOT [--dry-run]   (old ledgers/S-E/ dirs -> ledger_range=S-E/)
 
