@@ -31,6 +31,10 @@ JSON_COLUMNS = {
     ("contract_events", "topics_decoded"),
     ("contract_events", "data_decoded"),
     ("operations", "details"),
+    ("operations", "details_json"),
+    ("contract_data", "key_decoded"),
+    ("contract_data", "val_decoded"),
+    ("claimable_balances", "claimants"),
 }
 
 
