@@ -51,19 +51,26 @@ def _table_dirs(root: str) -> list[str]:
     return sorted(tables)
 
 
+def _legacy_files(table_dir: str, table: str, under: str = "") -> list[tuple[str, str, str]]:
+    """(path, new partition, base name) of the archive files in old range directories below `table_dir`."""
+    listed_dir = fs.join(table_dir, under) if under else table_dir
+    out = []
+    for path, _ in fs.list_tree(listed_dir):
+        rel = path[len(table_dir.rstrip("/")) :].lstrip("/").replace(os.sep, "/")
+        partition, _, base = rel.rpartition("/")
+        parsed = filesets.parse_file_name(base)
+        new = _new_partition(partition)
+        if new is not None and parsed is not None and parsed.table == table:
+            out.append((path, new, base))  # anything else is not an old range directory's file: left alone
+    return out
+
+
 def plan_moves(root: str) -> list[Move]:
     """Every archive file in an old ``ledgers/S-E/`` (or bare ``S-E/``) directory, and where it goes."""
     moves = []
     for table in _table_dirs(root):
         table_dir = fs.join(root, table)
-        for path, _ in fs.list_tree(table_dir):
-            rel = path[len(table_dir.rstrip("/")) :].lstrip("/").replace(os.sep, "/")
-            partition, _, base = rel.rpartition("/")
-            parsed = filesets.parse_file_name(base)
-            new = _new_partition(partition)
-            if new is None or parsed is None or parsed.table != table:
-                continue  # not an archive file of an old range directory: left alone
-            moves.append(Move(path, fs.join(table_dir, new, base)))
+        moves += [Move(path, fs.join(table_dir, new, base)) for path, new, base in _legacy_files(table_dir, table)]
     return moves
 
 
@@ -158,15 +165,10 @@ def has_legacy_ranges(root: str, tables: list[str] | tuple[str, ...]) -> bool:
         if fs.is_local(old_dir) and not os.path.isdir(old_dir):
             continue
         try:
-            listed = fs.list_tree(old_dir)
+            if _legacy_files(fs.join(root, table), table, under="ledgers"):
+                return True
         except Exception:  # noqa: BLE001 - object stores raise for an absent prefix
             continue
-        for path, _ in listed:
-            rel = path[len(old_dir.rstrip("/")) :].lstrip("/").replace(os.sep, "/")
-            partition, _, base = rel.rpartition("/")
-            parsed = filesets.parse_file_name(base)
-            if legacy_range_partition(partition) and parsed is not None and parsed.table == table:
-                return True
     return False
 
 
