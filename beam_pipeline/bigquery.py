@@ -35,6 +35,7 @@ JSON_COLUMNS = {
     ("contract_data", "key_decoded"),
     ("contract_data", "val_decoded"),
     ("claimable_balances", "claimants"),
+    ("effects", "details"),
 }
 
 

@@ -23,6 +23,7 @@ HUBBLE_FILES = {
     "ttl": "ttl_schema.json",
     "restored_keys": "restored_key_schema.json",
     "token_transfers": "token_transfers_raw_schema.json",
+    "effects": "history_effects_schema.json",
 }
 
 HUBBLE = {
@@ -198,5 +199,11 @@ HUBBLE = {
         "asset_issuer": "STRING", "amount": "FLOAT", "amount_raw": "STRING", "contract_id": "STRING",
         "ledger_sequence": "INTEGER", "closed_at": "TIMESTAMP", "to_muxed": "STRING", "to_muxed_id": "STRING",
         "batch_id": "STRING", "batch_run_date": "DATETIME", "batch_insert_ts": "TIMESTAMP",
+    },
+    "effects": {
+        "address": "STRING", "address_muxed": "STRING", "operation_id": "INTEGER", "type": "INTEGER",
+        "type_string": "STRING", "details": "RECORD", "batch_id": "STRING", "batch_run_date": "DATETIME",
+        "batch_insert_ts": "TIMESTAMP", "closed_at": "TIMESTAMP", "ledger_sequence": "INTEGER", "index": "INTEGER",
+        "id": "STRING",
     },
 }

@@ -1,7 +1,7 @@
 """BigQuery schema files: valid for ``bq load``, Hubble's names and types where Hubble has the table.
 
 The Hubble facts (tests/hubble_schemas.py) are (name, type) pairs read from
-stellar/stellar-etl-airflow ``schemas/`` for the 18 tables we share; Hubble's modes are NULLABLE,
+stellar/stellar-etl-airflow ``schemas/`` for the 19 tables we share; Hubble's modes are NULLABLE,
 ours say REQUIRED where the column is never null. Known differences are pinned, so the test
 fails when either side changes. JSON-typed columns are checked to hold valid JSON on real ledgers.
 """
@@ -28,6 +28,7 @@ KNOWN_DIFFERENCES = {
     ("ledgers", "ledger_header"): ("STRING", "BYTES"),  # base64 text as stellar-etl's output has it (BYTES if binary)
     ("ledgers", "tx_set_operation_count"): ("STRING", "INTEGER"),  # stellar-etl's Go struct has a string
     ("operations", "details"): ("JSON", "RECORD"),  # one JSON document; Hubble unpacks it into a RECORD
+    ("effects", "details"): ("JSON", "RECORD"),
     ("contract_events", "topics"): ("STRING[]", "JSON"),  # base64 XDR per topic, not a JSON document
     ("contract_events", "data"): ("STRING", "JSON"),  # one base64 XDR string, not valid JSON
     ("contract_data", "key"): ("STRING", "JSON"),  # base64 XDR (the decoded form is key_decoded, JSON)
@@ -69,7 +70,7 @@ def test_names_and_types_equal_hubbles_but_for_the_pinned_differences(table):
 def test_json_typed_columns_hold_valid_json(tmp_path):
     """Every JSON-typed column parses, on real ledgers that have rows for it."""
     out = tmp_path / "out"
-    runs = [("testnet-p19-lpf64", 1410048, 1410367, ["operations", "claimable_balances"]),
+    runs = [("testnet-p19-lpf64", 1410048, 1410367, ["operations", "claimable_balances", "effects"]),
             ("standalone-p23-loadtest", 84, 85, ["contract_events", "contract_data"])]
     for store, start, end, tables in runs:
         assert run_job(job_config(datastore(store), start, end, out, tables), tmp_path) == 0
