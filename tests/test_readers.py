@@ -31,12 +31,14 @@ from beam_pipeline.records import get_table
 from beam_pipeline.sample import write_sample_datastore
 from tests.harness import REPO, job_config, run_job
 
-TABLES = ["ledgers", "transactions", "operations", "trades", "token_transfers", "contract_code", "config_settings"]
+TABLES = ["ledgers", "transactions", "operations", "trades", "token_transfers", "effects", "contract_code",
+          "config_settings"]
 EMPTY = {"contract_code", "config_settings"}
 LAYOUTS = {"ledger_day": ["year", "month", "day"], "hour": ["year", "month", "day", "hour"],
            "ledger_range": ["ledger_range"]}
 LPF = 16
 README_SQL = re.findall(r"```sql\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+JSON_FIELD = re.compile(r"(\w+) ->> '(\w+)'")  # DuckDB's JSON field operator, as the README uses it
 ANALYST_SQL = [s for s in README_SQL if "read_parquet" not in s]  # the ones over table names
 
 
@@ -63,6 +65,7 @@ def spark():
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.sql.ansi.doubleQuotedIdentifiers", "true")  # "index" is a column, as in standard SQL
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
@@ -112,10 +115,16 @@ class Readers:
         if reader == "duckdb":
             return _rows(query.connect(str(self.root)).sql(sql).fetchall())
         if reader == "polars":
+            # Polars SQL has no JSON operator: the fields become columns, extracted by Polars itself.
+            for column, key in JSON_FIELD.findall(sql):
+                tables = {n: f.with_columns(pl.col(column).str.json_path_match(f"$.{key}").alias(f"{column}__{key}"))
+                          if column in f.columns else f for n, f in tables.items()}
+            sql = JSON_FIELD.sub(lambda m: f"{m[1]}__{m[2]}", sql)
             return _rows(pl.SQLContext(frames=tables).execute(sql).collect().rows())
         if reader == "spark":
             for name, df in tables.items():
                 df.createOrReplaceTempView(name)
+            sql = JSON_FIELD.sub(lambda m: f"get_json_object({m[1]}, '$.{m[2]}')", sql)  # Spark's spelling
             return _rows(self.spark.sql(sql).collect())
         con = duckdb.connect()  # pandas / pyarrow: what the reader loaded, queried as loaded
         for name, frame in tables.items():
