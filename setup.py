@@ -74,6 +74,10 @@ setup(
             "gcp-storage-emulator>=2024.8",
             "psycopg[binary]>=3.1,<4",
             "redis>=5,<9",
+            # tests/test_readers.py reads the archive as analysts do (Java 17 for pyspark's local JVM)
+            "pandas>=2",
+            "polars>=1",
+            "pyspark>=3.5",
         ],
     },
     rust_extensions=RUST_EXTENSIONS,

@@ -4,8 +4,9 @@
     python -m beam_pipeline validate --config FILE [--pipeline NAME]
     python -m beam_pipeline sample --out DIR [--ledgers N]
     python -m beam_pipeline query --root DIR --sql "SELECT ..."
-    python -m beam_pipeline schemas [--out docs/tables.md]
+    python -m beam_pipeline schemas [--out docs/tables.md | --bigquery DIR [--xdr-encoding binary] [--include-metadata]]
     python -m beam_pipeline verify --config FILE | --path ROOT [--manifests] (see beam_pipeline/verify/)
+    python -m beam_pipeline migrate-layout --root ROOT [--dry-run]   (old ledgers/S-E/ dirs -> ledger_range=S-E/)
 
 Exit codes: 0 success, 1 the job failed, 2 bad config or arguments, 3 the job finished but wrote
 dead letters (``on_error: dead_letter``).
@@ -69,6 +70,14 @@ def cmd_query(argv: list[str]) -> int:
     return query.run(parser.parse_args(argv))
 
 
+def cmd_migrate_layout(argv: list[str]) -> int:
+    from beam_pipeline import migrate
+
+    parser = argcheck.StrictParser(prog="python -m beam_pipeline migrate-layout")
+    migrate.add_arguments(parser)
+    return migrate.run(parser.parse_args(argv))
+
+
 def cmd_schemas(argv: list[str]) -> int:
     from beam_pipeline import schemas
 
@@ -84,6 +93,7 @@ COMMANDS = {
     "query": cmd_query,
     "schemas": cmd_schemas,
     "verify": cmd_verify,
+    "migrate-layout": cmd_migrate_layout,
 }
 
 

@@ -101,6 +101,31 @@ def remove_spill_dir(path: str | None) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def refuse_legacy_layout(cfg: PipelineConfig) -> bool:
+    """A ledger_range run into an archive of the old ``ledgers/S-E/`` layout would duplicate rows: refuse."""
+    from beam_pipeline.migrate import has_legacy_ranges
+
+    if cfg.sink.partition_by != "ledger_range" or not has_legacy_ranges(cfg.sink.root, cfg.processors):
+        return False
+    print(f"error: {cfg.sink.root} holds ledger-range directories of the old layout (TABLE/ledgers/START-END/); "
+          f"run `python -m beam_pipeline migrate-layout --root {cfg.sink.root}` first", file=sys.stderr)
+    return True
+
+
+def refuse_schema_change(cfg: PipelineConfig) -> bool:
+    """One schema per table across the archive (see `sinks.archive_schema`); the error names table and columns."""
+    from beam_pipeline.sinks.archive_schema import SchemaMismatchError, check_archive_schema
+
+    sink = cfg.sink
+    try:
+        check_archive_schema(sink.root, cfg.processors, sink.xdr_encoding, sink.include_metadata,
+                             sink.schema_evolution)
+    except SchemaMismatchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return True
+    return False
+
+
 def run(argv: list[str], wait: bool = True) -> int:
     """Runs the archival job; ``wait=False`` returns once the runner has the job (flex template launches)."""
     import apache_beam as beam
@@ -134,6 +159,8 @@ def run(argv: list[str], wait: bool = True) -> int:
             print("error: following the chain without an end ledger needs a streaming runner: pass "
                   "--runner=DataflowRunner, FlinkRunner or PrismRunner (see docs/streaming.md)", file=sys.stderr)
             return EXIT_CONFIG
+    if refuse_legacy_layout(cfg) or refuse_schema_change(cfg):
+        return EXIT_CONFIG
     started = datetime.now(timezone.utc)
     run_id = args.run_id or new_run_id(started)
     runner = local_runner(options)

@@ -45,9 +45,21 @@ def markdown() -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="write to this file instead of standard output")
+    parser.add_argument("--bigquery", metavar="DIR",
+                        help="write BigQuery JSON schema files DIR/{table}.json instead (for bq load)")
+    parser.add_argument("--xdr-encoding", choices=("base64", "binary"), default="base64",
+                        help="with --bigquery: the sink's xdr_encoding (XDR columns STRING or BYTES)")
+    parser.add_argument("--include-metadata", action="store_true",
+                        help="with --bigquery: the sink wrote include_metadata columns")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.bigquery:
+        from beam_pipeline.bigquery import write_schemas
+
+        paths = write_schemas(args.bigquery, args.xdr_encoding, args.include_metadata)
+        print(f"wrote {len(paths)} BigQuery schema files to {args.bigquery}")
+        return 0
     text = markdown()
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:

@@ -143,8 +143,10 @@ def test_a_run_keeps_each_asset_at_its_first_ledger(tmp_path, capsys, expected, 
     assert re.search(r"assets +70 rows", summary), summary  # rows written, not rows before the combine
     assert main(["verify", "--path", str(out), "--manifests"]) == 0  # trades' close time is ledger_closed_at
     if scheme == "ledger_range":  # each row sits in the partition of its own ledger
-        for path in (out / "assets").glob("ledgers/*/*.parquet"):
-            start, end = map(int, path.parent.name.split("-"))
+        paths = list((out / "assets").glob("ledger_range=*/*.parquet"))
+        assert paths
+        for path in paths:
+            start, end = map(int, path.parent.name.removeprefix("ledger_range=").split("-"))
             for ledger in pq.read_table(path, partitioning=None).column("ledger_sequence").to_pylist():
                 assert start <= ledger <= end
 

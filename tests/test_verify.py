@@ -195,13 +195,13 @@ def test_layout_comes_from_the_newest_manifest(archive, capsys):
 def test_manifest_layout_resolves_mixed_directories(archive, capsys):
     """A stray copy in another scheme's directory makes the names ambiguous; the manifest is not."""
     src = only_file(archive, "transactions")
-    stray = archive / "transactions" / "ledgers" / "1410048-1410111" / src.name
+    stray = archive / "transactions" / "ledger_range=1410048-1410111" / src.name
     stray.parent.mkdir(parents=True)
     shutil.copy(src, stray)
     code, out = verify_archive(capsys, "--path", str(archive))
     assert code == 1, out
     assert f"ledgers {START}-{END} (partition_by ledger_day)" in out
-    assert "rows in ledgers/1410048-1410111, belong in year=2022/month=06/day=10" in out
+    assert "rows in ledger_range=1410048-1410111, belong in year=2022/month=06/day=10" in out
     assert "rows in 2 file sets" in out
     # Without a recorded layout only the directory names are left, and they disagree.
     rewrite_manifest(archive, lambda m: m.pop("layout"))

@@ -129,8 +129,23 @@ def finalize_streaming(files: list[FileRecord], dead_letters: list, run: RunInfo
     return manifest
 
 
+def _schema_plans(plans: list[PartitionPlan], run: RunInfo) -> list[PartitionPlan]:
+    """Zero-row file sets for the run's tables that have no file anywhere (see `empty_tables`)."""
+    from beam_pipeline.sinks.empty_tables import plan_schema_files
+
+    layout = dict(run.layout)
+    if run.dry_run or "partition_by" not in layout:
+        return []
+    written: dict[str, list[tuple[str, int, int]]] = {}
+    for f in (r for plan in plans for r in plan.records):
+        if f.action in ("written", "carried"):
+            written.setdefault(f.table, []).append((f.partition, f.first, f.last))
+    return plan_schema_files(run.root, run.run_id, run.tables, layout, (run.start_ledger, run.end_ledger), written)
+
+
 def _apply_and_finalize(plans: list[PartitionPlan], dead_letters: list, run: RunInfo) -> dict:
     """Applies every partition's plan and writes the manifest in one commit (see `commit.apply_plans`)."""
+    plans = list(plans) + _schema_plans(plans, run)
     files = [r for plan in plans for r in plan.records]
     manifest = build_manifest(run, files, len(dead_letters))
     if not run.dry_run:

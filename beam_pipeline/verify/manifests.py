@@ -15,7 +15,7 @@ from beam_pipeline.util import fs
 from beam_pipeline.verify.model import ArchiveFile
 from beam_pipeline.verify.scan import open_file, relative_path
 
-_PARTITION_DEPTH = {"ledger_day": 3, "hour": 4, "ledger_range": 2}
+_PARTITION_DEPTH = {"ledger_day": 3, "hour": 4, "ledger_range": 1}
 
 
 def _sha256(path: str) -> str:

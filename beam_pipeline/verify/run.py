@@ -14,7 +14,7 @@ from beam_pipeline.util import fs
 from beam_pipeline.verify.checks import check_table
 from beam_pipeline.verify.manifests import check_manifests, filtered_tables, load_manifests, newest_layout
 from beam_pipeline.verify.model import ArchiveFile, Report, Target, VerifyError
-from beam_pipeline.verify.scan import ArchiveDb, find_tables, infer_layout, list_table
+from beam_pipeline.verify.scan import ArchiveDb, find_tables, infer_layout, list_table, refuse_legacy_ranges
 
 CORE_TABLES = ("ledgers", "transactions", "operations")  # their rows follow from the ledgers table's counts
 
@@ -104,6 +104,8 @@ def _layout(
         raise VerifyError(f"{root}: cannot tell the partition scheme from the directories; give --partition-by")
     if scheme == "ledger_range" and not lpf:
         raise VerifyError("--ledgers-per-file is required with --partition-by ledger_range")
+    if scheme == "ledger_range":
+        refuse_legacy_ranges(files)
     return scheme, lpf
 
 

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from beam_pipeline.sinks import filesets
-from beam_pipeline.sinks.partitioning import partition_path
+from beam_pipeline.sinks.partitioning import legacy_range_partition, partition_path, range_partition
 from beam_pipeline.util import fs
 from beam_pipeline.verify.model import EXAMPLES, ArchiveFile, TableReport, VerifyError
 
@@ -70,16 +70,26 @@ def find_tables(root: str) -> list[str]:
     return [name for name in table_names() if list_table(root, name)[0]]
 
 
+def refuse_legacy_ranges(files: list[ArchiveFile]) -> None:
+    """Old ``ledgers/START-END/`` directories would read as misplaced files: say how to migrate instead."""
+    for f in files:
+        if f.partition and legacy_range_partition(f.partition) is not None:
+            raise VerifyError(
+                f"{f.path}: a ledger-range directory of the old layout ({f.partition}/); "
+                "run `python -m beam_pipeline migrate-layout --root ROOT` to rename it to ledger_range=START-END/"
+            )
+
+
 def infer_layout(files: list[ArchiveFile]) -> tuple[str | None, int | None]:
     """The partition scheme (and, for ledger_range, ledgers_per_file) the directory names show."""
+    refuse_legacy_ranges(files)
     schemes: dict[str, set] = defaultdict(set)
     for f in files:
         parts = f.partition.split("/") if f.partition else []
-        if len(parts) == 2 and parts[0] == "ledgers" and "-" in parts[1]:
-            a, _, b = parts[1].partition("-")
-            if a.isdigit() and b.isdigit():
-                schemes["ledger_range"].add(int(b) - int(a) + 1)
-                continue
+        span = range_partition(f.partition)
+        if span is not None:
+            schemes["ledger_range"].add(span[1] - span[0] + 1)
+            continue
         keys = [p.split("=", 1)[0] for p in parts]
         if keys == ["year", "month", "day"]:
             schemes["ledger_day"].add(None)

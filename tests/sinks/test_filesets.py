@@ -60,7 +60,7 @@ def test_fully_covered_set_is_not_live():
     [
         ("ledger_day", "year=2022/month=06/day=10"),
         ("hour", "year=2022/month=06/day=10/hour=04"),
-        ("ledger_range", "ledgers/1410000-1419999"),
+        ("ledger_range", "ledger_range=1410000-1419999"),
     ],
 )
 def test_partition_paths_follow_close_time_or_aligned_ranges(scheme, expected):

@@ -37,11 +37,11 @@ def test_newer_version_over_an_older_archive(tmp_path, older_ledgers_table, evol
     restore_current()
     code = run_job(job_config(datastore(P19), 1410150, 1410250, out, ["ledgers"], schema_evolution=evolve), tmp_path)
     if not evolve:
-        assert code == 1
+        assert code == 2  # refused before the pipeline starts: nothing written
         err = capsys.readouterr().err
-        assert "schema version 0 differs from the current version 1 of table 'ledgers'" in err
-        assert "(added columns: protocol_version)" in err  # says what changed
-        assert "ledgers_1410048-1410200_" in err  # names the file
+        assert "table 'ledgers': this run's schema differs from" in err
+        assert f"added ['{dropped}']" in err and "schema version 0 in the archive, 1 in this run" in err
+        assert "ledgers_1410048-1410200_" in err and "schema_evolution is false" in err  # names the file
         return
     assert code == 0
     # The older rows keep their older schema (the carried file), and read together with the new ones.
@@ -58,14 +58,16 @@ def test_newer_version_over_an_older_archive(tmp_path, older_ledgers_table, evol
 def test_same_version_other_settings_name_the_columns_and_a_rerun_never_drops_columns(tmp_path, capsys):
     out = tmp_path / "out"
     assert run_job(job_config(datastore(P19), 1410048, 1410100, out, ["ledgers"], include_metadata=True), tmp_path) == 0
-    # schema_evolution false: not "version 1 differs from version 1", but which columns and why.
+    # schema_evolution false: not "version 1 differs from version 1", but which columns and why; refused
+    # before the pipeline starts (sinks/archive_schema.py), so nothing is written.
     code = run_job(job_config(datastore(P19), 1410048, 1410100, out, ["ledgers"], schema_evolution=False), tmp_path)
     err = capsys.readouterr().err
-    assert code == 1
-    assert "other column settings (include_metadata, xdr_encoding) than this run, both schema version 1" in err
-    assert "removed columns: _ingested_at, _pipeline_name, _run_id, _source" in err
+    assert code == 2
+    assert "table 'ledgers': this run's schema differs from" in err
+    assert "dropped ['_ingested_at', '_pipeline_name', '_run_id', '_source']" in err
+    assert "include_metadata is false in this run and true where the archive was written" in err
     # schema_evolution true: a rerun without the metadata columns would drop them from the archive: refused.
     code = run_job(job_config(datastore(P19), 1410048, 1410100, out, ["ledgers"], schema_evolution=True), tmp_path)
     err = capsys.readouterr().err
-    assert code == 1 and "this run would change table 'ledgers' (removed columns: _ingested_at" in err
+    assert code == 2 and "dropped ['_ingested_at'" in err and "schema_evolution allows only added columns" in err
     assert "_run_id" in read_table(out, "ledgers").column_names  # the archive is untouched

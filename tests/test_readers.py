@@ -1,0 +1,208 @@
+"""Every reader gets the same tables: DuckDB, pyarrow, pandas, Polars and Spark on all three layouts.
+
+One sample store (64 ledgers crossing an hour and a day boundary) is archived with
+``partition_by`` ledger_day, hour and ledger_range. Each reader reads every table of each archive
+the way an analyst would (a table directory with Hive partition discovery; pandas with its default
+dtypes), and must find the same columns (the partition columns included), the same row counts,
+and the same answers to the README's analyst queries as the `query` command. Tables with no rows
+(contract_code, config_settings on this store) must still read, with their full schema.
+
+Spark runs in local mode in this process's JVM (one session for the module: starting it is most
+of the module's time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import logging
+import math
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import polars as pl
+import pyarrow.dataset as ds
+import pytest
+
+from beam_pipeline import query
+from beam_pipeline.records import get_table
+from beam_pipeline.sample import write_sample_datastore
+from tests.harness import REPO, job_config, run_job
+
+TABLES = ["ledgers", "transactions", "operations", "trades", "token_transfers", "effects", "contract_code",
+          "config_settings"]
+EMPTY = {"contract_code", "config_settings"}
+LAYOUTS = {"ledger_day": ["year", "month", "day"], "hour": ["year", "month", "day", "hour"],
+           "ledger_range": ["ledger_range"]}
+LPF = 16
+README_SQL = re.findall(r"```sql\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+JSON_FIELD = re.compile(r"(\w+) ->> '(\w+)'")  # DuckDB's JSON field operator, as the README uses it
+ANALYST_SQL = [s for s in README_SQL if "read_parquet" not in s]  # the ones over table names
+
+
+@pytest.fixture(scope="module")
+def archives(tmp_path_factory) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("readers")
+    write_sample_datastore(str(tmp / "store"))
+    out = {}
+    for scheme in LAYOUTS:
+        root = tmp / scheme
+        cfg = job_config(str(tmp / "store"), 2, 65, root, TABLES, partition_by=scheme, ledgers_per_file=LPF)
+        assert run_job(cfg, tmp) == 0
+        out[scheme] = root
+    return out
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("beam_pipeline-readers")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.sql.ansi.doubleQuotedIdentifiers", "true")  # "index" is a column, as in standard SQL
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # its connection finalizers log after capture ends
+
+
+def _norm(v):
+    """One comparable form per value: readers differ in Python types, not in answers."""
+    if isinstance(v, dt.datetime):
+        return (v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat()
+    if isinstance(v, pd.Timestamp):
+        return _norm(v.to_pydatetime())
+    if isinstance(v, decimal.Decimal | float):
+        return None if math.isnan(float(v)) else round(float(v), 6)
+    if hasattr(v, "item"):  # numpy scalars
+        return _norm(v.item())
+    return v
+
+
+def _rows(rows) -> list[tuple]:
+    return [tuple(_norm(v) for v in r) for r in rows]
+
+
+class Readers:
+    """Each reader's tables of one archive, and SQL over them (the reader's own SQL where it has one)."""
+
+    def __init__(self, root: Path, spark):
+        self.root, self.spark = root, spark
+
+    def tables(self, reader: str) -> dict[str, object]:
+        out = {}
+        for t in TABLES:
+            d = self.root / t
+            if reader == "pyarrow":
+                out[t] = ds.dataset(d, format="parquet", partitioning="hive").to_table()
+            elif reader == "pandas":
+                out[t] = pd.read_parquet(d)  # default dtypes, as an analyst gets them
+            elif reader == "polars":
+                out[t] = pl.read_parquet(f"{d}/**/*.parquet", hive_partitioning=True)
+            elif reader == "spark":
+                out[t] = self.spark.read.option("mergeSchema", "true").parquet(str(d))
+        return out
+
+    def sql(self, reader: str, sql: str, tables: dict) -> list[tuple]:
+        if reader == "duckdb":
+            return _rows(query.connect(str(self.root)).sql(sql).fetchall())
+        if reader == "polars":
+            # Polars SQL has no JSON operator: the fields become columns, extracted by Polars itself.
+            for column, key in JSON_FIELD.findall(sql):
+                tables = {n: f.with_columns(pl.col(column).str.json_path_match(f"$.{key}").alias(f"{column}__{key}"))
+                          if column in f.columns else f for n, f in tables.items()}
+            sql = JSON_FIELD.sub(lambda m: f"{m[1]}__{m[2]}", sql)
+            return _rows(pl.SQLContext(frames=tables).execute(sql).collect().rows())
+        if reader == "spark":
+            for name, df in tables.items():
+                df.createOrReplaceTempView(name)
+            sql = JSON_FIELD.sub(lambda m: f"get_json_object({m[1]}, '$.{m[2]}')", sql)  # Spark's spelling
+            return _rows(self.spark.sql(sql).collect())
+        con = duckdb.connect()  # pandas / pyarrow: what the reader loaded, queried as loaded
+        for name, frame in tables.items():
+            con.register(name, frame)
+        return _rows(con.sql(sql).fetchall())
+
+    @staticmethod
+    def shape(reader: str, frame) -> tuple[set[str], int]:
+        if reader == "spark":
+            return set(frame.columns), frame.count()
+        if reader == "pyarrow":
+            return set(frame.column_names), frame.num_rows
+        return set(frame.columns), len(frame)
+
+
+READERS = ["pyarrow", "pandas", "polars", "spark"]
+
+
+@pytest.mark.parametrize("scheme", list(LAYOUTS))
+def test_every_reader_reads_every_table_with_its_partition_columns(scheme, archives, spark):
+    root = archives[scheme]
+    readers = Readers(root, spark)
+    con = query.connect(str(root))
+    for reader in READERS:
+        tables = readers.tables(reader)
+        for t in TABLES:
+            want_cols = {f.name for f in get_table(t).schema} | set(LAYOUTS[scheme])
+            want_rows = con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0]
+            assert (t in EMPTY) == (want_rows == 0), (t, want_rows)
+            assert readers.shape(reader, tables[t]) == (want_cols, want_rows), (scheme, reader, t)
+            assert {c[0] for c in con.sql(f'DESCRIBE "{t}"').fetchall()} == want_cols
+
+
+@pytest.mark.parametrize("scheme", list(LAYOUTS))
+def test_readme_queries_give_identical_answers_in_every_reader(scheme, archives, spark):
+    root = archives[scheme]
+    readers = Readers(root, spark)
+    assert len(ANALYST_SQL) >= 4
+    sqls = ANALYST_SQL + [
+        "SELECT count(*) AS n, count(DISTINCT sequence) AS ledgers FROM contract_code "
+        "RIGHT JOIN ledgers ON contract_code.ledger_sequence = ledgers.sequence",
+        # ids are 64-bit TOIDs: a reader that turned them into floats would match other rows
+        "SELECT count(*) AS n, sum(o.id % 1000003) AS h FROM operations o JOIN transactions t "
+        "ON o.transaction_id = t.id AND o.ledger_sequence = t.ledger_sequence",
+        f"SELECT {', '.join(LAYOUTS[scheme])}, count(*) AS n FROM transactions "
+        f"GROUP BY {', '.join(LAYOUTS[scheme])} ORDER BY min(ledger_sequence)",
+    ]
+    for sql in sqls:
+        expected = readers.sql("duckdb", sql, {})
+        assert expected, sql
+        for reader in READERS:
+            got = readers.sql(reader, sql, readers.tables(reader))
+            # partition values: integers for year/month/day/hour, "START-END" strings for ledger_range
+            got = [tuple(str(v) if isinstance(v, str) else v for v in r) for r in got]
+            assert got == expected, (scheme, reader, sql)
+
+
+@pytest.mark.parametrize("scheme", list(LAYOUTS))
+def test_an_empty_table_is_one_zero_row_file_set_with_its_schema(scheme, archives, capsys):
+    """The run found no contract_code / config_settings rows: one zero-row file with the exact output
+    schema, in the partition of the run's first ledger, listed in the manifest (verify is exact)."""
+    import pyarrow.parquet as pq
+
+    from beam_pipeline.cli import main
+    from beam_pipeline.records.base import output_schema
+    from beam_pipeline.sinks.filesets import parse_file_name
+
+    root = archives[scheme]
+    first_ledgers_dir = next((root / "ledgers").rglob("ledgers_2-*.parquet")).parent.relative_to(root / "ledgers")
+    for t in EMPTY:
+        files = list((root / t).rglob("*.parquet"))
+        assert len(files) == 1, files
+        f = files[0]
+        assert f.parent.relative_to(root / t) == first_ledgers_dir
+        name = parse_file_name(f.name)
+        assert name.table == t and name.first == 2
+        pf = pq.ParquetFile(f)
+        assert pf.metadata.num_rows == 0
+        expected = output_schema(get_table(t), "base64", False)
+        assert pf.schema_arrow.equals(expected) and pf.schema_arrow.metadata == expected.metadata
+    assert main(["verify", "--path", str(root), "--manifests"]) == 0, capsys.readouterr().out
