@@ -10,7 +10,6 @@ import uuid
 
 import pytest
 
-from beam_pipeline import cli
 from beam_pipeline.cli import main
 from tests.harness import datastore, job_config, write_config
 
@@ -72,11 +71,11 @@ def test_a_failed_runs_cleanup_is_bounded_and_says_what_it_left(tmp_path, capsys
     the run gives that CLEANUP_DEADLINE_S, says where it left temporary files, and exits."""
     import threading
 
-    from beam_pipeline import pipeline
+    from beam_pipeline import job, pipeline
     from beam_pipeline.sinks import runs
 
     never = threading.Event()
-    monkeypatch.setattr(cli, "CLEANUP_DEADLINE_S", 1.0)
+    monkeypatch.setattr(job, "CLEANUP_DEADLINE_S", 1.0)
     monkeypatch.setattr(runs, "abandon_run", lambda root, run_id: never.wait())  # a store that never answers
 
     def failing_build(*args, **kwargs):
