@@ -48,6 +48,6 @@ def test_every_scheme_holds_exactly_the_transformed_rows(tmp_path, scheme, sink)
     assert {r["event_topic"] for r in expected} >= {"fee", "transfer"}
     assert _sorted(stored) == _sorted(expected)
     files = parquet_files(out, "token_transfers")
-    marker = {"ledger_day": "year=", "hour": "hour=", "ledger_range": "/token_transfers/ledgers/"}[scheme]
+    marker = {"ledger_day": "year=", "hour": "hour=", "ledger_range": "/token_transfers/ledger_range="}[scheme]
     assert files and all(marker in f for f in files)
     assert pq.read_schema(files[0]).metadata[b"stellar.table"] == b"token_transfers"

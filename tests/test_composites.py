@@ -149,8 +149,8 @@ def test_batch_sink_stages_one_file_set_per_partition_and_plans_its_commit(tmp_p
             | beam.FlatMap(lambda plan: [_written(r) for r in plan.records])
         )
         assert_that(records, equal_to([
-            ("written", "ledgers", f"ledgers/{FIRST}-{FIRST + 7}", FIRST, FIRST + 7, 8),
-            ("written", "ledgers", f"ledgers/{FIRST + 8}-{FIRST + 15}", FIRST + 8, FIRST + 15, 8),
+            ("written", "ledgers", f"ledger_range={FIRST}-{FIRST + 7}", FIRST, FIRST + 7, 8),
+            ("written", "ledgers", f"ledger_range={FIRST + 8}-{FIRST + 15}", FIRST + 8, FIRST + 15, 8),
         ]))
     assert not glob.glob(f"{tmp_path}/ledgers/**/*.parquet", recursive=True)  # planned, not yet applied
     staged = glob.glob(f"{tmp_path}/_temporary/{RUN}/**/*.parquet", recursive=True)
