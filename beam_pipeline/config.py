@@ -30,8 +30,7 @@ from beam_pipeline.consumers import (
 )
 from beam_pipeline.filters import RowFilter
 from beam_pipeline.util import yamlload
-from beam_pipeline.util.envtext import EnvText, expand_env
-from beam_pipeline.util.envtext import shown as _shown
+from beam_pipeline.util.envtext import EnvText, expand_env, shown
 from beam_pipeline.util.urls import redact_url
 from beam_pipeline.util.yamlload import MAX_YAML_NODES as MAX_YAML_NODES  # the limit, where users look
 
@@ -250,7 +249,7 @@ def _from_env(v: Any, parse: Callable[[str], Any], expected: str) -> Any:
     try:
         return parse(v.strip())
     except (ValueError, OverflowError):
-        raise TypeError(f"expected {expected}, got {_shown(v)}") from None
+        raise TypeError(f"expected {expected}, got {shown(v)}") from None
 
 
 def _as_int(v: Any) -> int:
@@ -262,14 +261,14 @@ def _as_int(v: Any) -> int:
         return v
     if isinstance(v, float) and v.is_integer():
         return int(v)
-    raise TypeError(f"expected an integer, got {_shown(v)}")
+    raise TypeError(f"expected an integer, got {shown(v)}")
 
 
 def _as_float(v: Any) -> float:
     if isinstance(v, EnvText):
         v = _from_env(v, float, "a number")
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise TypeError(f"expected a number, got {_shown(v)}")
+        raise TypeError(f"expected a number, got {shown(v)}")
     if not math.isfinite(v):  # .nan, .inf: every size, wait and timeout is a finite number
         raise TypeError(f"expected a finite number, got {v!r}")
     return float(v)
@@ -279,13 +278,13 @@ def _as_bool(v: Any) -> bool:
     if isinstance(v, EnvText):
         v = {"true": True, "false": False}.get(v.strip().lower(), v)
     if not isinstance(v, bool):
-        raise TypeError(f"expected true or false, got {_shown(v)}")
+        raise TypeError(f"expected true or false, got {shown(v)}")
     return v
 
 
 def _as_str(v: Any) -> str:
     if not isinstance(v, str):
-        raise TypeError(f"expected a string, got {_shown(v)}")
+        raise TypeError(f"expected a string, got {shown(v)}")
     return str(v)  # a plain str: EnvText stays in this module
 
 

@@ -14,7 +14,12 @@ import pyarrow as pa
 from stellar_sdk import StrKey, xdr
 
 from beam_pipeline.records.base import UTC_TS, Row, Table, xdr_field
-from beam_pipeline.util.accounts import account_address, account_id_address, muxed_address, signer_key_address
+from beam_pipeline.util.accounts import (
+    account_address,
+    balance_span,
+    muxed_address,
+    signer_key_address,
+)
 from beam_pipeline.util.goformat import go_enum_name, go_string
 from beam_pipeline.util.toid import toid
 from beam_pipeline.xdr.fast import xdr_bytes
@@ -110,32 +115,6 @@ def _preconditions(tx: xdr.Transaction | xdr.TransactionV0) -> tuple[xdr.TimeBou
     return cond.v2.time_bounds, cond.v2
 
 
-def _balances(changes: list[xdr.LedgerEntryChange], address: str) -> tuple[int, int]:
-    """(balance before, balance after) of `address` across changes, as stellar-etl reads them.
-
-    Only STATE (before) and UPDATED (after) account entries count; a missing side is 0. `address`
-    may be an M-address (stellar-etl passes the muxed fee source as is), which then matches nothing.
-    """
-    start = end = 0
-    for change in changes:
-        if change.type == xdr.LedgerEntryChangeType.LEDGER_ENTRY_UPDATED:
-            entry = change.updated
-        elif change.type == xdr.LedgerEntryChangeType.LEDGER_ENTRY_STATE:
-            entry = change.state
-        else:
-            continue
-        if entry.data.type != xdr.LedgerEntryType.ACCOUNT:
-            continue
-        account = entry.data.account
-        if account_id_address(account.account_id) != address:
-            continue
-        if change.type == xdr.LedgerEntryChangeType.LEDGER_ENTRY_UPDATED:
-            end = account.balance.int64
-        else:
-            start = account.balance.int64
-    return start, end
-
-
 def _full_address(muxed: xdr.MuxedAccount) -> str:
     """Go's ``MuxedAccount.Address()``: the M-address when muxed, else the G-address."""
     return muxed_address(muxed) or account_address(muxed)
@@ -185,13 +164,13 @@ def _soroban_fields(tx: TxView, fee_charged: int) -> dict:
         archived = [e.uint32 for e in data.ext.resource_ext.archived_soroban_entries]
         fields["soroban_resources_archived_entries"] = archived or None
 
-    start, end = _balances(tx.fee_changes.ledger_entry_changes, fee_address)
+    start, end = balance_span(tx.fee_changes.ledger_entry_changes, fee_address)
     fields["inclusion_fee_charged"] = (start - end) - resource_fee
 
     meta = tx.meta
     soroban_meta = None
     if meta.v == 3:
-        start, end = _balances(meta.v3.tx_changes_after.ledger_entry_changes, fee_address)
+        start, end = balance_span(meta.v3.tx_changes_after.ledger_entry_changes, fee_address)
         fields["resource_fee_refund"] = end - start
         soroban_meta = meta.v3.soroban_meta
     elif meta.v == 4:
@@ -199,7 +178,7 @@ def _soroban_fields(tx: TxView, fee_charged: int) -> dict:
         changes = list(meta.v4.tx_changes_after.ledger_entry_changes)
         if tx.post_apply_fee_changes is not None:
             changes += tx.post_apply_fee_changes.ledger_entry_changes
-        start, end = _balances(changes, fee_address)
+        start, end = balance_span(changes, fee_address)
         fields["resource_fee_refund"] = end - start
         soroban_meta = meta.v4.soroban_meta
     if soroban_meta is not None and soroban_meta.ext.v == 1:

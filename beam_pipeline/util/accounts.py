@@ -59,3 +59,29 @@ def signer_key_address(key: xdr.SignerKey) -> str:
     if t == xdr.SignerKeyType.SIGNER_KEY_TYPE_ED25519_SIGNED_PAYLOAD:
         return StrKey.encode_ed25519_signed_payload(key.ed25519_signed_payload.to_xdr_bytes())
     raise ValueError(f"unsupported signer key type {t}")
+
+
+def balance_span(changes: list[xdr.LedgerEntryChange], address: str) -> tuple[int, int]:
+    """(balance before, balance after) of account `address` across ledger-entry changes, as stellar-etl
+    reads them for fees: the last STATE entry is before, the last UPDATED entry after; a missing side is 0.
+
+    `address` may be an M-address (stellar-etl passes the muxed fee source as is), which then matches nothing.
+    """
+    start = end = 0
+    for change in changes:
+        if change.type == xdr.LedgerEntryChangeType.LEDGER_ENTRY_UPDATED:
+            entry = change.updated
+        elif change.type == xdr.LedgerEntryChangeType.LEDGER_ENTRY_STATE:
+            entry = change.state
+        else:
+            continue
+        if entry.data.type != xdr.LedgerEntryType.ACCOUNT:
+            continue
+        account = entry.data.account
+        if account_id_address(account.account_id) != address:
+            continue
+        if change.type == xdr.LedgerEntryChangeType.LEDGER_ENTRY_UPDATED:
+            end = account.balance.int64
+        else:
+            start = account.balance.int64
+    return start, end

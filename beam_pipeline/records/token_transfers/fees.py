@@ -25,7 +25,7 @@ from beam_pipeline.records.token_transfers.event import (
     base_account,
     muxed_strkey,
 )
-from beam_pipeline.util.accounts import account_id_address
+from beam_pipeline.util.accounts import balance_span
 from beam_pipeline.util.strkey import contract_strkey
 
 _C = xdr.LedgerEntryChangeType
@@ -39,28 +39,6 @@ def fee_account(ctx: TxContext) -> str:
     return base_account(ctx.source)
 
 
-def _balances(changes: list[xdr.LedgerEntryChange], account: str) -> tuple[int, int]:
-    """(start, end) balance of `account` over raw changes: its last state and last update (0 if absent)."""
-    start = end = 0
-    for change in changes:
-        if change.type == _C.LEDGER_ENTRY_STATE:
-            entry = change.state
-        elif change.type == _C.LEDGER_ENTRY_UPDATED:
-            entry = change.updated
-        else:
-            continue
-        if entry.data.type != xdr.LedgerEntryType.ACCOUNT:
-            continue
-        acc = entry.data.account
-        if account_id_address(acc.account_id) != account:
-            continue
-        if change.type == _C.LEDGER_ENTRY_STATE:
-            start = acc.balance.int64
-        else:
-            end = acc.balance.int64
-    return start, end
-
-
 def derived_fee_events(ctx: TxContext) -> list[TokenEvent]:
     """The charge (and any refund) derived from the result and the fee-account balance changes."""
     payer = fee_account(ctx)
@@ -69,7 +47,7 @@ def derived_fee_events(ctx: TxContext) -> list[TokenEvent]:
     if not ctx.is_soroban:
         charged = tx.result.fee_charged.int64
         return [TokenEvent(FEE, payer, None, charged, NATIVE_ASSET, contract, None)]
-    start, end = _balances(tx.fee_changes.ledger_entry_changes, payer)
+    start, end = balance_span(tx.fee_changes.ledger_entry_changes, payer)
     if end > start:
         raise TokenTransferError(f"{ctx.where()}: fee account balance rose during fee processing")
     events = [TokenEvent(FEE, payer, None, start - end, NATIVE_ASSET, contract, None)]
@@ -82,7 +60,7 @@ def derived_fee_events(ctx: TxContext) -> list[TokenEvent]:
         raise TokenTransferError(f"{ctx.where()}: Soroban transaction with TransactionMeta v{meta.v}")
     if tx.post_apply_fee_changes is not None:
         after += tx.post_apply_fee_changes.ledger_entry_changes
-    start, end = _balances(after, payer)
+    start, end = balance_span(after, payer)
     if start > end:
         raise TokenTransferError(f"{ctx.where()}: fee account balance fell in the refund")
     if end - start > 0:
