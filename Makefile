@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO := demo-output
 
-.PHONY: demo test native-test venv runners flink-job-server prism bench lint clean
+.PHONY: demo test native-dev native-test venv runners flink-job-server prism bench lint clean
 
 # The install builds the native core (native/, Rust) when cargo is on PATH; STELLAR_ARCHIVE_NATIVE=1 then
 # makes a failed Rust build fail the install instead of leaving a pure-Python package.
@@ -53,6 +53,14 @@ runners: flink-job-server prism
 
 test: venv runners
 	STELLAR_ARCHIVE_NATIVE=$(NATIVE_SWITCH) $(PY) -m pytest -q
+
+# While working on the crate: an incremental build without LTO (profile dev-native), put in place for the
+# checkout's own package (PYTHONPATH=. or an editable install). Moved, not copied over: a running process keeps
+# the module it loaded.
+native-dev:
+	cd native && PYO3_PYTHON=$(abspath $(PY)) nice cargo build --quiet --profile dev-native --features extension-module
+	cp native/target/dev-native/lib_native.so beam_pipeline/_native.abi3.so.new
+	mv -f beam_pipeline/_native.abi3.so.new beam_pipeline/_native.abi3.so
 
 # The pure Rust unit tests of the native core (strkeys, base64, Go strings, ScVal numbers, decode limits).
 # Not part of `make test`: linking their binary with LTO takes minutes on 2 cores, and tests/test_native.py
