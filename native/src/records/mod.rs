@@ -5,12 +5,19 @@ use arrow_array::ArrayRef;
 use crate::ledger::View;
 use stellar_xdr::curr::LedgerCloseMeta;
 
+pub mod changes;
 pub mod contract_events;
 pub mod ledgers;
 pub mod transactions;
 
 /// The tables this build implements; the others stay on the Python path.
-pub const TABLES: &[&str] = &["ledgers", "transactions", "contract_events"];
+pub const TABLES: &[&str] = &[
+    "ledgers",
+    "transactions",
+    "contract_events",
+    "accounts",
+    "account_signers",
+];
 
 pub struct Options {
     pub passphrase: String,
@@ -87,6 +94,13 @@ pub fn build(table: &str, metas: &[LedgerCloseMeta], positions: &[usize], opts: 
         "ledgers" => Ok(run(ledgers::Ledgers::new(opts), metas, positions, opts)),
         "transactions" => Ok(run(transactions::Transactions::new(opts), metas, positions, opts)),
         "contract_events" => Ok(run(contract_events::ContractEvents::new(opts), metas, positions, opts)),
+        "accounts" => Ok(run(changes::accounts::Accounts::new(opts), metas, positions, opts)),
+        "account_signers" => Ok(run(
+            changes::account_signers::AccountSigners::new(opts),
+            metas,
+            positions,
+            opts,
+        )),
         other => Err(format!("table {other:?} is not implemented natively")),
     }
 }
