@@ -7,6 +7,7 @@ use stellar_xdr::curr::LedgerCloseMeta;
 
 pub mod contract_events;
 pub mod ledgers;
+pub mod operations;
 pub mod transactions;
 
 /// The tables this build implements; the others stay on the Python path.
