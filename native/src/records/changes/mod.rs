@@ -7,5 +7,4 @@ pub mod common;
 pub mod extract;
 pub mod liquidity_pools;
 pub mod offers;
-pub mod shim;
 pub mod trustlines;
