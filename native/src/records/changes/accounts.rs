@@ -41,7 +41,7 @@ pub struct Row {
 }
 
 /// The account entry of a change's entry (a change of type ACCOUNT always has one).
-pub fn account_of<'e>(data: &'e LedgerEntryData) -> Result<&'e AccountEntry, RowError> {
+pub fn account_of(data: &LedgerEntryData) -> Result<&AccountEntry, RowError> {
     match data {
         LedgerEntryData::Account(a) => Ok(a),
         other => Err(RowError::new(
