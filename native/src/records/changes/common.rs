@@ -2,7 +2,12 @@
 //! `beam_pipeline/records/changes/_common.py`): amounts as float64 the way Go's `big.Rat.Float64` rounds them,
 //! sponsors, the trailing change columns.
 
-use arrow_array::builder::{BooleanBuilder, TimestampMicrosecondBuilder, UInt32Builder};
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder,
+};
+use arrow_array::ArrayRef;
 use stellar_xdr::curr::{Asset, AssetType, LedgerEntry, LedgerEntryExt};
 
 use super::extract::{EntryChange, ERR};
@@ -24,7 +29,7 @@ pub fn go_asset_type_enum_name(t: AssetType) -> &'static str {
 }
 
 /// (type, code, issuer, farm-hash id) like stellar-etl's transformSingleAsset (`asset_columns`).
-pub fn asset_columns(asset: &Asset) -> (&'static str, String, String, i64) {
+pub fn asset_columns(asset: &Asset) -> AssetColumns {
     let (kind, code, issuer) = extract_asset(asset);
     let id = asset_id(&code, &issuer, kind);
     (kind, code, issuer, id)
@@ -119,6 +124,56 @@ impl ChangeColumns {
             closed_at_us: (view.close_time() as i64).wrapping_mul(1_000_000),
             ledger_sequence: view.sequence(),
         }
+    }
+}
+
+/// (type, code, issuer, asset_id) of one asset, as `asset_columns` returns them.
+pub type AssetColumns = (&'static str, String, String, i64);
+
+/// The columns of one asset in the order offers and liquidity pools have them: type, code, issuer, then (pools
+/// only) the amount, then the id.
+pub struct AssetBuilders {
+    kind: StringBuilder,
+    code: StringBuilder,
+    issuer: StringBuilder,
+    amount: Option<Float64Builder>,
+    id: Int64Builder,
+}
+
+impl AssetBuilders {
+    /// With an amount column (`with_amount`) or without.
+    pub fn new(with_amount: bool) -> Self {
+        AssetBuilders {
+            kind: StringBuilder::new(),
+            code: StringBuilder::new(),
+            issuer: StringBuilder::new(),
+            amount: with_amount.then(Float64Builder::new),
+            id: Int64Builder::new(),
+        }
+    }
+
+    /// `amount` is ignored without an amount column.
+    pub fn append(&mut self, (kind, code, issuer, id): &AssetColumns, amount: f64) {
+        self.kind.append_value(kind);
+        self.code.append_value(code);
+        self.issuer.append_value(issuer);
+        if let Some(a) = &mut self.amount {
+            a.append_value(amount);
+        }
+        self.id.append_value(*id);
+    }
+
+    pub fn finish(&mut self) -> Vec<ArrayRef> {
+        let mut out: Vec<ArrayRef> = vec![
+            Arc::new(self.kind.finish()),
+            Arc::new(self.code.finish()),
+            Arc::new(self.issuer.finish()),
+        ];
+        if let Some(a) = &mut self.amount {
+            out.push(Arc::new(a.finish()));
+        }
+        out.push(Arc::new(self.id.finish()));
+        out
     }
 }
 

@@ -489,27 +489,11 @@ pub fn compacted_of_type<'a>(
 mod tests {
     use super::*;
     use stellar_xdr::curr::{
-        AccountEntry, AccountEntryExt, AccountId, Hash, LedgerEntryExt, LedgerKey, LedgerKeyAccount, PublicKey,
-        SequenceNumber, String32, Thresholds, TtlEntry, Uint256,
+        AccountId, Hash, LedgerEntryExt, LedgerKey, LedgerKeyAccount, PublicKey, TtlEntry, Uint256,
     };
 
     fn account(key: u8, balance: i64) -> LedgerEntry {
-        LedgerEntry {
-            last_modified_ledger_seq: 7,
-            data: LedgerEntryData::Account(AccountEntry {
-                account_id: AccountId(PublicKey::PublicKeyTypeEd25519(Uint256([key; 32]))),
-                balance,
-                seq_num: SequenceNumber(1),
-                num_sub_entries: 0,
-                inflation_dest: None,
-                flags: 0,
-                home_domain: String32::default(),
-                thresholds: Thresholds([1, 0, 0, 0]),
-                signers: Default::default(),
-                ext: AccountEntryExt::V0,
-            }),
-            ext: LedgerEntryExt::V0,
-        }
+        crate::util::accounts::test_account(key, balance)
     }
 
     fn ttl(live_until: u32) -> LedgerEntry {

@@ -3,17 +3,18 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder, UInt32Builder, UInt64Builder};
+use arrow_array::builder::{Float64Builder, StringBuilder, UInt32Builder, UInt64Builder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType, LiquidityPoolEntryBody};
 
-use super::common::{asset_columns, pool_strkey, reported, stroops_to_real, unsigned, ChangeBuilders, ChangeColumns};
+use super::common::{
+    asset_columns, pool_strkey, reported, stroops_to_real, unsigned, AssetBuilders, AssetColumns, ChangeBuilders,
+    ChangeColumns,
+};
 use super::extract::{compacted_of_type, EntryChange, ERR};
 use crate::arrow_out::hex;
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
-
-type AssetColumns = (&'static str, String, String, i64);
 
 pub struct Row {
     liquidity_pool_id: String,
@@ -52,53 +53,14 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
     })
 }
 
-struct Side {
-    kind: StringBuilder,
-    code: StringBuilder,
-    issuer: StringBuilder,
-    amount: Float64Builder,
-    id: Int64Builder,
-}
-
-impl Side {
-    fn new() -> Self {
-        Side {
-            kind: StringBuilder::new(),
-            code: StringBuilder::new(),
-            issuer: StringBuilder::new(),
-            amount: Float64Builder::new(),
-            id: Int64Builder::new(),
-        }
-    }
-
-    fn append(&mut self, (kind, code, issuer, id): &AssetColumns, amount: f64) {
-        self.kind.append_value(kind);
-        self.code.append_value(code);
-        self.issuer.append_value(issuer);
-        self.amount.append_value(amount);
-        self.id.append_value(*id);
-    }
-
-    /// type, code, issuer, amount, id.
-    fn finish(&mut self) -> [ArrayRef; 5] {
-        [
-            Arc::new(self.kind.finish()),
-            Arc::new(self.code.finish()),
-            Arc::new(self.issuer.finish()),
-            Arc::new(self.amount.finish()),
-            Arc::new(self.id.finish()),
-        ]
-    }
-}
-
 pub struct LiquidityPools {
     liquidity_pool_id: StringBuilder,
     type_: StringBuilder,
     fee: UInt32Builder,
     trustline_count: UInt64Builder,
     pool_share_count: Float64Builder,
-    a: Side,
-    b: Side,
+    a: AssetBuilders,
+    b: AssetBuilders,
     liquidity_pool_id_strkey: StringBuilder,
     change: ChangeBuilders,
 }
@@ -111,8 +73,8 @@ impl LiquidityPools {
             fee: UInt32Builder::new(),
             trustline_count: UInt64Builder::new(),
             pool_share_count: Float64Builder::new(),
-            a: Side::new(),
-            b: Side::new(),
+            a: AssetBuilders::new(true),
+            b: AssetBuilders::new(true),
             liquidity_pool_id_strkey: StringBuilder::new(),
             change: ChangeBuilders::new(),
         }
