@@ -4,9 +4,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder,
-};
+use arrow_array::builder::{BooleanBuilder, TimestampMicrosecondBuilder, UInt32Builder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{Asset, AssetType, LedgerEntry, LedgerEntryExt};
 
@@ -17,6 +15,7 @@ use crate::strkey;
 use crate::util::accounts::account_id_address;
 
 use crate::util::assets::{asset_id, extract_asset, pool_id_strkey, CLAIMABLE_BALANCE_VERSION};
+use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder};
 
 /// Go's String() of xdr.AssetType: stellar-etl hashes trustline assets with these names.
 pub fn go_asset_type_enum_name(t: AssetType) -> &'static str {
@@ -203,6 +202,17 @@ impl ChangeBuilders {
         self.deleted.append_value(c.deleted);
         self.closed_at.append_value(c.closed_at_us);
         self.ledger_sequence.append_value(c.ledger_sequence);
+    }
+
+    /// The five columns in the reference's order, for tables that keep them together.
+    pub fn finish(&mut self) -> [ArrayRef; 5] {
+        [
+            Arc::new(self.last_modified_ledger.finish()),
+            Arc::new(self.ledger_entry_change.finish()),
+            Arc::new(self.deleted.finish()),
+            Arc::new(self.closed_at.finish()),
+            Arc::new(self.ledger_sequence.finish()),
+        ]
     }
 }
 
