@@ -209,7 +209,12 @@ pub fn operation_details(ctx: &OpContext<'_, '_>) -> Res<Details> {
         OperationBody::SetOptions(op) => op.signer.as_ref().map(|s| strkey::signer(&s.key)),
         _ => None,
     };
-    let sponsor = changes::find_sponsor(ctx.changes()?, signer.as_deref()).map_err(common::value_error)?;
+    // Most operations create nothing sponsored: then the answer is None in any order, and the sort is skipped.
+    let sponsor = if changes::may_have_sponsor(ctx.unsorted_changes()?, signer.as_deref()) {
+        changes::find_sponsor(ctx.changes()?, signer.as_deref()).map_err(common::value_error)?
+    } else {
+        None
+    };
     if let Some(sponsor) = sponsor {
         details.set("sponsor", sponsor);
     }
