@@ -173,9 +173,11 @@ def host(shared_ledgers) -> LedgerView:
     return load_ledgers("testnet-p20-galexie", 1)[0]
 
 
-def ledger_with(host: LedgerView, txs: list[Tx]) -> xdr.LedgerCloseMeta:
+def ledger_with(host: LedgerView, txs: list[Tx], close_time: int | None = None) -> xdr.LedgerCloseMeta:
     lcm = xdr.LedgerCloseMeta.from_xdr_bytes(host.lcm.to_xdr_bytes())
     body = lcm.v1
+    if close_time is not None:
+        body.ledger_header.header.scp_value.close_time = xdr.TimePoint(xdr.Uint64(close_time))
     net = network_id(host.network_passphrase)
     envelopes, processing = [], []
     for i, t in enumerate(txs):
@@ -194,9 +196,9 @@ def ledger_with(host: LedgerView, txs: list[Tx]) -> xdr.LedgerCloseMeta:
     return xdr.LedgerCloseMeta.from_xdr_bytes(lcm.to_xdr_bytes())
 
 
-def both_paths(host: LedgerView, txs: list[Tx]) -> tuple[Any, Any]:
+def both_paths(host: LedgerView, txs: list[Tx], close_time: int | None = None) -> tuple[Any, Any]:
     """(Python rows or (class, message), native rows or (class, message)) of one ledger of `txs`."""
-    lcm = ledger_with(host, txs)
+    lcm = ledger_with(host, txs, close_time)
     try:
         python: Any = operations.transform(LedgerView(lcm, host.network_passphrase))
     except Exception as e:  # noqa: BLE001 - compared with the native error below
@@ -544,6 +546,18 @@ def test_failures_have_the_same_class_and_message(host: LedgerView, case: str) -
     python, fast = both_paths(host, FAILURES[case]())
     assert isinstance(python, tuple), f"{case}: the reference did not fail"
     assert fast == python
+
+
+@pytest.mark.parametrize(
+    "close_time",
+    [253402300799, 253402300800, 2**40, 67768036191676799, 67768036191676800, 2**63 - 1, 2**63, 2**64 - 1],
+)
+def test_close_times_beyond_python_datetimes_fail_alike(host: LedgerView, close_time: int) -> None:
+    """The reference's closed_at is a datetime: past year 9999 it raises, and so must the core, in the same words."""
+    txs = [Tx([op(body(OT.INFLATION))])]
+    python, fast = both_paths(host, txs, close_time)
+    assert fast == python
+    assert isinstance(python, tuple) == (close_time > 253402300799)
 
 
 def test_sac_contract_id_is_the_reference_one(host: LedgerView) -> None:
