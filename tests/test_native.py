@@ -278,12 +278,13 @@ def _last_update_of(body, account_id: xdr.AccountID) -> xdr.LedgerEntry:
     return last
 
 
-def _with_fee_changes_damaged(blob: LedgerBlob, seq: int, damage: str) -> LedgerBlob:
-    """The blob with the fee changes of ledger `seq`'s first transaction broken the way `damage` says.
+def _with_ledger_damaged(blob: LedgerBlob, seq: int, damage: str) -> LedgerBlob:
+    """The blob with ledger `seq` (the fee changes of its first transaction, or its header) broken as `damage` says.
 
     "unpaired": its STATE entry dropped, so its UPDATED entry has no pre-state (the reader's rule);
     "created_twice": its UPDATED entry also appended as CREATED (the compactor's rule);
-    "huge_weight": a signer of weight 2^32 - 1 added to the account (more than the int32 column holds).
+    "huge_weight": a signer of weight 2^32 - 1 added to the account (more than the int32 column holds);
+    "far_future": the ledger closed in the year 10000 (past Python's datetime, which the rows' closed_at is).
     """
     batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
     for lcm in batch.ledger_close_metas:
@@ -293,7 +294,9 @@ def _with_fee_changes_damaged(blob: LedgerBlob, seq: int, damage: str) -> Ledger
         changes = body.tx_processing[0].fee_processing.ledger_entry_changes
         kinds = [c.type.name for c in changes]
         assert kinds[:2] == ["LEDGER_ENTRY_STATE", "LEDGER_ENTRY_UPDATED"]
-        if damage == "unpaired":
+        if damage == "far_future":
+            body.ledger_header.header.scp_value.close_time = xdr.TimePoint(xdr.Uint64(253402300800))
+        elif damage == "unpaired":
             del changes[0]
         elif damage == "huge_weight":  # on the account's last state in the ledger, the one compaction keeps
             account = _last_update_of(body, changes[1].updated.data.account.account_id).data.account
@@ -314,6 +317,7 @@ def _with_fee_changes_damaged(blob: LedgerBlob, seq: int, damage: str) -> Ledger
         ("unpaired", ": LEDGER_ENTRY_UPDATED change #0 in fee is not preceded by its state"),
         ("created_twice", "table accounts: LedgerChangeError: ledger {bad}: cannot create an entry that already"),
         ("huge_weight", "table account_signers: ArrowInvalid: Value 4294967295 too large to fit in C integer type"),
+        ("far_future", "table accounts: ValueError: year 10000 is out of range"),
     ],
 )
 def test_broken_entry_changes_fail_the_change_tables_the_same_way(monkeypatch, damage, words, shared_ledgers):
@@ -321,7 +325,7 @@ def test_broken_entry_changes_fail_the_change_tables_the_same_way(monkeypatch, d
     words on both paths."""
     blob = _testnet_blob()
     bad = _first_ledger_with_transactions(blob)
-    damaged = _with_fee_changes_damaged(blob, bad, damage)
+    damaged = _with_ledger_damaged(blob, bad, damage)
     tables = ("accounts", "account_signers", PYTHON_TABLE)
     for on_error in ("fail", "dead_letter"):
         p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables)

@@ -10,7 +10,7 @@ use stellar_xdr::curr::{
 };
 
 use super::accounts::account_of;
-use super::common::{int32, reported};
+use super::common::{closed_at_us, int32, reported};
 use super::extract::{compacted_of_type, EntryChange};
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
@@ -105,10 +105,11 @@ fn signers_changed(change: &EntryChange<'_>) -> Result<bool, RowError> {
     Ok(signer_sponsoring_ids(pre) != signer_sponsoring_ids(post))
 }
 
-fn change_rows(change: &EntryChange<'_>, out: &mut Vec<Row>) -> Result<(), RowError> {
+fn change_rows(change: &EntryChange<'_>, view: &View<'_>, out: &mut Vec<Row>) -> Result<(), RowError> {
     let entry = reported(change)?;
     let account = account_of(&entry.data)?;
     let address = account_id_address(&account.account_id);
+    closed_at_us(view)?; // where the reference reads `ledger.closed_at`
     let sponsors = sponsor_per_signer(account)?;
     let summary = signer_summary(account);
     let start = out.len();
@@ -181,7 +182,7 @@ impl TableBuilder for AccountSigners {
         let mut rows = Vec::new();
         for change in compacted_of_type(view, &opts.passphrase, LedgerEntryType::Account)? {
             if signers_changed(&change)? {
-                change_rows(&change, &mut rows)?;
+                change_rows(&change, view, &mut rows)?;
             }
         }
         // What the reference's pyarrow conversion refuses, after every row of the ledger transformed.

@@ -123,7 +123,7 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
         sponsor: sponsor(entry),
         num_sponsored: sponsored,
         num_sponsoring: sponsoring,
-        change: ChangeColumns::new(change, entry, view),
+        change: ChangeColumns::checked(change, entry, view)?,
         account_id: address,
     })
 }

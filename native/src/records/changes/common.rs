@@ -114,7 +114,23 @@ pub struct ChangeColumns {
     pub ledger_sequence: u32,
 }
 
+/// The ledger's close time in microseconds, or the error of the reference's `ledger.closed_at` (Python's
+/// datetime) for a close time past the year 9999, which the reference raises for each row it builds.
+pub fn closed_at_us(view: &View<'_>) -> Result<i64, RowError> {
+    match crate::records::operations::closed_at_error(view.close_time()) {
+        Some(e) => Err(e),
+        None => Ok(view.close_time() as i64 * 1_000_000),
+    }
+}
+
 impl ChangeColumns {
+    /// The columns, failing as the reference's `change_columns` does for a close time Python cannot hold.
+    pub fn checked(change: &EntryChange<'_>, entry: &LedgerEntry, view: &View<'_>) -> Result<Self, RowError> {
+        closed_at_us(view)?;
+        Ok(Self::new(change, entry, view))
+    }
+
+    /// The columns, with a close time past Python's datetime range wrapped rather than refused (see `checked`).
     pub fn new(change: &EntryChange<'_>, entry: &LedgerEntry, view: &View<'_>) -> Self {
         ChangeColumns {
             last_modified_ledger: entry.last_modified_ledger_seq,

@@ -49,7 +49,7 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
         asset_b: asset_columns(&cp.params.asset_b),
         asset_b_amount: stroops_to_real(cp.reserve_b),
         liquidity_pool_id_strkey: pool_strkey(raw_id),
-        change: ChangeColumns::new(change, entry, view),
+        change: ChangeColumns::checked(change, entry, view)?,
     })
 }
 

@@ -59,7 +59,7 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
         price: if n > 0 { n as f64 / d as f64 } else { 0.0 },
         flags: o.flags,
         sponsor: sponsor(entry),
-        change: ChangeColumns::new(change, entry, view),
+        change: ChangeColumns::checked(change, entry, view)?,
     })
 }
 
