@@ -33,6 +33,8 @@ from beam_pipeline.sinks.partitioning import file_group
 from beam_pipeline.sources import sep54
 from beam_pipeline.sources.base import BATCH, LedgerBlob
 from tests.harness import DATASTORES
+from tests.synthetic_changes import PASSPHRASE as SYNTHETIC_PASSPHRASE
+from tests.synthetic_changes import config_and_code_blob
 
 if native.mode() == "0":
     pytest.skip("STELLAR_ARCHIVE_NATIVE=0: a pure-Python run", allow_module_level=True)
@@ -129,20 +131,30 @@ def test_native_batches_equal_python_batches_on_every_store(
 
 
 def test_the_stores_exercise_every_native_table(shared_ledgers):
-    """Every table the core builds has rows on some store, so the comparisons above are not vacuous for it."""
+    """Every table the core builds has rows on some store (or the synthetic ledger), so no comparison is vacuous."""
     seen = set()
+    blobs = [(SYNTHETIC_PASSPHRASE, config_and_code_blob())]
     for store in _stores():
         root = DATASTORES / store
         passphrase = sep54.parse_manifest((root / ".config.json").read_text(), store).network_passphrase
-        for blob in _blobs(root):
-            decoded = _native.decode(blob.data, "batch")
-            positions = list(range(len(decoded.sequences())))
-            for table in NATIVE_TABLES:
-                _, _, offsets, error = decoded.rows(table, positions, passphrase, True)
-                assert error is None, (store, table, error)
-                if offsets[-1]:
-                    seen.add(table)
+        blobs += [(passphrase, blob) for blob in _blobs(root)]
+    for passphrase, blob in blobs:
+        decoded = _native.decode(blob.data, "batch")
+        positions = list(range(len(decoded.sequences())))
+        for table in NATIVE_TABLES:
+            _, _, offsets, error = decoded.rows(table, positions, passphrase, True)
+            assert error is None, (blob.origin, table, error)
+            if offsets[-1]:
+                seen.add(table)
     assert seen == set(NATIVE_TABLES)
+
+
+@pytest.mark.parametrize("xdr_encoding,include_metadata", [("base64", True), ("binary", False)])
+def test_native_batches_equal_python_batches_on_config_setting_and_contract_code_changes(
+    xdr_encoding, include_metadata, monkeypatch, shared_ledgers
+):
+    """No store changes config settings or contract code: a real ledger with such changes added (every arm)."""
+    _assert_same(monkeypatch, [config_and_code_blob()], SYNTHETIC_PASSPHRASE, xdr_encoding, include_metadata)
 
 
 @pytest.fixture(scope="module")

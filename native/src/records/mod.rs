@@ -5,12 +5,23 @@ use arrow_array::ArrayRef;
 use crate::ledger::View;
 use stellar_xdr::curr::LedgerCloseMeta;
 
+pub mod changes;
 pub mod contract_events;
 pub mod ledgers;
 pub mod transactions;
 
 /// The tables this build implements; the others stay on the Python path.
-pub const TABLES: &[&str] = &["ledgers", "transactions", "contract_events"];
+pub const TABLES: &[&str] = &[
+    "ledgers",
+    "transactions",
+    "contract_events",
+    "contract_data",
+    "contract_code",
+    "config_settings",
+    "ttl",
+    "restored_keys",
+    "ledger_entry_changes",
+];
 
 pub struct Options {
     pub passphrase: String,
@@ -87,6 +98,32 @@ pub fn build(table: &str, metas: &[LedgerCloseMeta], positions: &[usize], opts: 
         "ledgers" => Ok(run(ledgers::Ledgers::new(opts), metas, positions, opts)),
         "transactions" => Ok(run(transactions::Transactions::new(opts), metas, positions, opts)),
         "contract_events" => Ok(run(contract_events::ContractEvents::new(opts), metas, positions, opts)),
+        "contract_data" => Ok(run(changes::contract_data::Table::new(opts), metas, positions, opts)),
+        "contract_code" => Ok(run(
+            changes::contract_code::ContractCode::new(opts.binary_xdr),
+            metas,
+            positions,
+            opts,
+        )),
+        "config_settings" => Ok(run(
+            changes::config_settings::ConfigSettings::new(opts.binary_xdr),
+            metas,
+            positions,
+            opts,
+        )),
+        "ttl" => Ok(run(changes::ttl::Ttl::default(), metas, positions, opts)),
+        "restored_keys" => Ok(run(
+            changes::restored_keys::RestoredKeys::new(opts),
+            metas,
+            positions,
+            opts,
+        )),
+        "ledger_entry_changes" => Ok(run(
+            changes::ledger_entry_changes::LedgerEntryChanges::new(opts),
+            metas,
+            positions,
+            opts,
+        )),
         other => Err(format!("table {other:?} is not implemented natively")),
     }
 }
