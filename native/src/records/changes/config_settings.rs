@@ -13,7 +13,8 @@ use stellar_xdr::curr::{ConfigSettingEntry as C, ContractCostParams};
 
 use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType};
 
-use super::standin::{change_cols, compacted_of_type, ChangeCols, ChangeColumns};
+use super::common::{reported, ChangeBuilders, ChangeColumns};
+use super::extract::{compacted_of_type, EntryChange, ERR};
 use crate::arrow_out::XdrListColumn;
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
@@ -145,10 +146,17 @@ pub struct Row {
     cpu: String,
     mem: String,
     window: Vec<u64>,
-    change: ChangeCols,
+    change: ChangeColumns,
 }
 
-pub fn change_row(cs: &C, change: ChangeCols) -> Row {
+fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError> {
+    let entry = reported(change)?;
+    let LedgerEntryData::ConfigSetting(cs) = &entry.data else {
+        return Err(RowError::new(
+            ERR,
+            "a config setting change holds another entry type".to_string(),
+        ));
+    };
     let scalars = SCALARS
         .iter()
         .chain(SCALARS_2)
@@ -164,14 +172,14 @@ pub fn change_row(cs: &C, change: ChangeCols) -> Row {
         C::LiveSorobanStateSizeWindow(w) => w.to_vec(),
         _ => Vec::new(),
     };
-    Row {
+    Ok(Row {
         id: cs.discriminant() as i32,
         scalars,
         cpu: cost_params(cpu),
         mem: cost_params(mem),
         window,
-        change,
-    }
+        change: ChangeColumns::new(change, entry, view),
+    })
 }
 
 enum Col {
@@ -216,11 +224,12 @@ pub struct ConfigSettings {
     live_soroban_state_size_window: ListBuilder<UInt64Builder>,
     frozen_keys: Vec<XdrListColumn>,
     bypass_txs: Vec<ListBuilder<StringBuilder>>,
-    change: ChangeColumns,
+    change: ChangeBuilders,
 }
 
 impl ConfigSettings {
-    pub fn new(binary_xdr: bool) -> Self {
+    pub fn new(opts: &Options) -> Self {
+        let binary_xdr = opts.binary_xdr;
         ConfigSettings {
             id: Int32Builder::new(),
             scalars: SCALARS
@@ -239,11 +248,22 @@ impl ConfigSettings {
             bypass_txs: (0..BYPASS_TX_COLUMNS)
                 .map(|_| ListBuilder::new(StringBuilder::new()))
                 .collect(),
-            change: ChangeColumns::default(),
+            change: ChangeBuilders::new(),
         }
     }
+}
 
-    pub fn append_row(&mut self, r: Row) {
+impl TableBuilder for ConfigSettings {
+    type Row = Row;
+
+    fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
+        compacted_of_type(view, &opts.passphrase, LedgerEntryType::ConfigSetting)?
+            .iter()
+            .map(|c| change_row(c, view))
+            .collect()
+    }
+
+    fn append(&mut self, r: Row) {
         self.id.append_value(r.id);
         for (col, v) in self.scalars.iter_mut().zip(r.scalars) {
             col.append(v);
@@ -266,7 +286,7 @@ impl ConfigSettings {
         self.change.append(&r.change);
     }
 
-    pub fn finish_columns(mut self) -> Vec<ArrayRef> {
+    fn finish(mut self) -> Vec<ArrayRef> {
         let (n1, n2) = (SCALARS.len(), SCALARS.len() + SCALARS_2.len());
         let mut out: Vec<ArrayRef> = vec![Arc::new(self.id.finish())];
         let mut scalars = self.scalars.iter_mut().map(|c| c.finish());
@@ -281,29 +301,5 @@ impl ConfigSettings {
         out.extend(self.bypass_txs.iter_mut().map(|c| Arc::new(c.finish()) as ArrayRef));
         out.extend(self.change.finish());
         out
-    }
-}
-
-impl TableBuilder for ConfigSettings {
-    type Row = Row;
-
-    fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
-        let changes = compacted_of_type(view, &opts.passphrase, LedgerEntryType::ConfigSetting)
-            .map_err(|(c, m)| RowError::new(c, m))?;
-        Ok(changes
-            .iter()
-            .filter_map(|c| match c.entry().map(|e| &e.data) {
-                Some(LedgerEntryData::ConfigSetting(cs)) => Some(change_row(cs, change_cols(c, view))),
-                _ => None,
-            })
-            .collect())
-    }
-
-    fn append(&mut self, row: Row) {
-        self.append_row(row)
-    }
-
-    fn finish(self) -> Vec<ArrayRef> {
-        self.finish_columns()
     }
 }

@@ -15,7 +15,8 @@ use stellar_xdr::curr::{
 
 use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType};
 
-use super::standin::{change_cols, compacted_of_type, ChangeCols, ChangeColumns};
+use super::common::{reported, ChangeBuilders, ChangeColumns};
+use super::extract::{compacted_of_type, EntryChange, ERR as CHANGE_ERR};
 use crate::arrow_out::{go_string, hex, XdrColumn};
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
@@ -177,7 +178,7 @@ pub struct Row {
     durability: &'static str,
     asset: Option<(&'static str, String, String)>,
     balance: Option<(String, String)>,
-    change: ChangeCols,
+    change: ChangeColumns,
     ledger_key_hash: [u8; 32],
     key: Vec<u8>,
     key_decoded: String,
@@ -203,24 +204,26 @@ impl Network {
     }
 }
 
-/// One row of a contract-data change, or None for a nonce entry; `key_bytes` is the XDR of the entry's
-/// LedgerKey. Errors are (class, message) as the reference raises them.
-pub fn change_row(
-    cd: &ContractDataEntry,
-    key_bytes: &[u8],
-    change: ChangeCols,
-    net: &Network,
-) -> Result<Option<Row>, (&'static str, String)> {
+/// One row of a contract-data change, or None for a nonce entry.
+fn change_row(change: &EntryChange<'_>, view: &View<'_>, net: &Network) -> Result<Option<Row>, RowError> {
+    let entry = reported(change)?;
+    let LedgerEntryData::ContractData(cd) = &entry.data else {
+        return Err(RowError::new(
+            CHANGE_ERR,
+            "a contract data change holds another entry type".to_string(),
+        ));
+    };
     if matches!(cd.key, ScVal::LedgerKeyNonce(_)) {
         return Ok(None);
     }
+    let key_bytes = change.key_bytes.as_slice();
     let ledger_key_hash: [u8; 32] = Sha256::digest(key_bytes).into();
     let ScAddress::Contract(contract) = &cd.contract else {
-        return Err((
+        return Err(RowError::new(
             ERR,
             format!(
                 "ledger {}: contract data {} is not owned by a contract",
-                change.ledger_sequence,
+                view.sequence(),
                 hex(&ledger_key_hash)
             ),
         ));
@@ -237,11 +240,11 @@ pub fn change_row(
     // durability, val): both XDRs are slices of the key's, which is at hand.
     let (key, contract_data_xdr) = match (key_bytes.get(40..key_bytes.len().saturating_sub(4)), key_bytes.get(4..)) {
         (Some(key), Some(after_type)) if !key.is_empty() => {
-            let mut entry = Vec::with_capacity(4 + after_type.len() + val.len());
-            entry.extend_from_slice(&[0, 0, 0, 0]);
-            entry.extend_from_slice(after_type);
-            entry.extend_from_slice(&val);
-            (key.to_vec(), entry)
+            let mut data_xdr = Vec::with_capacity(4 + after_type.len() + val.len());
+            data_xdr.extend_from_slice(&[0, 0, 0, 0]);
+            data_xdr.extend_from_slice(after_type);
+            data_xdr.extend_from_slice(&val);
+            (key.to_vec(), data_xdr)
         }
         _ => (xdr(&cd.key), xdr(cd)),
     };
@@ -254,7 +257,7 @@ pub fn change_row(
         },
         asset,
         balance,
-        change,
+        change: ChangeColumns::new(change, entry, view),
         ledger_key_hash,
         key,
         key_decoded,
@@ -266,6 +269,7 @@ pub fn change_row(
 }
 
 pub struct ContractData {
+    net: Network,
     contract_id: StringBuilder,
     key_type: StringBuilder,
     durability: StringBuilder,
@@ -274,7 +278,7 @@ pub struct ContractData {
     asset_type: StringBuilder,
     balance_holder: StringBuilder,
     balance: StringBuilder,
-    change: ChangeColumns,
+    change: ChangeBuilders,
     ledger_key_hash: StringBuilder,
     key: XdrColumn,
     key_decoded: StringBuilder,
@@ -285,8 +289,10 @@ pub struct ContractData {
 }
 
 impl ContractData {
-    pub fn new(binary_xdr: bool) -> Self {
+    pub fn new(opts: &Options) -> Self {
+        let binary_xdr = opts.binary_xdr;
         ContractData {
+            net: Network::new(&opts.passphrase),
             contract_id: StringBuilder::new(),
             key_type: StringBuilder::new(),
             durability: StringBuilder::new(),
@@ -295,7 +301,7 @@ impl ContractData {
             asset_type: StringBuilder::new(),
             balance_holder: StringBuilder::new(),
             balance: StringBuilder::new(),
-            change: ChangeColumns::default(),
+            change: ChangeBuilders::new(),
             ledger_key_hash: StringBuilder::new(),
             key: XdrColumn::new(binary_xdr),
             key_decoded: StringBuilder::new(),
@@ -305,8 +311,21 @@ impl ContractData {
             key_bytes: XdrColumn::new(binary_xdr),
         }
     }
+}
 
-    pub fn append_row(&mut self, r: Row) {
+impl TableBuilder for ContractData {
+    type Row = Row;
+
+    fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
+        let changes = compacted_of_type(view, &opts.passphrase, LedgerEntryType::ContractData)?;
+        let mut rows = Vec::with_capacity(changes.len());
+        for c in &changes {
+            rows.extend(change_row(c, view, &self.net)?);
+        }
+        Ok(rows)
+    }
+
+    fn append(&mut self, r: Row) {
         use std::fmt::Write;
         self.contract_id.append_value(&r.contract_id);
         // Go's String() of xdr.ScValType, e.g. ScValTypeScvLedgerKeyContractInstance
@@ -330,7 +349,7 @@ impl ContractData {
         self.key_bytes.append(Some(&r.key_bytes));
     }
 
-    pub fn finish_columns(mut self) -> Vec<ArrayRef> {
+    fn finish(mut self) -> Vec<ArrayRef> {
         let mut out: Vec<ArrayRef> = vec![
             Arc::new(self.contract_id.finish()),
             Arc::new(self.key_type.finish()),
@@ -352,45 +371,5 @@ impl ContractData {
             self.key_bytes.finish(),
         ]);
         out
-    }
-}
-
-pub struct Table {
-    columns: ContractData,
-    net: Network,
-}
-
-impl Table {
-    pub fn new(opts: &Options) -> Self {
-        Table {
-            columns: ContractData::new(opts.binary_xdr),
-            net: Network::new(&opts.passphrase),
-        }
-    }
-}
-
-impl TableBuilder for Table {
-    type Row = Row;
-
-    fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
-        let changes = compacted_of_type(view, &opts.passphrase, LedgerEntryType::ContractData)
-            .map_err(|(c, m)| RowError::new(c, m))?;
-        let mut rows = Vec::with_capacity(changes.len());
-        for c in &changes {
-            if let Some(LedgerEntryData::ContractData(cd)) = c.entry().map(|e| &e.data) {
-                let row = change_row(cd, &c.key_bytes, change_cols(c, view), &self.net)
-                    .map_err(|(c, m)| RowError::new(c, m))?;
-                rows.extend(row);
-            }
-        }
-        Ok(rows)
-    }
-
-    fn append(&mut self, row: Row) {
-        self.columns.append_row(row)
-    }
-
-    fn finish(self) -> Vec<ArrayRef> {
-        self.columns.finish_columns()
     }
 }

@@ -10,10 +10,10 @@ use arrow_array::ArrayRef;
 use sha2::{Digest, Sha256};
 use stellar_xdr::curr::{LedgerEntryChangeType, LedgerEntryType, Limits, WriteXdr};
 
-use super::standin::{ledger_changes, Phase};
+use super::extract::{ledger_changes, Phase};
 use crate::arrow_out::{hex, XdrColumn};
 use crate::ledger::View;
-use crate::records::{toid, Options, RowError, TableBuilder};
+use crate::records::{Options, RowError, TableBuilder};
 
 pub struct Row {
     ledger_sequence: u32,
@@ -30,7 +30,7 @@ pub struct Row {
     val_xdr: Option<Vec<u8>>,
 }
 
-pub struct LedgerEntryChanges {
+pub struct Entries {
     ledger_sequence: UInt32Builder,
     closed_at: TimestampMicrosecondBuilder,
     change_index: UInt32Builder,
@@ -50,9 +50,9 @@ pub struct LedgerEntryChanges {
     val_xdr: XdrColumn,
 }
 
-impl LedgerEntryChanges {
+impl Entries {
     pub fn new(opts: &Options) -> Self {
-        LedgerEntryChanges {
+        Entries {
             ledger_sequence: UInt32Builder::new(),
             closed_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
             change_index: UInt32Builder::new(),
@@ -85,22 +85,22 @@ fn change_type_name(phase: Phase, t: LedgerEntryChangeType) -> &'static str {
     }
 }
 
-impl TableBuilder for LedgerEntryChanges {
+impl TableBuilder for Entries {
     type Row = Row;
 
     fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
         let seq = view.sequence();
         let closed_at_us = view.close_time() as i64 * 1_000_000;
-        let changes = ledger_changes(view, &opts.passphrase).map_err(|(c, m)| RowError::new(c, m))?;
+        let changes = ledger_changes(view, &opts.passphrase)?;
         let mut rows = Vec::with_capacity(changes.len());
         for (i, c) in changes.into_iter().enumerate() {
-            let id = |order: u32, op: u32| toid(seq, order, op).map_err(|e| RowError::new("ValueError", e));
-            let tx = match c.tx {
-                Some((order, hash)) => Some((*hash, id(order, 0)?)),
-                None => None,
+            let toid_error = |e: String| RowError::new("ValueError", e);
+            let tx = match (c.tx, c.transaction_id(seq).map_err(toid_error)?) {
+                (Some(tx), Some(id)) => Some((*tx.hash, id)),
+                _ => None,
             };
-            let operation = match (c.tx, c.op_index) {
-                (Some((order, _)), Some(op)) => Some((op + 1, id(order, op + 1)?)),
+            let operation = match (c.op_index, c.operation_id(seq).map_err(toid_error)?) {
+                (Some(op), Some(id)) => Some((op + 1, id)),
                 _ => None,
             };
             let entry = c.entry();

@@ -9,7 +9,7 @@ use arrow_array::builder::{StringBuilder, TimestampMicrosecondBuilder, UInt32Bui
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{LedgerEntryChangeType, LedgerEntryType};
 
-use super::standin::{compact, ledger_changes};
+use super::extract::compacted_changes;
 use crate::arrow_out::XdrColumn;
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
@@ -46,8 +46,7 @@ impl TableBuilder for RestoredKeys {
     type Row = Row;
 
     fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
-        let changes = ledger_changes(view, &opts.passphrase).map_err(|(c, m)| RowError::new(c, m))?;
-        let compacted = compact(changes, view.sequence()).map_err(|(c, m)| RowError::new(c, m))?;
+        let compacted = compacted_changes(view, &opts.passphrase)?;
         let closed_at_us = view.close_time() as i64 * 1_000_000;
         Ok(compacted
             .into_iter()

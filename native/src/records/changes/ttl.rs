@@ -5,51 +5,46 @@ use std::sync::Arc;
 
 use arrow_array::builder::{StringBuilder, UInt32Builder};
 use arrow_array::ArrayRef;
-use stellar_xdr::curr::TtlEntry;
-
 use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType};
 
-use super::standin::{change_cols, compacted_of_type, ChangeCols, ChangeColumns};
+use super::common::{reported, ChangeBuilders, ChangeColumns};
+use super::extract::{compacted_of_type, EntryChange, ERR};
 use crate::arrow_out::hex;
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
 
 pub struct Row {
+    /// sha256 of the contract data / code LedgerKey the TTL belongs to
     key_hash: [u8; 32],
     live_until_ledger_seq: u32,
-    change: ChangeCols,
-}
-
-pub fn change_row(ttl: &TtlEntry, change: ChangeCols) -> Row {
-    Row {
-        key_hash: ttl.key_hash.0,
-        live_until_ledger_seq: ttl.live_until_ledger_seq,
-        change,
-    }
-}
-
-#[derive(Default)]
-pub struct Ttl {
-    key_hash: StringBuilder,
-    live_until_ledger_seq: UInt32Builder,
     change: ChangeColumns,
 }
 
-impl Ttl {
-    pub fn append_row(&mut self, r: Row) {
-        // sha256 of the contract data / code LedgerKey the TTL belongs to
-        self.key_hash.append_value(hex(&r.key_hash));
-        self.live_until_ledger_seq.append_value(r.live_until_ledger_seq);
-        self.change.append(&r.change);
-    }
+fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError> {
+    let entry = reported(change)?;
+    let LedgerEntryData::Ttl(ttl) = &entry.data else {
+        return Err(RowError::new(ERR, "a ttl change holds another entry type".to_string()));
+    };
+    Ok(Row {
+        key_hash: ttl.key_hash.0,
+        live_until_ledger_seq: ttl.live_until_ledger_seq,
+        change: ChangeColumns::new(change, entry, view),
+    })
+}
 
-    pub fn finish_columns(mut self) -> Vec<ArrayRef> {
-        let mut out: Vec<ArrayRef> = vec![
-            Arc::new(self.key_hash.finish()),
-            Arc::new(self.live_until_ledger_seq.finish()),
-        ];
-        out.extend(self.change.finish());
-        out
+pub struct Ttl {
+    key_hash: StringBuilder,
+    live_until_ledger_seq: UInt32Builder,
+    change: ChangeBuilders,
+}
+
+impl Ttl {
+    pub fn new(_opts: &Options) -> Self {
+        Ttl {
+            key_hash: StringBuilder::new(),
+            live_until_ledger_seq: UInt32Builder::new(),
+            change: ChangeBuilders::new(),
+        }
     }
 }
 
@@ -57,22 +52,24 @@ impl TableBuilder for Ttl {
     type Row = Row;
 
     fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
-        let changes =
-            compacted_of_type(view, &opts.passphrase, LedgerEntryType::Ttl).map_err(|(c, m)| RowError::new(c, m))?;
-        Ok(changes
+        compacted_of_type(view, &opts.passphrase, LedgerEntryType::Ttl)?
             .iter()
-            .filter_map(|c| match c.entry().map(|e| &e.data) {
-                Some(LedgerEntryData::Ttl(ttl)) => Some(change_row(ttl, change_cols(c, view))),
-                _ => None,
-            })
-            .collect())
+            .map(|c| change_row(c, view))
+            .collect()
     }
 
-    fn append(&mut self, row: Row) {
-        self.append_row(row)
+    fn append(&mut self, r: Row) {
+        self.key_hash.append_value(hex(&r.key_hash));
+        self.live_until_ledger_seq.append_value(r.live_until_ledger_seq);
+        self.change.append(&r.change);
     }
 
-    fn finish(self) -> Vec<ArrayRef> {
-        self.finish_columns()
+    fn finish(mut self) -> Vec<ArrayRef> {
+        let mut out: Vec<ArrayRef> = vec![
+            Arc::new(self.key_hash.finish()),
+            Arc::new(self.live_until_ledger_seq.finish()),
+        ];
+        out.extend(self.change.finish());
+        out
     }
 }

@@ -1,0 +1,3 @@
+//! Helpers several tables share (the twins of `beam_pipeline/util/*.py`).
+
+pub mod accounts;
