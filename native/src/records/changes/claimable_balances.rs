@@ -11,12 +11,12 @@ use stellar_xdr::curr::{
 
 use super::common::{asset_columns, claimable_balance_strkey, reported, sponsor, ChangeBuilders, ChangeColumns};
 use super::extract::{compacted_of_type, EntryChange, ERR};
-use super::shim::go_rfc3339; // MERGE: replace with util::goformat
 use crate::arrow_out::hex;
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
 use crate::scval::json_string;
 use crate::util::accounts::account_id_address;
+use crate::util::goformat::go_rfc3339;
 
 pub struct Row {
     balance_id: String,

@@ -14,8 +14,7 @@ use crate::records::RowError;
 use crate::strkey;
 use crate::util::accounts::account_id_address;
 
-// MERGE: replace with util::assets once n-ops' port lands.
-use super::shim::{asset_id, extract_asset};
+use crate::util::assets::{asset_id, extract_asset, pool_id_strkey, CLAIMABLE_BALANCE_VERSION};
 
 /// Go's String() of xdr.AssetType: stellar-etl hashes trustline assets with these names.
 pub fn go_asset_type_enum_name(t: AssetType) -> &'static str {
@@ -147,14 +146,14 @@ impl Default for ChangeBuilders {
 
 /// The `L...` strkey of a liquidity pool id.
 pub fn pool_strkey(id: &[u8; 32]) -> String {
-    strkey::encode(11 << 3, id)
+    pool_id_strkey(id)
 }
 
 /// The `B...` strkey of a claimable balance id (its v0 type byte, then the hash).
 pub fn claimable_balance_strkey(hash: &[u8; 32]) -> String {
     let mut raw = [0u8; 33];
     raw[1..].copy_from_slice(hash);
-    strkey::encode(1 << 3, &raw)
+    strkey::encode(CLAIMABLE_BALANCE_VERSION, &raw)
 }
 
 #[cfg(test)]

@@ -8,20 +8,18 @@ use arrow_array::builder::StringBuilder;
 use arrow_array::ArrayRef;
 use sha2::{Digest, Sha256};
 use stellar_xdr::curr::{
-    AccountId, AlphaNum12, AlphaNum4, Asset, AssetCode12, AssetCode4, ContractDataDurability, ContractDataEntry,
-    ContractIdPreimage, Hash, HashIdPreimage, HashIdPreimageContractId, Limits, PublicKey, ScAddress, ScVal, Uint256,
-    WriteXdr,
+    AccountId, Asset, ContractDataDurability, ContractDataEntry, LedgerEntryData, LedgerEntryType, Limits, PublicKey,
+    ScAddress, ScVal, Uint256, WriteXdr,
 };
-
-use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType};
 
 use super::common::{reported, ChangeBuilders, ChangeColumns};
 use super::extract::{compacted_of_type, EntryChange, ERR as CHANGE_ERR};
-use crate::arrow_out::{go_string, hex, XdrColumn};
+use crate::arrow_out::{hex, XdrColumn};
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
 use crate::scval::write_json;
 use crate::strkey;
+use crate::util::assets::{asset_contract_id, credit_asset, extract_asset};
 
 const ERR: &str = "ValueError";
 
@@ -29,44 +27,9 @@ fn xdr<T: WriteXdr>(value: &T) -> Vec<u8> {
     value.to_xdr(Limits::none()).expect("a decoded value re-encodes")
 }
 
-/// The contract id of an asset's Stellar Asset Contract on the network `network_id`.
-// MERGE: replace with util::assets (asset_contract_id) once n-ops' port has it.
-fn asset_contract_id(asset: &Asset, network_id: &[u8; 32]) -> [u8; 32] {
-    let preimage = HashIdPreimage::ContractId(HashIdPreimageContractId {
-        network_id: Hash(*network_id),
-        contract_id_preimage: ContractIdPreimage::Asset(asset.clone()),
-    });
-    Sha256::digest(xdr(&preimage)).into()
-}
-
 fn sym(v: &ScVal) -> Option<&[u8]> {
     match v {
         ScVal::Symbol(s) => Some(s.0.as_slice()),
-        _ => None,
-    }
-}
-
-/// Go's `NewCreditAsset`: 1-4 byte codes are alphanum4, 5-12 alphanum12, else no asset.
-fn credit_asset(code: &[u8], issuer: &[u8]) -> Option<Asset> {
-    let issuer: [u8; 32] = issuer.try_into().ok()?;
-    let issuer = AccountId(PublicKey::PublicKeyTypeEd25519(Uint256(issuer)));
-    match code.len() {
-        1..=4 => {
-            let mut c = [0u8; 4];
-            c[..code.len()].copy_from_slice(code);
-            Some(Asset::CreditAlphanum4(AlphaNum4 {
-                asset_code: AssetCode4(c),
-                issuer,
-            }))
-        }
-        5..=12 => {
-            let mut c = [0u8; 12];
-            c[..code.len()].copy_from_slice(code);
-            Some(Asset::CreditAlphanum12(AlphaNum12 {
-                asset_code: AssetCode12(c),
-                issuer,
-            }))
-        }
         _ => None,
     }
 }
@@ -114,33 +77,19 @@ fn asset_from_contract_data(cd: &ContractDataEntry, network_id: &[u8; 32], nativ
     let ScVal::Bytes(issuer) = &issuer_entry.val else {
         return None;
     };
-    let asset = credit_asset(code, issuer.0.as_slice())?;
-    if contract_id != Some(&asset_contract_id(&asset, network_id)) {
+    // Go's NewCreditAsset: a 32-byte issuer and a 1-12 byte code (the empty code is refused above).
+    let issuer: [u8; 32] = issuer.0.as_slice().try_into().ok()?;
+    let asset = credit_asset(code, AccountId(PublicKey::PublicKeyTypeEd25519(Uint256(issuer))))?;
+    if contract_id != asset_contract_id(&asset, network_id).ok().as_ref() {
         return None;
     }
     Some(asset)
 }
 
-/// (type, code, issuer) of the asset, the code as `extract_asset` renders it and without NULs.
-// MERGE: replace with util::assets (extract_asset) once n-ops' port has it.
+/// (type, code, issuer) of the asset, the code without NULs (as the reference renders it).
 fn asset_columns(asset: &Asset) -> (&'static str, String, String) {
-    let code_text = |code: &[u8]| {
-        let end = code.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-        go_string(&code[..end]).replace('\0', "")
-    };
-    match asset {
-        Asset::Native => ("native", String::new(), String::new()),
-        Asset::CreditAlphanum4(a) => (
-            "credit_alphanum4",
-            code_text(&a.asset_code.0),
-            strkey::account_id(&a.issuer),
-        ),
-        Asset::CreditAlphanum12(a) => (
-            "credit_alphanum12",
-            code_text(&a.asset_code.0),
-            strkey::account_id(&a.issuer),
-        ),
-    }
+    let (kind, code, issuer) = extract_asset(asset);
+    (kind, code.replace('\0', ""), issuer)
 }
 
 /// (holder contract id, amount) of a SAC-shaped balance entry, else None (ContractBalanceFromContractData).
@@ -199,7 +148,7 @@ impl Network {
         let id = crate::ledger::network_id(passphrase);
         Network {
             id,
-            native_sac: asset_contract_id(&Asset::Native, &id),
+            native_sac: asset_contract_id(&Asset::Native, &id).expect("the native asset encodes"),
         }
     }
 }

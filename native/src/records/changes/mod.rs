@@ -12,6 +12,5 @@ pub mod ledger_entry_changes;
 pub mod liquidity_pools;
 pub mod offers;
 pub mod restored_keys;
-pub mod shim;
 pub mod trustlines;
 pub mod ttl;

@@ -5,17 +5,17 @@ use std::sync::Arc;
 
 use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder, UInt32Builder};
 use arrow_array::ArrayRef;
-use stellar_xdr::curr::{Asset, LedgerEntryData, LedgerEntryType, TrustLineAsset, TrustLineEntryExt};
+use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType, TrustLineAsset, TrustLineEntryExt};
 
 use super::common::{
     go_asset_type_enum_name, pool_strkey, reported, sponsor, stroops_to_real, ChangeBuilders, ChangeColumns,
 };
 use super::extract::{compacted_of_type, EntryChange, ERR};
-use super::shim::{asset_id, extract_asset}; // MERGE: replace with util::assets
 use crate::arrow_out::{hex, XdrColumn};
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
 use crate::util::accounts::account_id_address;
+use crate::util::assets::{asset_id, extract_asset, trust_line_asset_to_asset};
 
 pub struct Row {
     ledger_key: Vec<u8>,
@@ -45,23 +45,18 @@ fn change_row(change: EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError>
     };
     let (mut code, mut issuer, mut pool_id, mut pool_key) =
         (String::new(), String::new(), String::new(), String::new());
-    let plain = match &tl.asset {
-        TrustLineAsset::PoolShare(id) => {
+    let asset_type = match (&tl.asset, trust_line_asset_to_asset(&tl.asset)) {
+        (TrustLineAsset::PoolShare(id), _) => {
             pool_id = hex(&id.0 .0);
             pool_key = pool_strkey(&id.0 .0);
-            None
+            "pool_share"
         }
-        TrustLineAsset::Native => Some(Asset::Native),
-        TrustLineAsset::CreditAlphanum4(a) => Some(Asset::CreditAlphanum4(a.clone())),
-        TrustLineAsset::CreditAlphanum12(a) => Some(Asset::CreditAlphanum12(a.clone())),
-    };
-    let asset_type = match plain {
-        None => "pool_share",
-        Some(asset) => {
+        (_, Ok(asset)) => {
             let kind;
             (kind, code, issuer) = extract_asset(&asset);
             kind
         }
+        (_, Err(e)) => return Err(RowError::new("ValueError", e)),
     };
     let (buying, selling) = match &tl.ext {
         TrustLineEntryExt::V0 => (0, 0),
