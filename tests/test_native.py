@@ -321,6 +321,49 @@ def test_broken_entry_changes_fail_the_change_tables_the_same_way(monkeypatch, d
             assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
 
 
+def _with_account_owned_contract_data(blob: LedgerBlob, seq: int) -> LedgerBlob:
+    """The blob with an upgrade of ledger `seq` creating contract data owned by an account (not a contract)."""
+    batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
+    for lcm in batch.ledger_close_metas:
+        body = lcm.v0 or lcm.v1 or lcm.v2
+        if body.ledger_header.header.ledger_seq.uint32 != seq:
+            continue
+        owner = xdr.SCAddress(
+            xdr.SCAddressType.SC_ADDRESS_TYPE_ACCOUNT,
+            account_id=xdr.AccountID(xdr.PublicKey(xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519, xdr.Uint256(bytes(32)))),
+        )
+        void = xdr.SCVal(xdr.SCValType.SCV_VOID)
+        data = xdr.ContractDataEntry(xdr.ExtensionPoint(0), owner, void, xdr.ContractDataDurability.PERSISTENT, void)
+        entry = xdr.LedgerEntry(
+            xdr.Uint32(seq),
+            xdr.LedgerEntryData(xdr.LedgerEntryType.CONTRACT_DATA, contract_data=data),
+            xdr.LedgerEntryExt(0),
+        )
+        created = xdr.LedgerEntryChange(xdr.LedgerEntryChangeType.LEDGER_ENTRY_CREATED, created=entry)
+        upgrade = xdr.LedgerUpgrade(xdr.LedgerUpgradeType.LEDGER_UPGRADE_BASE_FEE, new_base_fee=xdr.Uint32(100))
+        body.upgrades_processing.append(xdr.UpgradeEntryMeta(upgrade, xdr.LedgerEntryChanges([created])))
+    return blob._replace(data=batch.to_xdr_bytes())
+
+
+def test_contract_data_not_owned_by_a_contract_fails_the_same_way(monkeypatch, shared_ledgers):
+    """contract_data refuses an entry owned by an account with the reference's ValueError, on both paths."""
+    blob = _testnet_blob()
+    bad = _first_ledger_with_transactions(blob)
+    damaged = _with_account_owned_contract_data(blob, bad)
+    tables = ("ledgers", "contract_data", "ledger_entry_changes", PYTHON_TABLE)
+    for on_error in ("fail", "dead_letter"):
+        p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables)
+        n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error, tables)
+        assert n_rows == p_rows and n_rows.get("ledger_entry_changes")  # the ledgers before the bad one
+        if on_error == "fail":
+            assert n_raised is not None and n_raised.ledger == bad
+            assert str(n_raised) == str(p_raised)
+            assert f"table contract_data: ValueError: ledger {bad}: contract data " in str(n_raised)
+            assert str(n_raised).endswith("is not owned by a contract")
+        else:
+            assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
+
+
 # --- arbitrary bytes: errors, never a crash ------------------------------------------------------
 
 FUZZ_CASES = 400
