@@ -3,7 +3,7 @@
 No stored ledger changes a config setting or a contract code entry (upgrades are rare, and Wasm
 uploads happen outside the sampled ledgers), and none holds a Stellar Asset Contract instance, so
 the native core's `config_settings`, `contract_code` and `contract_data`'s asset columns could not
-be compared with the Python path on real data alone. This takes the first ledger of the protocol 25
+be compared with the Python path on real data alone. This takes a ledger of the protocol 25
 store and appends a ledger upgrade whose changes update every config setting arm protocol 25 knows;
 create, update, remove and restore contract code entries (ext v0 and v1); and create SAC instance
 entries (native, alphanum4, alphanum12, a code with a NUL, wrong contract ids), SAC-shaped balance
@@ -198,7 +198,7 @@ def _changes(seq: int, rng: random.Random) -> list[xdr.LedgerEntryChange]:
 
 @functools.cache
 def config_and_code_blob() -> LedgerBlob:
-    """The first ledger of the p25 store with the upgrade described above appended."""
+    """The p25 store's first object's ledger (10077, the last one) with the upgrade described above appended."""
     path = sorted((DATASTORES / STORE).glob("*/*.xdr.zst*"))[0]
     data = zstandard.ZstdDecompressor().stream_reader(path.read_bytes(), read_across_frames=True).read()
     batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(data)
