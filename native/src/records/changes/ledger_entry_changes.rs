@@ -90,7 +90,7 @@ impl TableBuilder for Entries {
 
     fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
         let seq = view.sequence();
-        let closed_at_us = view.close_time() as i64 * 1_000_000;
+        let closed_at_us = (view.close_time() as i64).wrapping_mul(1_000_000);
         let changes = ledger_changes(view, &opts.passphrase)?;
         let mut rows = Vec::with_capacity(changes.len());
         for (i, c) in changes.into_iter().enumerate() {

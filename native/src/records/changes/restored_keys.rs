@@ -47,7 +47,7 @@ impl TableBuilder for RestoredKeys {
 
     fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
         let compacted = compacted_changes(view, &opts.passphrase)?;
-        let closed_at_us = view.close_time() as i64 * 1_000_000;
+        let closed_at_us = (view.close_time() as i64).wrapping_mul(1_000_000);
         Ok(compacted
             .into_iter()
             .filter(|c| c.change_type == LedgerEntryChangeType::Restored)
