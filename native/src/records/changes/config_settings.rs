@@ -303,3 +303,38 @@ impl TableBuilder for ConfigSettings {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stellar_xdr::curr::{ContractCostParamEntry, ExtensionPoint};
+
+    #[test]
+    fn columns_follow_the_reference_lists() {
+        // _SCALARS, _SCALARS_2, _SCALARS_3 of records/changes/config_settings.py
+        assert_eq!((SCALARS.len(), SCALARS_2.len(), SCALARS_3.len()), (37, 15, 7));
+        let cs = C::ContractEventsV0(stellar_xdr::curr::ConfigSettingContractEventsV0 {
+            tx_max_contract_events_size_bytes: 7,
+            fee_contract_events1_kb: -9,
+        });
+        let values: Vec<i64> = SCALARS.iter().map(|(_, get)| get(&cs).unwrap_or(0)).collect();
+        // tx_max_contract_events_size_bytes and fee_contract_events_1kb are columns 33 and 34 (1-based)
+        assert_eq!((values[32], values[33]), (7, -9));
+        assert_eq!(values.iter().filter(|&&v| v != 0).count(), 2);
+    }
+
+    #[test]
+    fn cost_params_are_stellar_etl_json() {
+        assert_eq!(cost_params(None), "[]");
+        let entry = |c, l| ContractCostParamEntry {
+            ext: ExtensionPoint::V0,
+            const_term: c,
+            linear_term: l,
+        };
+        let params = ContractCostParams(vec![entry(4, 0), entry(-1, i64::MAX)].try_into().unwrap());
+        assert_eq!(
+            cost_params(Some(&params)),
+            r#"[{"ConstTerm":"4","ExtV":"0","LinearTerm":"0"},{"ConstTerm":"-1","ExtV":"0","LinearTerm":"9223372036854775807"}]"#
+        );
+    }
+}

@@ -322,3 +322,74 @@ impl TableBuilder for ContractData {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stellar_xdr::curr::{ContractId, ExtensionPoint, Hash, Int128Parts, ScMap, ScMapEntry, ScSymbol, ScVec};
+
+    fn sym(s: &str) -> ScVal {
+        ScVal::Symbol(ScSymbol(s.as_bytes().try_into().unwrap()))
+    }
+
+    fn balance_entry(holder: ScAddress, hi: i64) -> ContractDataEntry {
+        let entry = |k: &str, v: ScVal| ScMapEntry { key: sym(k), val: v };
+        let val = ScMap(
+            vec![
+                entry("amount", ScVal::I128(Int128Parts { hi, lo: 5 })),
+                entry("authorized", ScVal::Bool(true)),
+                entry("clawback", ScVal::Bool(false)),
+            ]
+            .try_into()
+            .unwrap(),
+        );
+        ContractDataEntry {
+            ext: ExtensionPoint::V0,
+            contract: ScAddress::Contract(ContractId(Hash([1; 32]))),
+            key: ScVal::Vec(Some(ScVec(
+                vec![sym("Balance"), ScVal::Address(holder)].try_into().unwrap(),
+            ))),
+            durability: ContractDataDurability::Persistent,
+            val: ScVal::Map(Some(val)),
+        }
+    }
+
+    #[test]
+    fn sac_balances_of_contract_holders_only() {
+        let holder = ScAddress::Contract(ContractId(Hash([2; 32])));
+        assert_eq!(
+            balance_from_contract_data(&balance_entry(holder.clone(), 1)),
+            Some(([2; 32], (1u128 << 64) | 5))
+        );
+        assert_eq!(balance_from_contract_data(&balance_entry(holder, -1)), None);
+        let account = ScAddress::Account(AccountId(PublicKey::PublicKeyTypeEd25519(Uint256([3; 32]))));
+        assert_eq!(balance_from_contract_data(&balance_entry(account, 1)), None);
+    }
+
+    #[test]
+    fn the_native_sac_is_recognised_by_its_contract_id() {
+        let net = Network::new("Standalone Network ; February 2017");
+        let info = ScMapEntry {
+            key: ScVal::Vec(Some(ScVec(vec![sym("AssetInfo")].try_into().unwrap()))),
+            val: ScVal::Vec(Some(ScVec(vec![sym("Native"), ScVal::Void].try_into().unwrap()))),
+        };
+        let instance = |id: [u8; 32]| ContractDataEntry {
+            ext: ExtensionPoint::V0,
+            contract: ScAddress::Contract(ContractId(Hash(id))),
+            key: ScVal::LedgerKeyContractInstance,
+            durability: ContractDataDurability::Persistent,
+            val: ScVal::ContractInstance(stellar_xdr::curr::ScContractInstance {
+                executable: stellar_xdr::curr::ContractExecutable::StellarAsset,
+                storage: Some(ScMap(vec![info.clone()].try_into().unwrap())),
+            }),
+        };
+        // stellar_sdk: Asset.native().contract_id("Standalone Network ; February 2017") is CDMLFMKM...
+        assert!(strkey::encode(strkey::CONTRACT, &net.native_sac).starts_with("CDMLFMKM"));
+        let found = asset_from_contract_data(&instance(net.native_sac), &net.id, &net.native_sac);
+        assert_eq!(found, Some(Asset::Native));
+        assert_eq!(
+            asset_from_contract_data(&instance([9; 32]), &net.id, &net.native_sac),
+            None
+        );
+    }
+}
