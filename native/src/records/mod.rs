@@ -23,6 +23,12 @@ pub const TABLES: &[&str] = &[
     "offers",
     "liquidity_pools",
     "claimable_balances",
+    "contract_data",
+    "contract_code",
+    "config_settings",
+    "ttl",
+    "restored_keys",
+    "ledger_entry_changes",
 ];
 
 pub struct Options {
@@ -118,6 +124,37 @@ pub fn build(table: &str, metas: &[LedgerCloseMeta], positions: &[usize], opts: 
         )),
         "claimable_balances" => Ok(run(
             changes::claimable_balances::ClaimableBalances::new(opts),
+            metas,
+            positions,
+            opts,
+        )),
+        "contract_data" => Ok(run(
+            changes::contract_data::ContractData::new(opts),
+            metas,
+            positions,
+            opts,
+        )),
+        "contract_code" => Ok(run(
+            changes::contract_code::ContractCode::new(opts),
+            metas,
+            positions,
+            opts,
+        )),
+        "config_settings" => Ok(run(
+            changes::config_settings::ConfigSettings::new(opts),
+            metas,
+            positions,
+            opts,
+        )),
+        "ttl" => Ok(run(changes::ttl::Ttl::new(opts), metas, positions, opts)),
+        "restored_keys" => Ok(run(
+            changes::restored_keys::RestoredKeys::new(opts),
+            metas,
+            positions,
+            opts,
+        )),
+        "ledger_entry_changes" => Ok(run(
+            changes::ledger_entry_changes::Entries::new(opts),
             metas,
             positions,
             opts,
