@@ -2,8 +2,8 @@
 //! manage_data (reference: `beam_pipeline/records/effects/accounts.py`).
 
 use stellar_xdr::curr::{
-    AccountEntry, AccountMergeResult, CreateAccountOp, InflationResult, LedgerEntry, LedgerEntryData,
-    LedgerEntryType, ManageDataOp, MuxedAccount, OperationResultTr, SetOptionsOp,
+    AccountEntry, AccountMergeResult, CreateAccountOp, InflationResult, LedgerEntry, LedgerEntryData, LedgerEntryType,
+    ManageDataOp, MuxedAccount, OperationResultTr, SetOptionsOp,
 };
 
 use super::common::{amount, none_attr, Fx, Res, E};
@@ -50,7 +50,10 @@ pub fn account_merge(fx: &mut Fx<'_, '_>, destination: &MuxedAccount) -> Res<()>
         OperationResultTr::AccountMerge(_) => return Err(none_attr("int64")),
         _ => return Err(none_attr("source_account_balance")),
     };
-    let details = Details::of([("amount", amount(balance as i128).into()), ("asset_type", "native".into())]);
+    let details = Details::of([
+        ("amount", amount(balance as i128).into()),
+        ("asset_type", "native".into()),
+    ]);
     fx.add_source(E::AccountDebited, details.clone());
     fx.add_muxed(destination, E::AccountCredited, details);
     fx.add_source(E::AccountRemoved, Details::new());
@@ -67,7 +70,10 @@ pub fn inflation(fx: &mut Fx<'_, '_>) -> Res<()> {
         fx.add_account_id(
             &payout.destination,
             E::AccountCredited,
-            Details::of([("amount", amount(payout.amount as i128).into()), ("asset_type", "native".into())]),
+            Details::of([
+                ("amount", amount(payout.amount as i128).into()),
+                ("asset_type", "native".into()),
+            ]),
         );
     }
     Ok(())

@@ -11,8 +11,10 @@ use crate::arrow_out::hex;
 fn pool<'a>(fx: &Fx<'a, '_>, pool_id: &PoolId) -> Res<PoolChange<'a>> {
     let id = &pool_id.0 .0;
     pool_change(fx.changes()?, Some(id)).ok_or_else(|| {
-        fx.ctx
-            .error(format!("liquidity pool {} has no change in the operation's meta", hex(id)))
+        fx.ctx.error(format!(
+            "liquidity pool {} has no change in the operation's meta",
+            hex(id)
+        ))
     })
 }
 

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use arrow_array::builder::{Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{
-    FeeBumpTransactionInnerTx, InnerTransactionResultResult, MuxedAccount, Operation, OperationBody,
-    OperationResult, TransactionEnvelope, TransactionResultResult,
+    FeeBumpTransactionInnerTx, InnerTransactionResultResult, MuxedAccount, Operation, OperationBody, OperationResult,
+    TransactionEnvelope, TransactionResultResult,
 };
 
 use super::{toid, Options, RowError, TableBuilder};
@@ -109,9 +109,7 @@ fn own_effects(fx: &mut Fx<'_, '_>) -> Res<()> {
         OperationBody::Clawback(op) => payments::clawback(fx, op),
         OperationBody::SetTrustLineFlags(op) => trust::set_trust_line_flags(fx, op),
         OperationBody::LiquidityPoolDeposit(op) => liquidity_pools::liquidity_pool_deposit(fx, &op.liquidity_pool_id),
-        OperationBody::LiquidityPoolWithdraw(op) => {
-            liquidity_pools::liquidity_pool_withdraw(fx, &op.liquidity_pool_id)
-        }
+        OperationBody::LiquidityPoolWithdraw(op) => liquidity_pools::liquidity_pool_withdraw(fx, &op.liquidity_pool_id),
         OperationBody::InvokeHostFunction(_) => soroban::invoke_host_function(fx),
         OperationBody::ExtendFootprintTtl(op) => soroban::extend_footprint_ttl(fx, op.extend_to),
         OperationBody::RestoreFootprint(_) => soroban::restore_footprint(fx),
@@ -124,10 +122,7 @@ fn own_effects(fx: &mut Fx<'_, '_>) -> Res<()> {
 
 /// The effects of one operation of a successful transaction, in stellar-etl's order.
 fn operation_effects(ctx: &OpCtx<'_, '_>) -> Result<Vec<Effect>, String> {
-    let mut fx = Fx {
-        ctx,
-        items: Vec::new(),
-    };
+    let mut fx = Fx { ctx, items: Vec::new() };
     let run = |fx: &mut Fx<'_, '_>| -> Res<()> {
         own_effects(fx)?;
         let changes = fx.changes()?;
@@ -143,12 +138,11 @@ fn operation_effects(ctx: &OpCtx<'_, '_>) -> Result<Vec<Effect>, String> {
     match run(&mut fx) {
         Ok(()) => Ok(fx.items),
         Err(Fail::Op(message)) => Err(message),
-        Err(Fail::Raised(class, message)) => match ctx.error(format!(
-            "{} effects: {class}: {message}",
-            op_type_name(&ctx.op.body)
-        )) {
-            Fail::Op(m) | Fail::Raised(_, m) => Err(m),
-        },
+        Err(Fail::Raised(class, message)) => {
+            match ctx.error(format!("{} effects: {class}: {message}", op_type_name(&ctx.op.body))) {
+                Fail::Op(m) | Fail::Raised(_, m) => Err(m),
+            }
+        }
     }
 }
 
@@ -169,8 +163,7 @@ fn transaction_rows(view: &View<'_>, tx: &Tx<'_>, passphrase: &str, rows: &mut V
     let (operations, tx_source) = inner(tx.envelope);
     let results = operation_results(tx);
     for (index, op) in operations.iter().enumerate() {
-        let operation_id =
-            toid(seq, tx.index, index as u32 + 1).map_err(|e| RowError::new("ValueError", e))?;
+        let operation_id = toid(seq, tx.index, index as u32 + 1).map_err(|e| RowError::new("ValueError", e))?;
         let ctx = OpCtx {
             seq,
             passphrase,

@@ -118,7 +118,10 @@ pub fn add_signer_sponsorship(fx: &mut Fx<'_, '_>, change: &Change<'_>) -> Res<(
             (Some(old), None) => fx.add_account_id(
                 &account_of(change.pre)?.account_id,
                 E::SignerSponsorshipRemoved,
-                Details::of([("former_sponsor", old.clone().into()), ("signer", signer.clone().into())]),
+                Details::of([
+                    ("former_sponsor", old.clone().into()),
+                    ("signer", signer.clone().into()),
+                ]),
             ),
             (Some(old), Some(new)) if old != new => fx.add_account_id(
                 &account_of(change.post)?.account_id,

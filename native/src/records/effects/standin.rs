@@ -107,7 +107,11 @@ pub fn signer_sponsors(account: &AccountEntry) -> Result<BTreeMap<String, String
     };
     let ids = &v2.signer_sponsoring_i_ds;
     if ids.len() != account.signers.len() {
-        let which = if ids.len() < account.signers.len() { "shorter" } else { "longer" };
+        let which = if ids.len() < account.signers.len() {
+            "shorter"
+        } else {
+            "longer"
+        };
         return Err(format!("zip() argument 2 is {which} than argument 1"));
     }
     let mut out = BTreeMap::new();
@@ -130,7 +134,11 @@ fn code_text(code: &[u8]) -> String {
 pub fn extract_asset(asset: &Asset) -> (&'static str, String, String) {
     match asset {
         Asset::Native => ("native", String::new(), String::new()),
-        Asset::CreditAlphanum4(a) => ("credit_alphanum4", code_text(&a.asset_code.0), strkey::account_id(&a.issuer)),
+        Asset::CreditAlphanum4(a) => (
+            "credit_alphanum4",
+            code_text(&a.asset_code.0),
+            strkey::account_id(&a.issuer),
+        ),
         Asset::CreditAlphanum12(a) => (
             "credit_alphanum12",
             code_text(&a.asset_code.0),

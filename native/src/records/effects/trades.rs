@@ -5,7 +5,7 @@
 use stellar_xdr::curr::{ManageBuyOfferResult, ManageSellOfferResult, MuxedAccount, OperationResultTr};
 
 use super::common::{
-    add_asset, amount, pool_change, pool_details, read_claim, value_error, Claim, Fx, Res, E, BOUGHT, SOLD,
+    add_asset, amount, pool_change, pool_details, read_claim, value_error, Claim, Fx, Res, BOUGHT, E, SOLD,
 };
 use super::details::{Details, Val};
 use super::standin::canonical_asset;

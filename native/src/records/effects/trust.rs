@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use stellar_xdr::curr::{
-    AccountId, AllowTrustOp, AlphaNum12, AlphaNum4, Asset, AssetCode, ChangeTrustAsset, ChangeTrustOp,
-    LedgerEntryData, LedgerEntryType, SetTrustLineFlagsOp, TrustLineAsset,
+    AccountId, AllowTrustOp, AlphaNum12, AlphaNum4, Asset, AssetCode, ChangeTrustAsset, ChangeTrustOp, LedgerEntryData,
+    LedgerEntryType, SetTrustLineFlagsOp, TrustLineAsset,
 };
 
 use super::claimable::{add_balance_created, balance_of};
@@ -70,9 +70,7 @@ pub fn change_trust(fx: &mut Fx<'_, '_>, op: &ChangeTrustOp) -> Res<()> {
                 details.set("liquidity_pool_id_strkey", pool_id_strkey(&pool_id));
             }
             ChangeTrustAsset::Native => add_asset(&mut details, &Asset::Native, &PLAIN),
-            ChangeTrustAsset::CreditAlphanum4(a) => {
-                add_asset(&mut details, &Asset::CreditAlphanum4(a.clone()), &PLAIN)
-            }
+            ChangeTrustAsset::CreditAlphanum4(a) => add_asset(&mut details, &Asset::CreditAlphanum4(a.clone()), &PLAIN),
             ChangeTrustAsset::CreditAlphanum12(a) => {
                 add_asset(&mut details, &Asset::CreditAlphanum12(a.clone()), &PLAIN)
             }
