@@ -8,6 +8,7 @@ use stellar_xdr::curr::LedgerCloseMeta;
 pub mod contract_events;
 pub mod effects;
 pub mod ledgers;
+pub mod operations;
 pub mod transactions;
 
 /// The tables this build implements; the others stay on the Python path.

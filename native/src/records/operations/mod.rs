@@ -1,0 +1,3 @@
+//! The `operations` table: one row per operation (reference: `beam_pipeline/records/operations/`).
+
+pub mod changes;
