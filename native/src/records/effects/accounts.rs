@@ -6,11 +6,15 @@ use stellar_xdr::curr::{
     ManageDataOp, MuxedAccount, OperationResultTr, SetOptionsOp,
 };
 
-use super::common::{amount, none_attr, Fx, Res, E};
-use super::details::{Details, Val};
-use super::standin::{signer_summary, Change};
-use crate::arrow_out::{base64, go_string};
+use std::collections::BTreeMap;
+
+use super::common::{amount, none_attr, obj, Fx, Res, E};
+use crate::arrow_out::base64;
+use crate::records::changes::account_signers::signer_summary;
+use crate::records::operations::changes::Change;
 use crate::strkey;
+use crate::util::goformat::go_string;
+use crate::util::pyjson::{Details, Val};
 
 /// xdr.AccountFlags bits and the keys stellar-etl's setAuthFlagDetails writes for them.
 const ACCOUNT_FLAGS: [(u32, &str); 4] = [
@@ -26,17 +30,17 @@ pub fn create_account(fx: &mut Fx<'_, '_>, op: &CreateAccountOp) -> Res<()> {
     fx.add_account_id(
         &op.destination,
         E::AccountCreated,
-        Details::of([("starting_balance", starting.clone().into())]),
+        obj([("starting_balance", starting.clone().into())]),
     );
     fx.add_source(
         E::AccountDebited,
-        Details::of([("asset_type", "native".into()), ("amount", starting.into())]),
+        obj([("asset_type", "native".into()), ("amount", starting.into())]),
     );
     let destination = strkey::account_id(&op.destination);
     fx.add_account_id(
         &op.destination,
         E::SignerCreated,
-        Details::of([
+        obj([
             ("public_key", destination.into()),
             ("weight", DEFAULT_SIGNER_WEIGHT.into()),
         ]),
@@ -50,7 +54,7 @@ pub fn account_merge(fx: &mut Fx<'_, '_>, destination: &MuxedAccount) -> Res<()>
         OperationResultTr::AccountMerge(_) => return Err(none_attr("int64")),
         _ => return Err(none_attr("source_account_balance")),
     };
-    let details = Details::of([
+    let details = obj([
         ("amount", amount(balance as i128).into()),
         ("asset_type", "native".into()),
     ]);
@@ -70,7 +74,7 @@ pub fn inflation(fx: &mut Fx<'_, '_>) -> Res<()> {
         fx.add_account_id(
             &payout.destination,
             E::AccountCredited,
-            Details::of([
+            obj([
                 ("amount", amount(payout.amount as i128).into()),
                 ("asset_type", "native".into()),
             ]),
@@ -97,17 +101,18 @@ pub fn account_of<'a>(side: Option<&'a LedgerEntry>) -> Res<&'a AccountEntry> {
 }
 
 fn signer_effects(fx: &mut Fx<'_, '_>, change: &Change<'_>) -> Res<()> {
-    let before = signer_summary(account_of(change.pre)?);
-    let after = signer_summary(account_of(change.post)?);
+    // As dicts: equality ignores order, iteration is sorted by signer.
+    let before: BTreeMap<String, u32> = signer_summary(account_of(change.pre)?).into_iter().collect();
+    let after: BTreeMap<String, u32> = signer_summary(account_of(change.post)?).into_iter().collect();
     if before == after {
         return Ok(());
     }
     for (key, weight) in &before {
         match after.get(key) {
-            None => fx.add_source(E::SignerRemoved, Details::of([("public_key", key.clone().into())])),
+            None => fx.add_source(E::SignerRemoved, obj([("public_key", key.clone().into())])),
             Some(w) if w != weight => fx.add_source(
                 E::SignerUpdated,
-                Details::of([("public_key", key.clone().into()), ("weight", (*w).into())]),
+                obj([("public_key", key.clone().into()), ("weight", (*w).into())]),
             ),
             Some(_) => {}
         }
@@ -116,7 +121,7 @@ fn signer_effects(fx: &mut Fx<'_, '_>, change: &Change<'_>) -> Res<()> {
         if !before.contains_key(key) {
             fx.add_source(
                 E::SignerCreated,
-                Details::of([("public_key", key.clone().into()), ("weight", (*weight).into())]),
+                obj([("public_key", key.clone().into()), ("weight", (*weight).into())]),
             );
         }
     }
@@ -127,7 +132,7 @@ pub fn set_options(fx: &mut Fx<'_, '_>, op: &SetOptionsOp) -> Res<()> {
     if let Some(home) = &op.home_domain {
         fx.add_source(
             E::AccountHomeDomainUpdated,
-            Details::of([("home_domain", go_string(home.0.as_slice()).into())]),
+            obj([("home_domain", go_string(home.0.as_slice()).into())]),
         );
     }
     let mut thresholds = Details::new();
@@ -140,7 +145,7 @@ pub fn set_options(fx: &mut Fx<'_, '_>, op: &SetOptionsOp) -> Res<()> {
             thresholds.set(key, v);
         }
     }
-    if thresholds != Details::new() {
+    if !thresholds.is_empty() {
         fx.add_source(E::AccountThresholdsUpdated, thresholds);
     }
     let mut flags = Details::new();
@@ -150,17 +155,17 @@ pub fn set_options(fx: &mut Fx<'_, '_>, op: &SetOptionsOp) -> Res<()> {
     if let Some(f) = op.clear_flags {
         flag_details(&mut flags, f, false);
     }
-    if flags != Details::new() {
+    if !flags.is_empty() {
         fx.add_source(E::AccountFlagsUpdated, flags);
     }
     if let Some(dest) = &op.inflation_dest {
         fx.add_source(
             E::AccountInflationDestinationUpdated,
-            Details::of([("inflation_destination", strkey::account_id(dest).into())]),
+            obj([("inflation_destination", strkey::account_id(dest).into())]),
         );
     }
     for change in fx.changes()? {
-        if change.kind == LedgerEntryType::Account {
+        if change.entry_type == LedgerEntryType::Account {
             signer_effects(fx, change)?;
         }
     }
@@ -169,13 +174,13 @@ pub fn set_options(fx: &mut Fx<'_, '_>, op: &SetOptionsOp) -> Res<()> {
 
 pub fn bump_sequence(fx: &mut Fx<'_, '_>) -> Res<()> {
     for change in fx.changes()? {
-        if change.kind != LedgerEntryType::Account {
+        if change.entry_type != LedgerEntryType::Account {
             continue;
         }
         let before = account_of(change.pre)?.seq_num.0;
         let after = account_of(change.post)?.seq_num.0;
         if before != after {
-            fx.add_source(E::SequenceBumped, Details::of([("new_seq", after.into())]));
+            fx.add_source(E::SequenceBumped, obj([("new_seq", after.into())]));
         }
         break;
     }
@@ -183,11 +188,11 @@ pub fn bump_sequence(fx: &mut Fx<'_, '_>) -> Res<()> {
 }
 
 pub fn manage_data(fx: &mut Fx<'_, '_>, op: &ManageDataOp) -> Res<()> {
-    let mut details = Details::of([("name", go_string(op.data_name.0.as_slice()).into())]);
+    let mut details = obj([("name", go_string(op.data_name.0.as_slice()).into())]);
     // stellar-etl starts from effect type 0 (account_created) and keeps it when no data entry changed.
     let mut effect = E::AccountCreated;
     for change in fx.changes()? {
-        if change.kind != LedgerEntryType::Data {
+        if change.entry_type != LedgerEntryType::Data {
             continue;
         }
         if let Some(post) = change.post {

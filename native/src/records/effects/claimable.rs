@@ -6,9 +6,11 @@ use stellar_xdr::curr::{
     LedgerEntryData, LedgerEntryType, OperationBody,
 };
 
-use super::common::{add_asset, amount, none_attr, value_error, Fail, Fx, Res, E, PLAIN};
-use super::details::{Details, Val};
-use super::standin::{balance_id_hex, canonical_asset, go_rfc3339};
+use super::common::{add_asset, amount, none_attr, obj, value_error, Fail, Fx, Res, E, PLAIN};
+use super::standin::balance_id_hex;
+use crate::util::assets::canonical_asset;
+use crate::util::goformat::go_rfc3339;
+use crate::util::pyjson::{Details, Val};
 
 const CLAWBACK_ENABLED: u32 = 1;
 
@@ -27,25 +29,25 @@ fn add_flag(details: &mut Details, entry: &ClaimableBalanceEntry) {
 
 /// MERGE: replace with records::operations::claimable's predicate JSON (n-ops).
 pub fn predicate_json(p: &ClaimPredicate) -> Result<Val, Fail> {
-    Ok(Val::Map(match p {
-        ClaimPredicate::Unconditional => Details::of([("unconditional", true.into())]),
-        ClaimPredicate::And(ps) => Details::of([(
+    Ok(Val::Obj(match p {
+        ClaimPredicate::Unconditional => obj([("unconditional", true.into())]),
+        ClaimPredicate::And(ps) => obj([(
             "and",
             Val::List(ps.iter().map(predicate_json).collect::<Result<_, _>>()?),
         )]),
-        ClaimPredicate::Or(ps) => Details::of([(
+        ClaimPredicate::Or(ps) => obj([(
             "or",
             Val::List(ps.iter().map(predicate_json).collect::<Result<_, _>>()?),
         )]),
         ClaimPredicate::Not(inner) => match inner {
-            Some(inner) => Details::of([("not", predicate_json(inner)?)]),
+            Some(inner) => obj([("not", predicate_json(inner)?)]),
             None => return Err(value_error("NOT claim predicate without an inner predicate")),
         },
-        ClaimPredicate::BeforeAbsoluteTime(epoch) => Details::of([
+        ClaimPredicate::BeforeAbsoluteTime(epoch) => obj([
             ("abs_before", go_rfc3339(*epoch).into()),
             ("abs_before_epoch", epoch.to_string().into()),
         ]),
-        ClaimPredicate::BeforeRelativeTime(t) => Details::of([("rel_before", t.to_string().into())]),
+        ClaimPredicate::BeforeRelativeTime(t) => obj([("rel_before", t.to_string().into())]),
     }))
 }
 
@@ -54,7 +56,7 @@ pub fn add_balance_created(fx: &mut Fx<'_, '_>, entry: &ClaimableBalanceEntry) -
     let balance_id = balance_id_hex(&entry.balance_id);
     let value = amount(entry.amount as i128);
     let asset = canonical_asset(&entry.asset);
-    let mut details = Details::of([
+    let mut details = obj([
         ("balance_id", balance_id.clone().into()),
         ("amount", value.clone().into()),
         ("asset", asset.clone().into()),
@@ -71,7 +73,7 @@ pub fn add_balance_created(fx: &mut Fx<'_, '_>, entry: &ClaimableBalanceEntry) -
         fx.add_account_id(
             &v0.destination,
             E::ClaimableBalanceClaimantCreated,
-            Details::of([
+            obj([
                 ("balance_id", balance_id.clone().into()),
                 ("amount", value.clone().into()),
                 ("predicate", predicate),
@@ -83,7 +85,7 @@ pub fn add_balance_created(fx: &mut Fx<'_, '_>, entry: &ClaimableBalanceEntry) -
 }
 
 fn credit_details(entry: &ClaimableBalanceEntry) -> Details {
-    let mut details = Details::of([("amount", amount(entry.amount as i128).into())]);
+    let mut details = obj([("amount", amount(entry.amount as i128).into())]);
     add_asset(&mut details, &entry.asset, &PLAIN);
     details
 }
@@ -100,7 +102,7 @@ pub fn balance_of(side: Option<&LedgerEntry>) -> Res<&ClaimableBalanceEntry> {
 pub fn create_claimable_balance(fx: &mut Fx<'_, '_>) -> Res<()> {
     let mut found = None;
     for change in fx.changes()? {
-        if change.kind == LedgerEntryType::ClaimableBalance && change.post.is_some() {
+        if change.entry_type == LedgerEntryType::ClaimableBalance && change.post.is_some() {
             let entry = balance_of(change.post)?;
             add_balance_created(fx, entry)?;
             found = Some(entry);
@@ -118,7 +120,7 @@ pub fn claim_claimable_balance(fx: &mut Fx<'_, '_>, id: &ClaimableBalanceId) -> 
     let balance_id = balance_id_hex(id);
     let mut found = None;
     for change in fx.changes()? {
-        if change.kind == LedgerEntryType::ClaimableBalance && change.pre.is_some() && change.post.is_none() {
+        if change.entry_type == LedgerEntryType::ClaimableBalance && change.pre.is_some() && change.post.is_none() {
             let candidate = balance_of(change.pre)?;
             if balance_id_hex(&candidate.balance_id) == balance_id {
                 found = Some(candidate);
@@ -129,7 +131,7 @@ pub fn claim_claimable_balance(fx: &mut Fx<'_, '_>, id: &ClaimableBalanceId) -> 
     let Some(entry) = found else {
         return Err(fx.ctx.error(format!("change not found for balanceId : {balance_id}")));
     };
-    let mut details = Details::of([
+    let mut details = obj([
         ("amount", amount(entry.amount as i128).into()),
         ("balance_id", balance_id.into()),
         ("asset", canonical_asset(&entry.asset).into()),
@@ -143,10 +145,10 @@ pub fn claim_claimable_balance(fx: &mut Fx<'_, '_>, id: &ClaimableBalanceId) -> 
 pub fn clawback_claimable_balance(fx: &mut Fx<'_, '_>, id: &ClaimableBalanceId) -> Res<()> {
     fx.add_source(
         E::ClaimableBalanceClawedBack,
-        Details::of([("balance_id", balance_id_hex(id).into())]),
+        obj([("balance_id", balance_id_hex(id).into())]),
     );
     for change in fx.changes()? {
-        if change.kind == LedgerEntryType::ClaimableBalance && change.post.is_none() && change.pre.is_some() {
+        if change.entry_type == LedgerEntryType::ClaimableBalance && change.post.is_none() && change.pre.is_some() {
             fx.add_source(E::AccountCredited, credit_details(balance_of(change.pre)?));
             break;
         }

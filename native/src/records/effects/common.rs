@@ -8,11 +8,12 @@ use stellar_xdr::curr::{
     LiquidityPoolEntryBody, MuxedAccount, Operation, OperationResult, OperationResultTr, PublicKey,
 };
 
-use super::details::{Details, Val};
-use super::standin::{canonical_asset, extract_asset, sponsoring_id, Change};
 use crate::arrow_out::hex;
 use crate::ledger::Tx;
+use crate::records::operations::changes::{sponsoring_id, Change};
 use crate::strkey;
+use crate::util::assets::{canonical_asset, extract_asset};
+use crate::util::pyjson::{Details, Val};
 
 macro_rules! effect_types {
     ($($name:ident = $value:expr, $text:expr;)*) => {
@@ -87,6 +88,15 @@ effect_types! {
     RestoreFootprint = 99, "restore_footprint";
 }
 
+/// A details map of the given entries (a dict literal: later duplicates win).
+pub fn obj<const N: usize>(entries: [(&'static str, Val); N]) -> Details {
+    let mut d = Details::new();
+    for (k, v) in entries {
+        d.set(k, v);
+    }
+    d
+}
+
 /// One effect before the ledger fields are attached.
 pub struct Effect {
     pub address: String,
@@ -116,7 +126,8 @@ pub fn value_error(message: impl Into<String>) -> Fail {
 /// One operation in its transaction and ledger (the reference's `OpContext`).
 pub struct OpCtx<'a, 'b> {
     pub seq: u32,
-    pub passphrase: &'b str,
+    /// The network id (SHA-256 of the passphrase), for Stellar Asset Contract ids.
+    pub network_id: &'b [u8; 32],
     pub tx: &'b Tx<'a>,
     pub hash_hex: &'b str,
     pub op: &'a Operation,
@@ -319,7 +330,7 @@ fn pool_of(entry: &LedgerEntry) -> Option<&LiquidityPoolEntry> {
 /// stellar-etl's `getLiquidityPoolAndProductDelta`: the first pool change (of `pool_id` if given).
 pub fn pool_change<'a>(changes: &[Change<'a>], pool_id: Option<&[u8; 32]>) -> Option<PoolChange<'a>> {
     for change in changes {
-        if change.kind != LedgerEntryType::LiquidityPool {
+        if change.entry_type != LedgerEntryType::LiquidityPool {
             continue;
         }
         let mut entry = None;
@@ -358,7 +369,7 @@ pub fn pool_assets(entry: &LiquidityPoolEntry) -> (String, String) {
 pub fn pool_details(entry: &LiquidityPoolEntry) -> Details {
     let LiquidityPoolEntryBody::LiquidityPoolConstantProduct(cp) = &entry.body;
     let (asset_a, asset_b) = pool_assets(entry);
-    Details::of([
+    obj([
         ("id", hex(&entry.liquidity_pool_id.0 .0).into()),
         ("fee_bp", cp.params.fee.into()),
         ("type", "constant_product".into()),
@@ -376,5 +387,5 @@ pub fn pool_details(entry: &LiquidityPoolEntry) -> Details {
 
 /// `{"asset": ..., "amount": ...}`.
 pub fn asset_amount(asset: String, value: i128) -> Val {
-    Val::Map(Details::of([("asset", asset.into()), ("amount", amount(value).into())]))
+    Val::Obj(obj([("asset", asset.into()), ("amount", amount(value).into())]))
 }

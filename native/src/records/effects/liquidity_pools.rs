@@ -3,17 +3,19 @@
 
 use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType, PoolId};
 
-use super::common::{amount, asset_amount, none_attr, pool_assets, pool_change, pool_details, Fx, PoolChange, Res, E};
-use super::details::{Details, Val};
-use super::standin::Change;
-use crate::arrow_out::hex;
+use super::common::{
+    amount, asset_amount, none_attr, obj, pool_assets, pool_change, pool_details, Fx, PoolChange, Res, E,
+};
+use crate::records::operations::changes::Change;
+use crate::util::assets::pool_id_hex;
+use crate::util::pyjson::Val;
 
 fn pool<'a>(fx: &Fx<'a, '_>, pool_id: &PoolId) -> Res<PoolChange<'a>> {
     let id = &pool_id.0 .0;
     pool_change(fx.changes()?, Some(id)).ok_or_else(|| {
         fx.ctx.error(format!(
             "liquidity pool {} has no change in the operation's meta",
-            hex(id)
+            pool_id_hex(id)
         ))
     })
 }
@@ -30,8 +32,8 @@ pub fn liquidity_pool_deposit(fx: &mut Fx<'_, '_>, pool_id: &PoolId) -> Res<()> 
     let pool = pool(fx, pool_id)?;
     fx.add_source(
         E::LiquidityPoolDeposited,
-        Details::of([
-            ("liquidity_pool", pool_details(pool.entry).into()),
+        obj([
+            ("liquidity_pool", Val::Obj(pool_details(pool.entry))),
             ("reserves_deposited", reserves(&pool, 1)),
             ("shares_received", amount(pool.shares).into()),
         ]),
@@ -43,8 +45,8 @@ pub fn liquidity_pool_withdraw(fx: &mut Fx<'_, '_>, pool_id: &PoolId) -> Res<()>
     let pool = pool(fx, pool_id)?;
     fx.add_source(
         E::LiquidityPoolWithdrew,
-        Details::of([
-            ("liquidity_pool", pool_details(pool.entry).into()),
+        obj([
+            ("liquidity_pool", Val::Obj(pool_details(pool.entry))),
             ("reserves_received", reserves(&pool, -1)),
             ("shares_redeemed", amount(-pool.shares).into()),
         ]),
@@ -54,7 +56,7 @@ pub fn liquidity_pool_withdraw(fx: &mut Fx<'_, '_>, pool_id: &PoolId) -> Res<()>
 
 /// `liquidity_pool_created` / `_removed` on the source when the change creates/removes a pool.
 pub fn add_pool_entry_effects(fx: &mut Fx<'_, '_>, change: &Change<'_>) -> Res<()> {
-    if change.kind != LedgerEntryType::LiquidityPool {
+    if change.entry_type != LedgerEntryType::LiquidityPool {
         return Ok(());
     }
     match (change.pre, change.post) {
@@ -64,7 +66,7 @@ pub fn add_pool_entry_effects(fx: &mut Fx<'_, '_>, change: &Change<'_>) -> Res<(
             };
             fx.add_source(
                 E::LiquidityPoolCreated,
-                Details::of([("liquidity_pool", pool_details(p).into())]),
+                obj([("liquidity_pool", Val::Obj(pool_details(p)))]),
             );
         }
         (Some(pre), None) => {
@@ -73,7 +75,7 @@ pub fn add_pool_entry_effects(fx: &mut Fx<'_, '_>, change: &Change<'_>) -> Res<(
             };
             fx.add_source(
                 E::LiquidityPoolRemoved,
-                Details::of([("liquidity_pool_id", hex(&p.liquidity_pool_id.0 .0).into())]),
+                obj([("liquidity_pool_id", pool_id_hex(&p.liquidity_pool_id.0 .0).into())]),
             );
         }
         _ => {}

@@ -16,12 +16,12 @@ use stellar_xdr::curr::{
 
 use super::{toid, Options, RowError, TableBuilder};
 use crate::arrow_out::hex;
-use crate::ledger::{Tx, View};
+use crate::ledger::{network_id, Tx, View};
+use crate::records::operations::changes::operation_changes;
 
 mod accounts;
 mod claimable;
 mod common;
-pub mod details;
 mod liquidity_pools;
 mod payments;
 mod soroban;
@@ -148,7 +148,7 @@ fn operation_effects(ctx: &OpCtx<'_, '_>) -> Result<Vec<Effect>, String> {
 
 const OPERATION_ERROR: &str = "OperationError";
 
-fn transaction_rows(view: &View<'_>, tx: &Tx<'_>, passphrase: &str, rows: &mut Vec<Row>) -> Result<(), RowError> {
+fn transaction_rows(view: &View<'_>, tx: &Tx<'_>, network_id: &[u8; 32], rows: &mut Vec<Row>) -> Result<(), RowError> {
     let successful = matches!(
         tx.result_pair.result.result,
         TransactionResultResult::TxSuccess(_) | TransactionResultResult::TxFeeBumpInnerSuccess(_)
@@ -166,14 +166,14 @@ fn transaction_rows(view: &View<'_>, tx: &Tx<'_>, passphrase: &str, rows: &mut V
         let operation_id = toid(seq, tx.index, index as u32 + 1).map_err(|e| RowError::new("ValueError", e))?;
         let ctx = OpCtx {
             seq,
-            passphrase,
+            network_id,
             tx,
             hash_hex: &hash_hex,
             op,
             index,
             source: op.source_account.clone().unwrap_or_else(|| tx_source.clone()),
             results,
-            changes: standin::operation_changes(tx, index, protocol),
+            changes: operation_changes(tx, index, protocol),
         };
         let effects = operation_effects(&ctx).map_err(|m| RowError::new(OPERATION_ERROR, m))?;
         for (n, effect) in effects.into_iter().enumerate() {
@@ -200,6 +200,8 @@ pub struct Effects {
     ledger_sequence: UInt32Builder,
     index: UInt32Builder,
     id: StringBuilder,
+    /// The details text of the row being appended (one buffer, reused).
+    text: String,
 }
 
 impl Effects {
@@ -215,6 +217,7 @@ impl Effects {
             ledger_sequence: UInt32Builder::new(),
             index: UInt32Builder::new(),
             id: StringBuilder::new(),
+            text: String::new(),
         }
     }
 }
@@ -226,9 +229,10 @@ impl TableBuilder for Effects {
         let txs = view
             .transactions(&opts.passphrase)
             .map_err(|e| RowError::new("LedgerDecodeError", e))?;
+        let network = network_id(&opts.passphrase);
         let mut rows = Vec::new();
         for tx in &txs {
-            transaction_rows(view, tx, &opts.passphrase, &mut rows)?;
+            transaction_rows(view, tx, &network, &mut rows)?;
         }
         Ok(rows)
     }
@@ -240,9 +244,9 @@ impl TableBuilder for Effects {
         self.operation_id.append_value(r.operation_id);
         self.type_.append_value(e.kind as i32);
         self.type_string.append_value(e.kind.type_string());
-        // Writing to a String builder cannot fail; the value is closed by append_value("").
-        let _ = e.details.write(&mut self.details);
-        self.details.append_value("");
+        self.text.clear();
+        e.details.write(&mut self.text);
+        self.details.append_value(&self.text);
         self.closed_at.append_value(r.closed_at_us);
         self.ledger_sequence.append_value(r.seq);
         self.index.append_value(r.index);

@@ -6,13 +6,13 @@ use stellar_xdr::curr::{
     PathPaymentStrictSendOp, PathPaymentStrictSendResult, PaymentOp,
 };
 
-use super::common::{add_asset, amount, read_claim, Fx, Res, E, PLAIN};
-use super::details::Details;
+use super::common::{add_asset, amount, obj, read_claim, Fx, Res, E, PLAIN};
 use super::standin::strict_receive_send_amount;
 use super::trades::add_fills;
+use crate::util::pyjson::Details;
 
 fn amount_details(value: i128, asset: &Asset) -> Details {
-    let mut details = Details::of([("amount", amount(value).into())]);
+    let mut details = obj([("amount", amount(value).into())]);
     add_asset(&mut details, asset, &PLAIN);
     details
 }

@@ -7,11 +7,11 @@ use stellar_xdr::curr::{
     TransactionMeta,
 };
 
-use super::common::{add_asset, Fx, Res, E, PLAIN};
-use super::details::{Details, Val};
+use super::common::{add_asset, amount, obj, Fx, Res, E, PLAIN};
 use super::standin::sac_balance_change;
 use crate::arrow_out::base64;
 use crate::scval::address_strkey;
+use crate::util::pyjson::{Details, Val};
 
 fn is_soroban(env: &TransactionEnvelope) -> bool {
     match env {
@@ -48,15 +48,15 @@ fn party(fx: &mut Fx<'_, '_>, address: &ScAddress, mut details: Details, account
 }
 
 pub fn invoke_host_function(fx: &mut Fx<'_, '_>) -> Res<()> {
-    let passphrase = fx.ctx.passphrase;
+    let network_id = fx.ctx.network_id;
     for event in operation_events(fx)? {
-        let Some(change) = sac_balance_change(event, passphrase) else {
+        let Some(change) = sac_balance_change(event, network_id) else {
             continue;
         };
         let mut details = Details::new();
         add_asset(&mut details, &change.asset, &PLAIN);
         details.set("contract_event_type", change.kind);
-        details.set("amount", super::common::amount(change.amount));
+        details.set("amount", amount(change.amount));
         let to_details = details.clone();
         if let Some(from) = &change.from {
             party(fx, from, details, E::AccountDebited, E::ContractDebited);
@@ -94,13 +94,13 @@ pub fn extend_footprint_ttl(fx: &mut Fx<'_, '_>, extend_to: u32) -> Res<()> {
     let entries = ttl_keys(fx)?;
     fx.add_source(
         E::ExtendFootprintTtl,
-        Details::of([("entries", entries), ("extend_to", extend_to.into())]),
+        obj([("entries", entries), ("extend_to", extend_to.into())]),
     );
     Ok(())
 }
 
 pub fn restore_footprint(fx: &mut Fx<'_, '_>) -> Res<()> {
     let entries = ttl_keys(fx)?;
-    fx.add_source(E::RestoreFootprint, Details::of([("entries", entries)]));
+    fx.add_source(E::RestoreFootprint, obj([("entries", entries)]));
     Ok(())
 }

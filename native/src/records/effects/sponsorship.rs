@@ -1,15 +1,16 @@
 //! Sponsorship effects, which any operation can cause, read from its ledger-entry changes
 //! (reference: `beam_pipeline/records/effects/sponsorship.py`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use stellar_xdr::curr::{Asset, LedgerEntryData, LedgerEntryType, TrustLineAsset};
+use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType, TrustLineAsset};
 
 use super::accounts::account_of;
-use super::common::{none_attr, sponsor_of, value_error, Fx, Res, E};
-use super::details::Details;
-use super::standin::{balance_id_hex, canonical_asset, signer_sponsors, Change};
-use crate::arrow_out::{go_string, hex};
+use super::common::{none_attr, obj, sponsor_of, value_error, Fx, Res, E};
+use super::standin::balance_id_hex;
+use crate::records::operations::changes::{signer_sponsors, Change};
+use crate::util::assets::{canonical_asset, pool_id_hex, trust_line_asset_to_asset};
+use crate::util::goformat::go_string;
 
 /// (created, updated, removed) effect per sponsorable entry type.
 fn entry_effects(kind: LedgerEntryType) -> Option<(E, E, E)> {
@@ -38,28 +39,18 @@ fn entry_effects(kind: LedgerEntryType) -> Option<(E, E, E)> {
     })
 }
 
-/// The plain Asset behind a non-pool trust-line asset.
-pub fn trust_line_asset(line: &TrustLineAsset) -> Option<Asset> {
-    match line {
-        TrustLineAsset::Native => Some(Asset::Native),
-        TrustLineAsset::CreditAlphanum4(a) => Some(Asset::CreditAlphanum4(a.clone())),
-        TrustLineAsset::CreditAlphanum12(a) => Some(Asset::CreditAlphanum12(a.clone())),
-        TrustLineAsset::PoolShare(_) => None,
-    }
-}
-
 /// The sponsorship effect of one entry change, if its sponsor appeared, changed or went away.
 pub fn add_entry_sponsorship(fx: &mut Fx<'_, '_>, change: &Change<'_>) -> Res<()> {
-    let Some((created, updated, removed)) = entry_effects(change.kind) else {
+    let Some((created, updated, removed)) = entry_effects(change.entry_type) else {
         return Ok(());
     };
     let (before, after) = (sponsor_of(change.pre), sponsor_of(change.post));
     let (effect, mut details) = match (before, after) {
-        (None, Some(after)) => (created, Details::of([("sponsor", after.into())])),
-        (Some(before), None) => (removed, Details::of([("former_sponsor", before.into())])),
+        (None, Some(after)) => (created, obj([("sponsor", after.into())])),
+        (Some(before), None) => (removed, obj([("former_sponsor", before.into())])),
         (Some(before), Some(after)) if before != after => (
             updated,
-            Details::of([("new_sponsor", after.into()), ("former_sponsor", before.into())]),
+            obj([("new_sponsor", after.into()), ("former_sponsor", before.into())]),
         ),
         _ => return Ok(()),
     };
@@ -72,10 +63,10 @@ pub fn add_entry_sponsorship(fx: &mut Fx<'_, '_>, change: &Change<'_>) -> Res<()
             match &line.asset {
                 TrustLineAsset::PoolShare(id) => {
                     details.set("asset_type", "liquidity_pool");
-                    details.set("liquidity_pool_id", hex(&id.0 .0));
+                    details.set("liquidity_pool_id", pool_id_hex(&id.0 .0));
                 }
                 other => {
-                    let asset = trust_line_asset(other).ok_or_else(|| value_error("a pool-share trust line"))?;
+                    let asset = trust_line_asset_to_asset(other).map_err(value_error)?;
                     details.set("asset", canonical_asset(&asset));
                 }
             }
@@ -96,13 +87,17 @@ pub fn add_entry_sponsorship(fx: &mut Fx<'_, '_>, change: &Change<'_>) -> Res<()
 
 /// Signer sponsorship effects of an account change, one per signer whose sponsor changed.
 pub fn add_signer_sponsorship(fx: &mut Fx<'_, '_>, change: &Change<'_>) -> Res<()> {
-    if change.kind != LedgerEntryType::Account {
+    if change.entry_type != LedgerEntryType::Account {
         return Ok(());
     }
     let sponsors = |side| -> Res<_> {
         match side {
             None => Ok(Default::default()),
-            Some(_) => signer_sponsors(account_of(side)?).map_err(value_error),
+            // As a dict: a repeated signer keeps the last sponsor.
+            Some(_) => Ok(signer_sponsors(account_of(side)?)
+                .map_err(value_error)?
+                .into_iter()
+                .collect::<BTreeMap<String, String>>()),
         }
     };
     let before = sponsors(change.pre)?;
@@ -113,12 +108,12 @@ pub fn add_signer_sponsorship(fx: &mut Fx<'_, '_>, change: &Change<'_>) -> Res<(
             (None, Some(new)) => fx.add_account_id(
                 &account_of(change.post)?.account_id,
                 E::SignerSponsorshipCreated,
-                Details::of([("sponsor", new.clone().into()), ("signer", signer.clone().into())]),
+                obj([("sponsor", new.clone().into()), ("signer", signer.clone().into())]),
             ),
             (Some(old), None) => fx.add_account_id(
                 &account_of(change.pre)?.account_id,
                 E::SignerSponsorshipRemoved,
-                Details::of([
+                obj([
                     ("former_sponsor", old.clone().into()),
                     ("signer", signer.clone().into()),
                 ]),
@@ -126,7 +121,7 @@ pub fn add_signer_sponsorship(fx: &mut Fx<'_, '_>, change: &Change<'_>) -> Res<(
             (Some(old), Some(new)) if old != new => fx.add_account_id(
                 &account_of(change.post)?.account_id,
                 E::SignerSponsorshipUpdated,
-                Details::of([
+                obj([
                     ("former_sponsor", old.clone().into()),
                     ("new_sponsor", new.clone().into()),
                     ("signer", signer.clone().into()),

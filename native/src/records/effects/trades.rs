@@ -5,18 +5,17 @@
 use stellar_xdr::curr::{ManageBuyOfferResult, ManageSellOfferResult, MuxedAccount, OperationResultTr};
 
 use super::common::{
-    add_asset, amount, pool_change, pool_details, read_claim, value_error, Claim, Fx, Res, BOUGHT, E, SOLD,
+    add_asset, amount, obj, pool_change, pool_details, read_claim, value_error, Claim, Fx, Res, BOUGHT, E, SOLD,
 };
-use super::details::{Details, Val};
-use super::standin::canonical_asset;
-use crate::arrow_out::hex;
 use crate::strkey;
+use crate::util::assets::{canonical_asset, pool_id_hex};
+use crate::util::pyjson::{Details, Val};
 
 const FILL_EFFECTS: [E; 4] = [E::Trade, E::OfferUpdated, E::OfferRemoved, E::OfferCreated];
 
 /// (buyer's details, seller's details) of one order-book fill, as stellar-etl's `tradeDetails`.
 fn trade_details(buyer: &MuxedAccount, claim: &Claim<'_>, seller: String) -> (Details, Details) {
-    let mut bought = Details::of([
+    let mut bought = obj([
         ("offer_id", claim.offer_id.into()),
         ("seller", seller.into()),
         ("bought_amount", amount(claim.amount_sold as i128).into()),
@@ -24,7 +23,7 @@ fn trade_details(buyer: &MuxedAccount, claim: &Claim<'_>, seller: String) -> (De
     ]);
     add_asset(&mut bought, claim.asset_sold, &BOUGHT);
     add_asset(&mut bought, claim.asset_bought, &SOLD);
-    let mut sold = Details::of([
+    let mut sold = obj([
         ("offer_id", claim.offer_id.into()),
         ("bought_amount", amount(claim.amount_bought as i128).into()),
         ("sold_amount", amount(claim.amount_sold as i128).into()),
@@ -32,7 +31,8 @@ fn trade_details(buyer: &MuxedAccount, claim: &Claim<'_>, seller: String) -> (De
     ]);
     if let MuxedAccount::MuxedEd25519(m) = buyer {
         sold.set("seller_muxed", strkey::full(buyer));
-        sold.set("seller_muxed_id", m.id);
+        // A u64 id (JSON has no width; the shared map holds signed ints), written as its digits.
+        sold.set("seller_muxed_id", Val::Raw(m.id.to_string()));
     }
     add_asset(&mut sold, claim.asset_bought, &BOUGHT);
     add_asset(&mut sold, claim.asset_sold, &SOLD);
@@ -42,21 +42,21 @@ fn trade_details(buyer: &MuxedAccount, claim: &Claim<'_>, seller: String) -> (De
 fn pool_trade(fx: &mut Fx<'_, '_>, claim: &Claim<'_>) -> Res<()> {
     let pool = pool_change(fx.changes()?, claim.pool_id);
     let Some(pool) = pool else {
-        let id = claim.pool_id.map(|p| hex(p)).unwrap_or_default();
+        let id = claim.pool_id.map(|p| pool_id_hex(p)).unwrap_or_default();
         return Err(fx
             .ctx
             .error(format!("liquidity pool {id} of a fill has no change in the meta")));
     };
     let side = |asset, value: i64| {
-        Val::Map(Details::of([
+        Val::Obj(obj([
             ("asset", Val::Str(canonical_asset(asset))),
             ("amount", amount(value as i128).into()),
         ]))
     };
     fx.add_source(
         E::LiquidityPoolTrade,
-        Details::of([
-            ("liquidity_pool", pool_details(pool.entry).into()),
+        obj([
+            ("liquidity_pool", Val::Obj(pool_details(pool.entry))),
             ("sold", side(claim.asset_sold, claim.amount_sold)),
             ("bought", side(claim.asset_bought, claim.amount_bought)),
         ]),

@@ -10,12 +10,16 @@ use stellar_xdr::curr::{
 
 use super::claimable::{add_balance_created, balance_of};
 use super::common::{
-    add_asset, amount, muxed_account_id, none_attr, pool_assets, pool_change, pool_details, Fx, Res, E, PLAIN,
+    add_asset, amount, muxed_account_id, none_attr, obj, pool_assets, pool_change, pool_details, value_error, Fx, Res,
+    E, PLAIN,
 };
-use super::details::{Details, Val};
-use super::standin::{balance_id_hex, canonical_asset, extract_asset, pool_id_from_params, pool_id_strkey};
-use crate::arrow_out::hex;
+use super::standin::balance_id_hex;
 use crate::strkey;
+use crate::util::assets::{
+    canonical_asset, change_trust_asset_to_asset, extract_asset, pool_id_from_params, pool_id_hex, pool_id_strkey,
+    LIQUIDITY_POOL_SHARES,
+};
+use crate::util::pyjson::Val;
 
 const AUTHORIZED: u32 = 1;
 const AUTHORIZED_TO_MAINTAIN_LIABILITIES: u32 = 2;
@@ -46,7 +50,7 @@ fn trust_line_type(line: &TrustLineAsset) -> i32 {
 
 pub fn change_trust(fx: &mut Fx<'_, '_>, op: &ChangeTrustOp) -> Res<()> {
     for change in fx.changes()? {
-        if change.kind != LedgerEntryType::Trustline {
+        if change.entry_type != LedgerEntryType::Trustline {
             continue;
         }
         let (effect, entry) = match (change.pre, change.post) {
@@ -61,18 +65,17 @@ pub fn change_trust(fx: &mut Fx<'_, '_>, op: &ChangeTrustOp) -> Res<()> {
         if change_trust_type(&op.line) != trust_line_type(&line.asset) {
             continue;
         }
-        let mut details = Details::of([("limit", amount(op.limit as i128).into())]);
+        let mut details = obj([("limit", amount(op.limit as i128).into())]);
         match &op.line {
             ChangeTrustAsset::PoolShare(params) => {
-                let pool_id = pool_id_from_params(params);
-                details.set("asset_type", "liquidity_pool_shares");
-                details.set("liquidity_pool_id", hex(&pool_id));
+                let pool_id = pool_id_from_params(params).map_err(value_error)?;
+                details.set("asset_type", LIQUIDITY_POOL_SHARES);
+                details.set("liquidity_pool_id", pool_id_hex(&pool_id));
                 details.set("liquidity_pool_id_strkey", pool_id_strkey(&pool_id));
             }
-            ChangeTrustAsset::Native => add_asset(&mut details, &Asset::Native, &PLAIN),
-            ChangeTrustAsset::CreditAlphanum4(a) => add_asset(&mut details, &Asset::CreditAlphanum4(a.clone()), &PLAIN),
-            ChangeTrustAsset::CreditAlphanum12(a) => {
-                add_asset(&mut details, &Asset::CreditAlphanum12(a.clone()), &PLAIN)
+            line => {
+                let asset = change_trust_asset_to_asset(line).map_err(value_error)?;
+                add_asset(&mut details, &asset, &PLAIN)
             }
         }
         fx.add_source(effect, details);
@@ -89,7 +92,7 @@ fn add_flags_effect(
     set_flags: Option<u32>,
     clear_flags: Option<u32>,
 ) {
-    let mut details = Details::of([("trustor", strkey::account_id(trustor).into())]);
+    let mut details = obj([("trustor", strkey::account_id(trustor).into())]);
     add_asset(&mut details, asset, &PLAIN);
     for (flags, value) in [(set_flags, true), (clear_flags, false)] {
         let Some(flags) = flags else { continue };
@@ -116,7 +119,7 @@ pub fn allow_trust(fx: &mut Fx<'_, '_>, op: &AllowTrustOp) -> Res<()> {
             issuer,
         }),
     };
-    let mut details = Details::of([("trustor", strkey::account_id(&op.trustor).into())]);
+    let mut details = obj([("trustor", strkey::account_id(&op.trustor).into())]);
     add_asset(&mut details, &asset, &PLAIN);
     fx.add_source(E::TrustlineFlagsUpdated, details);
     let authorize = op.authorize;
@@ -160,7 +163,7 @@ pub fn add_pool_revoked(fx: &mut Fx<'_, '_>) -> Res<()> {
     };
     let mut created = Vec::new();
     for c in changes {
-        if c.kind == LedgerEntryType::ClaimableBalance && c.pre.is_none() && c.post.is_some() {
+        if c.entry_type == LedgerEntryType::ClaimableBalance && c.pre.is_none() && c.post.is_some() {
             created.push(balance_of(c.post)?);
         }
     }
@@ -180,7 +183,7 @@ pub fn add_pool_revoked(fx: &mut Fx<'_, '_>) -> Res<()> {
     let mut revoked = Vec::new();
     for (asset, delta) in [(asset_a, pool.reserve_a), (asset_b, pool.reserve_b)] {
         if let Some(id) = balance_ids.get(&asset) {
-            revoked.push(Val::Map(Details::of([
+            revoked.push(Val::Obj(obj([
                 ("asset", asset.clone().into()),
                 ("amount", amount(-delta).into()),
                 ("claimable_balance_id", id.clone().into()),
@@ -189,8 +192,8 @@ pub fn add_pool_revoked(fx: &mut Fx<'_, '_>) -> Res<()> {
     }
     fx.add_source(
         E::LiquidityPoolRevoked,
-        Details::of([
-            ("liquidity_pool", pool_details(pool.entry).into()),
+        obj([
+            ("liquidity_pool", Val::Obj(pool_details(pool.entry))),
             ("reserves_revoked", Val::List(revoked)),
             ("shares_revoked", amount(-pool.shares).into()),
         ]),
