@@ -92,7 +92,7 @@ fn flag_details(details: &mut Details, flags: u32, value: bool) {
 }
 
 /// The account entry of a change side (AttributeError of the reference when the side is missing).
-pub fn account_of<'a>(side: Option<&'a LedgerEntry>) -> Res<&'a AccountEntry> {
+pub fn account_of(side: Option<&LedgerEntry>) -> Res<&AccountEntry> {
     match side.map(|e| &e.data) {
         Some(LedgerEntryData::Account(a)) => Ok(a),
         Some(_) => Err(none_attr("account")),
