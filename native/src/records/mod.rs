@@ -17,6 +17,7 @@ pub const TABLES: &[&str] = &[
     "ledgers",
     "transactions",
     "contract_events",
+    "operations",
     "accounts",
     "account_signers",
     "effects",
@@ -97,6 +98,7 @@ pub fn build(table: &str, metas: &[LedgerCloseMeta], positions: &[usize], opts: 
         "ledgers" => Ok(run(ledgers::Ledgers::new(opts), metas, positions, opts)),
         "transactions" => Ok(run(transactions::Transactions::new(opts), metas, positions, opts)),
         "contract_events" => Ok(run(contract_events::ContractEvents::new(opts), metas, positions, opts)),
+        "operations" => Ok(run(operations::Operations::new(opts), metas, positions, opts)),
         "accounts" => Ok(run(changes::accounts::Accounts::new(opts), metas, positions, opts)),
         "account_signers" => Ok(run(
             changes::account_signers::AccountSigners::new(opts),

@@ -13,6 +13,7 @@ pub enum Val {
     Null,
     Bool(bool),
     Int(i64),
+    UInt(u64),
     Float(f64),
     Str(String),
     Static(&'static str),
@@ -125,6 +126,10 @@ impl Val {
             Val::Bool(true) => out.push_str("true"),
             Val::Bool(false) => out.push_str("false"),
             Val::Int(i) => {
+                use std::fmt::Write;
+                let _ = write!(out, "{i}");
+            }
+            Val::UInt(i) => {
                 use std::fmt::Write;
                 let _ = write!(out, "{i}");
             }
