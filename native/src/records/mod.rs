@@ -20,6 +20,10 @@ pub const TABLES: &[&str] = &[
     "operations",
     "accounts",
     "account_signers",
+    "trustlines",
+    "offers",
+    "liquidity_pools",
+    "claimable_balances",
     "effects",
 ];
 
@@ -102,6 +106,20 @@ pub fn build(table: &str, metas: &[LedgerCloseMeta], positions: &[usize], opts: 
         "accounts" => Ok(run(changes::accounts::Accounts::new(opts), metas, positions, opts)),
         "account_signers" => Ok(run(
             changes::account_signers::AccountSigners::new(opts),
+            metas,
+            positions,
+            opts,
+        )),
+        "trustlines" => Ok(run(changes::trustlines::Trustlines::new(opts), metas, positions, opts)),
+        "offers" => Ok(run(changes::offers::Offers::new(opts), metas, positions, opts)),
+        "liquidity_pools" => Ok(run(
+            changes::liquidity_pools::LiquidityPools::new(opts),
+            metas,
+            positions,
+            opts,
+        )),
+        "claimable_balances" => Ok(run(
+            changes::claimable_balances::ClaimableBalances::new(opts),
             metas,
             positions,
             opts,

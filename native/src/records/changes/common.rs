@@ -2,12 +2,33 @@
 //! `beam_pipeline/records/changes/_common.py`): amounts as float64 the way Go's `big.Rat.Float64` rounds them,
 //! sponsors, the trailing change columns.
 
-use stellar_xdr::curr::{LedgerEntry, LedgerEntryExt};
+use arrow_array::builder::{BooleanBuilder, TimestampMicrosecondBuilder, UInt32Builder};
+use stellar_xdr::curr::{Asset, AssetType, LedgerEntry, LedgerEntryExt};
 
 use super::extract::{EntryChange, ERR};
 use crate::ledger::View;
 use crate::records::RowError;
+use crate::strkey;
 use crate::util::accounts::account_id_address;
+
+use crate::util::assets::{asset_id, extract_asset, pool_id_strkey, CLAIMABLE_BALANCE_VERSION};
+
+/// Go's String() of xdr.AssetType: stellar-etl hashes trustline assets with these names.
+pub fn go_asset_type_enum_name(t: AssetType) -> &'static str {
+    match t {
+        AssetType::Native => "AssetTypeAssetTypeNative",
+        AssetType::CreditAlphanum4 => "AssetTypeAssetTypeCreditAlphanum4",
+        AssetType::CreditAlphanum12 => "AssetTypeAssetTypeCreditAlphanum12",
+        AssetType::PoolShare => "AssetTypeAssetTypePoolShare",
+    }
+}
+
+/// (type, code, issuer, farm-hash id) like stellar-etl's transformSingleAsset (`asset_columns`).
+pub fn asset_columns(asset: &Asset) -> (&'static str, String, String, i64) {
+    let (kind, code, issuer) = extract_asset(asset);
+    let id = asset_id(&code, &issuer, kind);
+    (kind, code, issuer, id)
+}
 
 /// Stroops as a float64, rounded once from the exact quotient (Python's int / int, Go's `big.Rat.Float64`).
 ///
@@ -72,6 +93,53 @@ impl ChangeColumns {
             ledger_sequence: view.sequence(),
         }
     }
+}
+
+/// The builders of the trailing change columns; each table finishes them in its own column order.
+pub struct ChangeBuilders {
+    pub last_modified_ledger: UInt32Builder,
+    pub ledger_entry_change: UInt32Builder,
+    pub deleted: BooleanBuilder,
+    pub closed_at: TimestampMicrosecondBuilder,
+    pub ledger_sequence: UInt32Builder,
+}
+
+impl ChangeBuilders {
+    pub fn new() -> Self {
+        ChangeBuilders {
+            last_modified_ledger: UInt32Builder::new(),
+            ledger_entry_change: UInt32Builder::new(),
+            deleted: BooleanBuilder::new(),
+            closed_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
+            ledger_sequence: UInt32Builder::new(),
+        }
+    }
+
+    pub fn append(&mut self, c: &ChangeColumns) {
+        self.last_modified_ledger.append_value(c.last_modified_ledger);
+        self.ledger_entry_change.append_value(c.ledger_entry_change);
+        self.deleted.append_value(c.deleted);
+        self.closed_at.append_value(c.closed_at_us);
+        self.ledger_sequence.append_value(c.ledger_sequence);
+    }
+}
+
+impl Default for ChangeBuilders {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The `L...` strkey of a liquidity pool id.
+pub fn pool_strkey(id: &[u8; 32]) -> String {
+    pool_id_strkey(id)
+}
+
+/// The `B...` strkey of a claimable balance id (its v0 type byte, then the hash).
+pub fn claimable_balance_strkey(hash: &[u8; 32]) -> String {
+    let mut raw = [0u8; 33];
+    raw[1..].copy_from_slice(hash);
+    strkey::encode(CLAIMABLE_BALANCE_VERSION, &raw)
 }
 
 #[cfg(test)]

@@ -2,5 +2,9 @@
 
 pub mod account_signers;
 pub mod accounts;
+pub mod claimable_balances;
 pub mod common;
 pub mod extract;
+pub mod liquidity_pools;
+pub mod offers;
+pub mod trustlines;
