@@ -2,15 +2,14 @@
 //! revocation also produces (reference: `beam_pipeline/records/effects/claimable.py`).
 
 use stellar_xdr::curr::{
-    ClaimPredicate, ClaimableBalanceEntry, ClaimableBalanceEntryExt, ClaimableBalanceId, Claimant, LedgerEntry,
-    LedgerEntryData, LedgerEntryType, OperationBody,
+    ClaimableBalanceEntry, ClaimableBalanceEntryExt, ClaimableBalanceId, Claimant, LedgerEntry, LedgerEntryData,
+    LedgerEntryType, OperationBody,
 };
 
-use super::common::{add_asset, amount, none_attr, obj, value_error, Fail, Fx, Res, E, PLAIN};
-use super::standin::balance_id_hex;
+use super::common::{add_asset, amount, none_attr, obj, Fx, Res, E, PLAIN};
+use crate::records::operations::claimable::{balance_id_hex, predicate_json};
 use crate::util::assets::canonical_asset;
-use crate::util::goformat::go_rfc3339;
-use crate::util::pyjson::{Details, Val};
+use crate::util::pyjson::Details;
 
 const CLAWBACK_ENABLED: u32 = 1;
 
@@ -25,30 +24,6 @@ fn add_flag(details: &mut Details, entry: &ClaimableBalanceEntry) {
     if flags(entry) & CLAWBACK_ENABLED != 0 {
         details.set("claimable_balance_clawback_enabled_flag", true);
     }
-}
-
-/// MERGE: replace with records::operations::claimable's predicate JSON (n-ops).
-pub fn predicate_json(p: &ClaimPredicate) -> Result<Val, Fail> {
-    Ok(Val::Obj(match p {
-        ClaimPredicate::Unconditional => obj([("unconditional", true.into())]),
-        ClaimPredicate::And(ps) => obj([(
-            "and",
-            Val::List(ps.iter().map(predicate_json).collect::<Result<_, _>>()?),
-        )]),
-        ClaimPredicate::Or(ps) => obj([(
-            "or",
-            Val::List(ps.iter().map(predicate_json).collect::<Result<_, _>>()?),
-        )]),
-        ClaimPredicate::Not(inner) => match inner {
-            Some(inner) => obj([("not", predicate_json(inner)?)]),
-            None => return Err(value_error("NOT claim predicate without an inner predicate")),
-        },
-        ClaimPredicate::BeforeAbsoluteTime(epoch) => obj([
-            ("abs_before", go_rfc3339(*epoch).into()),
-            ("abs_before_epoch", epoch.to_string().into()),
-        ]),
-        ClaimPredicate::BeforeRelativeTime(t) => obj([("rel_before", t.to_string().into())]),
-    }))
 }
 
 /// `claimable_balance_created` on the source, then one `claimant_created` per claimant.
@@ -110,7 +85,7 @@ pub fn create_claimable_balance(fx: &mut Fx<'_, '_>) -> Res<()> {
         }
     }
     let Some(entry) = found else {
-        return Err(fx.ctx.error("claimable balance entry not found"));
+        return Err(fx.ctx.error("claimable balance entry not found".to_string()));
     };
     fx.add_source(E::AccountDebited, credit_details(entry));
     Ok(())

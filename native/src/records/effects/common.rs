@@ -5,12 +5,12 @@
 
 use stellar_xdr::curr::{
     AccountId, Asset, ClaimAtom, LedgerEntry, LedgerEntryData, LedgerEntryType, LiquidityPoolEntry,
-    LiquidityPoolEntryBody, MuxedAccount, Operation, OperationResult, OperationResultTr, PublicKey,
+    LiquidityPoolEntryBody, MuxedAccount, OperationResult, OperationResultTr, PublicKey,
 };
 
 use crate::arrow_out::hex;
-use crate::ledger::Tx;
 use crate::records::operations::changes::{sponsoring_id, Change};
+pub use crate::records::operations::common::{value_error, Fail, OpContext, Res};
 use crate::strkey;
 use crate::util::assets::{canonical_asset, extract_asset};
 use crate::util::pyjson::{Details, Val};
@@ -105,56 +105,16 @@ pub struct Effect {
     pub details: Details,
 }
 
-/// Why an operation's effects failed: an `OperationError` already worded with its place, or another exception
-/// of the reference (class and message), which the caller words as `<op> effects: <class>: <message>`.
-pub enum Fail {
-    Op(String),
-    Raised(&'static str, String),
-}
-
-pub type Res<T> = Result<T, Fail>;
-
 /// Python's AttributeError of reading `attr` of None (what the reference raises on a missing union arm).
 pub fn none_attr(attr: &str) -> Fail {
-    Fail::Raised("AttributeError", format!("'NoneType' object has no attribute '{attr}'"))
-}
-
-pub fn value_error(message: impl Into<String>) -> Fail {
-    Fail::Raised("ValueError", message.into())
-}
-
-/// One operation in its transaction and ledger (the reference's `OpContext`).
-pub struct OpCtx<'a, 'b> {
-    pub seq: u32,
-    /// The network id (SHA-256 of the passphrase), for Stellar Asset Contract ids.
-    pub network_id: &'b [u8; 32],
-    pub tx: &'b Tx<'a>,
-    pub hash_hex: &'b str,
-    pub op: &'a Operation,
-    /// 0-based position in the transaction.
-    pub index: usize,
-    pub source: MuxedAccount,
-    pub results: Option<&'a [OperationResult]>,
-    /// The operation's ledger-entry changes, or the ValueError their pairing raised (surfaced on first use,
-    /// where the reference first reads them).
-    pub changes: Result<Vec<Change<'a>>, String>,
-}
-
-impl OpCtx<'_, '_> {
-    /// An `OperationError` naming where it happened.
-    pub fn error(&self, message: impl std::fmt::Display) -> Fail {
-        Fail::Op(format!(
-            "ledger {} tx {} operation {}: {message}",
-            self.seq,
-            self.hash_hex,
-            self.index + 1
-        ))
-    }
+    Fail::Py("AttributeError", format!("'NoneType' object has no attribute '{attr}'"))
 }
 
 /// The effects of one operation, in the order stellar-etl appends them.
 pub struct Fx<'a, 'b> {
-    pub ctx: &'b OpCtx<'a, 'b>,
+    pub ctx: &'b OpContext<'a, 'b>,
+    /// The operation's source account.
+    pub source: MuxedAccount,
     pub items: Vec<Effect>,
 }
 
@@ -180,30 +140,22 @@ impl<'a, 'b> Fx<'a, 'b> {
 
     /// An effect on the operation's source account.
     pub fn add_source(&mut self, kind: E, details: Details) {
-        let source = &self.ctx.source;
+        let source = &self.source;
         self.add(strkey::account(source), kind, details, strkey::muxed(source));
     }
 
     pub fn changes(&self) -> Res<&'b [Change<'a>]> {
-        match &self.ctx.changes {
-            Ok(c) => Ok(c.as_slice()),
-            Err(e) => Err(value_error(e.clone())),
-        }
+        let ctx: &'b OpContext<'a, 'b> = self.ctx;
+        ctx.changes()
     }
 
-    /// The operation's result body.
+    /// The operation's result body (only successful transactions get here).
     pub fn tr(&self) -> Res<&'a OperationResultTr> {
-        let ctx = self.ctx;
-        let result = match ctx.results {
-            None => None,
-            Some(results) => match results.get(ctx.index) {
-                Some(r) => Some(r),
-                None => return Err(ctx.error(format!("only {} operation results", results.len()))),
-            },
-        };
-        match result {
+        match self.ctx.result()? {
             Some(OperationResult::OpInner(tr)) => Ok(tr),
-            _ => Err(ctx.error("successful transaction without an operation result body")),
+            _ => Err(self
+                .ctx
+                .error("successful transaction without an operation result body".to_string())),
         }
     }
 }

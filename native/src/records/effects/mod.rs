@@ -9,15 +9,12 @@ use std::sync::Arc;
 
 use arrow_array::builder::{Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder};
 use arrow_array::ArrayRef;
-use stellar_xdr::curr::{
-    FeeBumpTransactionInnerTx, InnerTransactionResultResult, MuxedAccount, Operation, OperationBody, OperationResult,
-    TransactionEnvelope, TransactionResultResult,
-};
+use stellar_xdr::curr::OperationBody;
 
+use super::operations::common::{tx_operations, tx_successful};
+use super::operations::type_string;
 use super::{toid, Options, RowError, TableBuilder};
-use crate::arrow_out::hex;
 use crate::ledger::{network_id, Tx, View};
-use crate::records::operations::changes::operation_changes;
 
 mod accounts;
 mod claimable;
@@ -26,11 +23,12 @@ mod liquidity_pools;
 mod payments;
 mod soroban;
 mod sponsorship;
-mod standin;
 mod trades;
 mod trust;
 
-use common::{Effect, Fail, Fx, OpCtx, Res};
+use common::{Effect, Fail, Fx, OpContext, Res};
+
+const OPERATION_ERROR: &str = "OperationError";
 
 pub struct Row {
     effect: Effect,
@@ -38,52 +36,6 @@ pub struct Row {
     closed_at_us: i64,
     seq: u32,
     index: u32,
-}
-
-/// The operations and source of a transaction's inner envelope.
-fn inner(env: &TransactionEnvelope) -> (&[Operation], MuxedAccount) {
-    match env {
-        TransactionEnvelope::TxV0(e) => (
-            e.tx.operations.as_slice(),
-            MuxedAccount::Ed25519(e.tx.source_account_ed25519.clone()),
-        ),
-        TransactionEnvelope::Tx(e) => (e.tx.operations.as_slice(), e.tx.source_account.clone()),
-        TransactionEnvelope::TxFeeBump(e) => match &e.tx.inner_tx {
-            FeeBumpTransactionInnerTx::Tx(i) => (i.tx.operations.as_slice(), i.tx.source_account.clone()),
-        },
-    }
-}
-
-/// Per-operation results, or None when the transaction carries none.
-fn operation_results<'a>(tx: &Tx<'a>) -> Option<&'a [OperationResult]> {
-    match &tx.result_pair.result.result {
-        TransactionResultResult::TxSuccess(r) | TransactionResultResult::TxFailed(r) => Some(r.as_slice()),
-        TransactionResultResult::TxFeeBumpInnerSuccess(p) | TransactionResultResult::TxFeeBumpInnerFailed(p) => {
-            match &p.result.result {
-                InnerTransactionResultResult::TxSuccess(r) | InnerTransactionResultResult::TxFailed(r) => {
-                    Some(r.as_slice())
-                }
-                _ => None,
-            }
-        }
-        _ => None,
-    }
-}
-
-/// The operation type's name as the reference prints it in messages (`extend_footprint_ttl`).
-fn op_type_name(body: &OperationBody) -> String {
-    let mut out = String::new();
-    for (i, c) in body.name().chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The operation type's own effects.
@@ -120,9 +72,14 @@ fn own_effects(fx: &mut Fx<'_, '_>) -> Res<()> {
     }
 }
 
-/// The effects of one operation of a successful transaction, in stellar-etl's order.
-fn operation_effects(ctx: &OpCtx<'_, '_>) -> Result<Vec<Effect>, String> {
-    let mut fx = Fx { ctx, items: Vec::new() };
+/// The effects of one operation of a successful transaction, in stellar-etl's order; an error is the message
+/// of the reference's `OperationError`.
+fn operation_effects(ctx: &OpContext<'_, '_>) -> Result<Vec<Effect>, String> {
+    let mut fx = Fx {
+        ctx,
+        source: ctx.source(),
+        items: Vec::new(),
+    };
     let run = |fx: &mut Fx<'_, '_>| -> Res<()> {
         own_effects(fx)?;
         let changes = fx.changes()?;
@@ -137,43 +94,32 @@ fn operation_effects(ctx: &OpCtx<'_, '_>) -> Result<Vec<Effect>, String> {
     };
     match run(&mut fx) {
         Ok(()) => Ok(fx.items),
-        Err(Fail::Op(message)) => Err(message),
-        Err(Fail::Raised(class, message)) => {
-            match ctx.error(format!("{} effects: {class}: {message}", op_type_name(&ctx.op.body))) {
-                Fail::Op(m) | Fail::Raised(_, m) => Err(m),
-            }
-        }
+        Err(Fail::Op(message)) => Err(format!("{}: {message}", ctx.where_())),
+        Err(Fail::Py(class, message)) => Err(format!(
+            "{}: {} effects: {class}: {message}",
+            ctx.where_(),
+            type_string(&ctx.op.body)
+        )),
     }
 }
 
-const OPERATION_ERROR: &str = "OperationError";
-
-fn transaction_rows(view: &View<'_>, tx: &Tx<'_>, network_id: &[u8; 32], rows: &mut Vec<Row>) -> Result<(), RowError> {
-    let successful = matches!(
-        tx.result_pair.result.result,
-        TransactionResultResult::TxSuccess(_) | TransactionResultResult::TxFeeBumpInnerSuccess(_)
-    );
-    if !successful {
+/// The effect rows of one transaction (none when it failed).
+fn transaction_rows(
+    view: &View<'_>,
+    tx: &Tx<'_>,
+    passphrase: &str,
+    network_id: &[u8; 32],
+    rows: &mut Vec<Row>,
+) -> Result<(), RowError> {
+    if !tx_successful(tx) {
         return Ok(());
     }
     let seq = view.sequence();
-    let protocol = view.header().ledger_version;
     let closed_at_us = (view.close_time() as i64).wrapping_mul(1_000_000);
-    let hash_hex = hex(&tx.result_pair.transaction_hash.0);
-    let (operations, tx_source) = inner(tx.envelope);
-    let results = operation_results(tx);
-    for (index, op) in operations.iter().enumerate() {
+    for index in 0..tx_operations(tx.envelope).len() {
         let operation_id = toid(seq, tx.index, index as u32 + 1).map_err(|e| RowError::new("ValueError", e))?;
-        let ctx = OpCtx {
-            seq,
-            network_id,
-            tx,
-            hash_hex: &hash_hex,
-            op,
-            index,
-            source: op.source_account.clone().unwrap_or_else(|| tx_source.clone()),
-            results,
-            changes: operation_changes(tx, index, protocol),
+        let Some(ctx) = OpContext::new(view, tx, index, passphrase, network_id) else {
+            continue;
         };
         let effects = operation_effects(&ctx).map_err(|m| RowError::new(OPERATION_ERROR, m))?;
         for (n, effect) in effects.into_iter().enumerate() {
@@ -232,7 +178,7 @@ impl TableBuilder for Effects {
         let network = network_id(&opts.passphrase);
         let mut rows = Vec::new();
         for tx in &txs {
-            transaction_rows(view, tx, &network, &mut rows)?;
+            transaction_rows(view, tx, &opts.passphrase, &network, &mut rows)?;
         }
         Ok(rows)
     }

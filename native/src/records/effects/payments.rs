@@ -7,8 +7,8 @@ use stellar_xdr::curr::{
 };
 
 use super::common::{add_asset, amount, obj, read_claim, Fx, Res, E, PLAIN};
-use super::standin::strict_receive_send_amount;
 use super::trades::add_fills;
+use crate::records::operations::payments::strict_receive_send_amount;
 use crate::util::pyjson::Details;
 
 fn amount_details(value: i128, asset: &Asset) -> Details {
@@ -30,7 +30,7 @@ pub fn path_payment_strict_receive(fx: &mut Fx<'_, '_>, op: &PathPaymentStrictRe
         _ => {
             return Err(fx
                 .ctx
-                .error("successful path_payment_strict_receive without a success result"))
+                .error("successful path_payment_strict_receive without a success result".to_string()))
         }
     };
     let (result, success) = result;
@@ -44,7 +44,7 @@ pub fn path_payment_strict_receive(fx: &mut Fx<'_, '_>, op: &PathPaymentStrictRe
         amount_details(strict_receive_send_amount(result), &op.send_asset),
     );
     let claims: Vec<_> = success.offers.iter().map(read_claim).collect();
-    let source = fx.ctx.source.clone();
+    let source = fx.source.clone();
     add_fills(fx, &source, &claims, false)
 }
 
@@ -54,7 +54,7 @@ pub fn path_payment_strict_send(fx: &mut Fx<'_, '_>, op: &PathPaymentStrictSendO
         _ => {
             return Err(fx
                 .ctx
-                .error("successful path_payment_strict_send without a success result"))
+                .error("successful path_payment_strict_send without a success result".to_string()))
         }
     };
     fx.add_muxed(
@@ -67,7 +67,7 @@ pub fn path_payment_strict_send(fx: &mut Fx<'_, '_>, op: &PathPaymentStrictSendO
         amount_details(op.send_amount as i128, &op.send_asset),
     );
     let claims: Vec<_> = success.offers.iter().map(read_claim).collect();
-    let source = fx.ctx.source.clone();
+    let source = fx.source.clone();
     add_fills(fx, &source, &claims, true)
 }
 

@@ -3,14 +3,12 @@
 //! events count).
 
 use stellar_xdr::curr::{
-    ContractEvent, FeeBumpTransactionInnerTx, LedgerEntryData, ScAddress, TransactionEnvelope, TransactionExt,
-    TransactionMeta,
+    ContractEvent, FeeBumpTransactionInnerTx, LedgerEntryData, TransactionEnvelope, TransactionExt, TransactionMeta,
 };
 
-use super::common::{add_asset, amount, obj, Fx, Res, E, PLAIN};
-use super::standin::sac_balance_change;
+use super::common::{obj, Fx, Res, E};
 use crate::arrow_out::base64;
-use crate::scval::address_strkey;
+use crate::records::operations::soroban::sac_balance_change;
 use crate::util::pyjson::{Details, Val};
 
 fn is_soroban(env: &TransactionEnvelope) -> bool {
@@ -28,7 +26,7 @@ fn operation_events<'a>(fx: &Fx<'a, '_>) -> Res<&'a [ContractEvent]> {
     if !is_soroban(fx.ctx.tx.envelope) {
         return Err(fx
             .ctx
-            .error("invoke_host_function in a transaction without Soroban data"));
+            .error("invoke_host_function in a transaction without Soroban data".to_string()));
     }
     Ok(match fx.ctx.tx.meta {
         TransactionMeta::V3(m) => m.soroban_meta.as_ref().map_or(&[][..], |s| s.events.as_slice()),
@@ -37,12 +35,17 @@ fn operation_events<'a>(fx: &Fx<'a, '_>) -> Res<&'a [ContractEvent]> {
     })
 }
 
-fn party(fx: &mut Fx<'_, '_>, address: &ScAddress, mut details: Details, account: E, contract: E) {
-    let text = address_strkey(address);
-    if matches!(address, ScAddress::Account(_)) {
-        fx.add(text, account, details, None);
+/// A party of a SAC balance change: a `G...` account gets the account effect; any other address (contract,
+/// muxed ...) the contract effect on the operation's source, with the address under `contract`. The addresses
+/// are strkeys of `ScAddress`es, so `G` is exactly an account (the reference's `is_valid_ed25519_public_key`).
+fn party(fx: &mut Fx<'_, '_>, address: Option<&Val>, mut details: Details, account: E, contract: E) {
+    let Some(Val::Str(address)) = address else {
+        return;
+    };
+    if address.starts_with('G') {
+        fx.add(address.clone(), account, details, None);
     } else {
-        details.set("contract", text);
+        details.set("contract", address.clone());
         fx.add_source(contract, details);
     }
 }
@@ -50,20 +53,26 @@ fn party(fx: &mut Fx<'_, '_>, address: &ScAddress, mut details: Details, account
 pub fn invoke_host_function(fx: &mut Fx<'_, '_>) -> Res<()> {
     let network_id = fx.ctx.network_id;
     for event in operation_events(fx)? {
-        let Some(change) = sac_balance_change(event, network_id) else {
+        let Some(Val::Obj(change)) = sac_balance_change(event, network_id)? else {
             continue;
         };
         let mut details = Details::new();
-        add_asset(&mut details, &change.asset, &PLAIN);
-        details.set("contract_event_type", change.kind);
-        details.set("amount", amount(change.amount));
+        for key in ["asset_type", "asset_code", "asset_issuer"] {
+            if let Some(v) = change.get(key) {
+                details.set(key, v.clone());
+            }
+        }
+        details.set("contract_event_type", change.get("type").cloned().unwrap_or(Val::Null));
+        details.set("amount", change.get("amount").cloned().unwrap_or(Val::Null));
         let to_details = details.clone();
-        if let Some(from) = &change.from {
-            party(fx, from, details, E::AccountDebited, E::ContractDebited);
-        }
-        if let Some(to) = &change.to {
-            party(fx, to, to_details, E::AccountCredited, E::ContractCredited);
-        }
+        party(fx, change.get("from"), details, E::AccountDebited, E::ContractDebited);
+        party(
+            fx,
+            change.get("to"),
+            to_details,
+            E::AccountCredited,
+            E::ContractCredited,
+        );
     }
     Ok(())
 }
@@ -81,7 +90,7 @@ fn ttl_keys(fx: &Fx<'_, '_>) -> Res<Val> {
     let mut entries = Vec::new();
     for change in fx.changes()? {
         let Some(post) = change.post else {
-            return Err(fx.ctx.error("footprint operation removed a ledger entry"));
+            return Err(fx.ctx.error("footprint operation removed a ledger entry".to_string()));
         };
         if let LedgerEntryData::Ttl(ttl) = &post.data {
             entries.push(Val::Str(ttl_key_base64(&ttl.key_hash.0)));

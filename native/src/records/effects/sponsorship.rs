@@ -7,8 +7,8 @@ use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType, TrustLineAsset};
 
 use super::accounts::account_of;
 use super::common::{none_attr, obj, sponsor_of, value_error, Fx, Res, E};
-use super::standin::balance_id_hex;
 use crate::records::operations::changes::{signer_sponsors, Change};
+use crate::records::operations::claimable::balance_id_hex;
 use crate::util::assets::{canonical_asset, pool_id_hex, trust_line_asset_to_asset};
 use crate::util::goformat::go_string;
 

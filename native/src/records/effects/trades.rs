@@ -31,8 +31,7 @@ fn trade_details(buyer: &MuxedAccount, claim: &Claim<'_>, seller: String) -> (De
     ]);
     if let MuxedAccount::MuxedEd25519(m) = buyer {
         sold.set("seller_muxed", strkey::full(buyer));
-        // A u64 id (JSON has no width; the shared map holds signed ints), written as its digits.
-        sold.set("seller_muxed_id", Val::Raw(m.id.to_string()));
+        sold.set("seller_muxed_id", Val::UInt(m.id));
     }
     add_asset(&mut sold, claim.asset_bought, &BOUGHT);
     add_asset(&mut sold, claim.asset_sold, &SOLD);
@@ -88,10 +87,12 @@ pub fn add_fills(fx: &mut Fx<'_, '_>, buyer: &MuxedAccount, claims: &[Claim<'_>]
 
 fn offer_fills(fx: &mut Fx<'_, '_>, claimed: Option<&stellar_xdr::curr::ManageOfferSuccessResult>) -> Res<()> {
     let Some(success) = claimed else {
-        return Err(value_error("successful offer operation without a success result"));
+        return Err(value_error(
+            "successful offer operation without a success result".to_string(),
+        ));
     };
     let claims: Vec<_> = success.offers_claimed.iter().map(read_claim).collect();
-    let source = fx.ctx.source.clone();
+    let source = fx.source.clone();
     add_fills(fx, &source, &claims, false)
 }
 

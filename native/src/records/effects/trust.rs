@@ -13,7 +13,7 @@ use super::common::{
     add_asset, amount, muxed_account_id, none_attr, obj, pool_assets, pool_change, pool_details, value_error, Fx, Res,
     E, PLAIN,
 };
-use super::standin::balance_id_hex;
+use crate::records::operations::claimable::balance_id_hex;
 use crate::strkey;
 use crate::util::assets::{
     canonical_asset, change_trust_asset_to_asset, extract_asset, pool_id_from_params, pool_id_hex, pool_id_strkey,
@@ -108,7 +108,7 @@ fn add_flags_effect(
 }
 
 pub fn allow_trust(fx: &mut Fx<'_, '_>, op: &AllowTrustOp) -> Res<()> {
-    let issuer = muxed_account_id(&fx.ctx.source);
+    let issuer = muxed_account_id(&fx.source);
     let asset = match &op.asset {
         AssetCode::CreditAlphanum4(code) => Asset::CreditAlphanum4(AlphaNum4 {
             asset_code: code.clone(),
