@@ -2,24 +2,13 @@
 //! and restore_footprint (reference: `beam_pipeline/records/effects/soroban.py`, which documents which SAC
 //! events count).
 
-use stellar_xdr::curr::{
-    ContractEvent, FeeBumpTransactionInnerTx, LedgerEntryData, TransactionEnvelope, TransactionExt, TransactionMeta,
-};
+use stellar_xdr::curr::{ContractEvent, LedgerEntryData, TransactionMeta};
 
 use super::common::{obj, Fx, Res, E};
 use crate::arrow_out::base64;
+use crate::records::contract_events::is_soroban;
 use crate::records::operations::soroban::sac_balance_change;
 use crate::util::pyjson::{Details, Val};
-
-fn is_soroban(env: &TransactionEnvelope) -> bool {
-    match env {
-        TransactionEnvelope::TxV0(_) => false,
-        TransactionEnvelope::Tx(e) => matches!(e.tx.ext, TransactionExt::V1(_)),
-        TransactionEnvelope::TxFeeBump(e) => match &e.tx.inner_tx {
-            FeeBumpTransactionInnerTx::Tx(i) => matches!(i.tx.ext, TransactionExt::V1(_)),
-        },
-    }
-}
 
 /// The Go SDK's `GetContractEvents`: a Soroban transaction's contract events (of its one operation).
 fn operation_events<'a>(fx: &Fx<'a, '_>) -> Res<&'a [ContractEvent]> {
