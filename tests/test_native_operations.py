@@ -15,13 +15,14 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from stellar_sdk import Asset, StrKey, xdr
+from stellar_sdk import Asset, xdr
 
 from beam_pipeline import native
 from beam_pipeline.records import operations
 from beam_pipeline.util.assets import asset_contract_id
 from beam_pipeline.xdr.ledger import LedgerView, network_id, transaction_hash
 from tests.records._load import load_ledgers
+from tests.records.effects_fixtures import a4, account_id, created, entry, muxed, state, updated
 from tests.records.test_operation_details import LP_DEPOSIT, SYNTHETIC
 
 if native.mode() == "0":
@@ -37,27 +38,6 @@ LK = xdr.LedgerEntryType
 C = xdr.LedgerEntryChangeType
 V = xdr.SCValType
 NATIVE = xdr.Asset(xdr.AssetType.ASSET_TYPE_NATIVE)
-
-
-def acc(address: str) -> xdr.AccountID:
-    return xdr.AccountID(
-        xdr.PublicKey(xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519, xdr.Uint256(StrKey.decode_ed25519_public_key(address)))
-    )
-
-
-def muxed(address: str, mux_id: int | None = None) -> xdr.MuxedAccount:
-    key = xdr.Uint256(StrKey.decode_ed25519_public_key(address))
-    if mux_id is None:
-        return xdr.MuxedAccount(xdr.CryptoKeyType.KEY_TYPE_ED25519, ed25519=key)
-    return xdr.MuxedAccount(
-        xdr.CryptoKeyType.KEY_TYPE_MUXED_ED25519, med25519=xdr.MuxedAccountMed25519(xdr.Uint64(mux_id), key)
-    )
-
-
-def a4(code: bytes, issuer: str) -> xdr.Asset:
-    return xdr.Asset(
-        xdr.AssetType.ASSET_TYPE_CREDIT_ALPHANUM4, alpha_num4=xdr.AlphaNum4(xdr.AssetCode4(code), acc(issuer))
-    )
 
 
 USSD = a4(b"USSD", ACC4)
@@ -84,27 +64,17 @@ def pool_entry(reserve_a: int, reserve_b: int, shares: int) -> xdr.LedgerEntry:
 
 
 def update(pre: xdr.LedgerEntry, post: xdr.LedgerEntry) -> list[xdr.LedgerEntryChange]:
-    return [
-        xdr.LedgerEntryChange(C.LEDGER_ENTRY_STATE, state=pre),
-        xdr.LedgerEntryChange(C.LEDGER_ENTRY_UPDATED, updated=post),
-    ]
-
-
-def sponsored(data: xdr.LedgerEntryData, sponsor: str) -> xdr.LedgerEntry:
-    ext = xdr.LedgerEntryExt(
-        1, v1=xdr.LedgerEntryExtensionV1(xdr.SponsorshipDescriptor(acc(sponsor)), xdr.LedgerEntryExtensionV1Ext(0))
-    )
-    return xdr.LedgerEntry(xdr.Uint32(1), data, ext)
+    return [state(pre), updated(post)]
 
 
 def account_entry(address: str, signers: list[tuple[xdr.SignerKey, str | None]]) -> xdr.LedgerEntry:
-    ids = [xdr.SponsorshipDescriptor(acc(s) if s else None) for _, s in signers]
+    ids = [xdr.SponsorshipDescriptor(account_id(s) if s else None) for _, s in signers]
     v2 = xdr.AccountEntryExtensionV2(xdr.Uint32(0), xdr.Uint32(0), ids, xdr.AccountEntryExtensionV2Ext(0))
     v1 = xdr.AccountEntryExtensionV1(
         xdr.Liabilities(xdr.Int64(0), xdr.Int64(0)), xdr.AccountEntryExtensionV1Ext(2, v2=v2)
     )
     entry = xdr.AccountEntry(
-        acc(address),
+        account_id(address),
         xdr.Int64(100),
         xdr.SequenceNumber(xdr.Int64(1)),
         xdr.Uint32(len(signers)),
@@ -127,7 +97,7 @@ def contract_address(raw: bytes) -> xdr.SCAddress:
 
 
 def account_address(address: str) -> xdr.SCAddress:
-    return xdr.SCAddress(xdr.SCAddressType.SC_ADDRESS_TYPE_ACCOUNT, account_id=acc(address))
+    return xdr.SCAddress(xdr.SCAddressType.SC_ADDRESS_TYPE_ACCOUNT, account_id=account_id(address))
 
 
 def soroban_ext(read_only: list[xdr.LedgerKey], read_write: list[xdr.LedgerKey]) -> xdr.TransactionExt:
@@ -203,9 +173,11 @@ def host(shared_ledgers) -> LedgerView:
     return load_ledgers("testnet-p20-galexie", 1)[0]
 
 
-def ledger_with(host: LedgerView, txs: list[Tx]) -> xdr.LedgerCloseMeta:
+def ledger_with(host: LedgerView, txs: list[Tx], close_time: int | None = None) -> xdr.LedgerCloseMeta:
     lcm = xdr.LedgerCloseMeta.from_xdr_bytes(host.lcm.to_xdr_bytes())
     body = lcm.v1
+    if close_time is not None:
+        body.ledger_header.header.scp_value.close_time = xdr.TimePoint(xdr.Uint64(close_time))
     net = network_id(host.network_passphrase)
     envelopes, processing = [], []
     for i, t in enumerate(txs):
@@ -224,9 +196,9 @@ def ledger_with(host: LedgerView, txs: list[Tx]) -> xdr.LedgerCloseMeta:
     return xdr.LedgerCloseMeta.from_xdr_bytes(lcm.to_xdr_bytes())
 
 
-def both_paths(host: LedgerView, txs: list[Tx]) -> tuple[Any, Any]:
+def both_paths(host: LedgerView, txs: list[Tx], close_time: int | None = None) -> tuple[Any, Any]:
     """(Python rows or (class, message), native rows or (class, message)) of one ledger of `txs`."""
-    lcm = ledger_with(host, txs)
+    lcm = ledger_with(host, txs, close_time)
     try:
         python: Any = operations.transform(LedgerView(lcm, host.network_passphrase))
     except Exception as e:  # noqa: BLE001 - compared with the native error below
@@ -280,7 +252,7 @@ def _lp_withdraw() -> xdr.OperationBody:
 def test_liquidity_pools_sponsorship_data_and_muxed_accounts(host: LedgerView) -> None:
     signer = xdr.SignerKey(xdr.SignerKeyType.SIGNER_KEY_TYPE_ED25519, ed25519=xdr.Uint256(bytes(range(32))))
     set_options = xdr.SetOptionsOp(
-        acc(ACC4),
+        account_id(ACC4),
         xdr.Uint32(16),
         xdr.Uint32(5),
         xdr.Uint32(1),
@@ -291,7 +263,7 @@ def test_liquidity_pools_sponsorship_data_and_muxed_accounts(host: LedgerView) -
         xdr.Signer(signer, xdr.Uint32(3)),
     )
     data_entry = xdr.LedgerEntryData(
-        LK.DATA, data=xdr.DataEntry(acc(ACC4), xdr.String64(b"x"), xdr.DataValue(b"v"), xdr.DataEntryExt(0))
+        LK.DATA, data=xdr.DataEntry(account_id(ACC4), xdr.String64(b"x"), xdr.DataValue(b"v"), xdr.DataEntryExt(0))
     )
     big_mux = muxed(ACC4, 2**64 - 1)
     txs = [
@@ -303,7 +275,7 @@ def test_liquidity_pools_sponsorship_data_and_muxed_accounts(host: LedgerView) -
                 op(
                     body(
                         OT.BEGIN_SPONSORING_FUTURE_RESERVES,
-                        begin_sponsoring_future_reserves_op=xdr.BeginSponsoringFutureReservesOp(acc(ACC4)),
+                        begin_sponsoring_future_reserves_op=xdr.BeginSponsoringFutureReservesOp(account_id(ACC4)),
                     ),
                     source=muxed(ZERO_ACC, 7),
                 ),
@@ -315,7 +287,7 @@ def test_liquidity_pools_sponsorship_data_and_muxed_accounts(host: LedgerView) -
                 ),
                 op(body(OT.END_SPONSORING_FUTURE_RESERVES), source=big_mux),
             ],
-            metas=[[], [xdr.LedgerEntryChange(C.LEDGER_ENTRY_CREATED, created=sponsored(data_entry, ZERO_ACC))], []],
+            metas=[[], [created(entry(data_entry, ZERO_ACC))], []],
         ),
         Tx(
             [op(body(OT.SET_OPTIONS, set_options_op=set_options))],
@@ -340,7 +312,7 @@ def test_liquidity_pools_sponsorship_data_and_muxed_accounts(host: LedgerView) -
                     body(
                         OT.ALLOW_TRUST,
                         allow_trust_op=xdr.AllowTrustOp(
-                            acc(ACC4),
+                            account_id(ACC4),
                             xdr.AssetCode(
                                 xdr.AssetType.ASSET_TYPE_CREDIT_ALPHANUM12,
                                 asset_code12=xdr.AssetCode12(b"LONGCODE\x00\x00\x00\x00"),
@@ -377,11 +349,12 @@ def test_claim_predicates_and_balances(host: LedgerView) -> None:
         ],
     )
     claimants = [
-        xdr.Claimant(xdr.ClaimantType.CLAIMANT_TYPE_V0, v0=xdr.ClaimantV0(acc(ACC4), predicate)),
+        xdr.Claimant(xdr.ClaimantType.CLAIMANT_TYPE_V0, v0=xdr.ClaimantV0(account_id(ACC4), predicate)),
         xdr.Claimant(
             xdr.ClaimantType.CLAIMANT_TYPE_V0,
             v0=xdr.ClaimantV0(
-                acc(ZERO_ACC), _predicate(P.CLAIM_PREDICATE_BEFORE_ABSOLUTE_TIME, abs_before=xdr.Int64(1719250080))
+                account_id(ZERO_ACC),
+                _predicate(P.CLAIM_PREDICATE_BEFORE_ABSOLUTE_TIME, abs_before=xdr.Int64(1719250080)),
             ),
         ),
     ]
@@ -499,7 +472,7 @@ def test_soroban_operations(host: LedgerView) -> None:
     footprint = soroban_ext(
         [
             contract_data_key(bytes(range(32)), sym(b"k")),
-            xdr.LedgerKey(LK.ACCOUNT, account=xdr.LedgerKeyAccount(acc(ACC3))),
+            xdr.LedgerKey(LK.ACCOUNT, account=xdr.LedgerKeyAccount(account_id(ACC3))),
         ],
         [contract_data_key(bytes(32), sym(b"balance"))],
     )
@@ -573,6 +546,18 @@ def test_failures_have_the_same_class_and_message(host: LedgerView, case: str) -
     python, fast = both_paths(host, FAILURES[case]())
     assert isinstance(python, tuple), f"{case}: the reference did not fail"
     assert fast == python
+
+
+@pytest.mark.parametrize(
+    "close_time",
+    [253402300799, 253402300800, 2**40, 67768036191676799, 67768036191676800, 2**63 - 1, 2**63, 2**64 - 1],
+)
+def test_close_times_beyond_python_datetimes_fail_alike(host: LedgerView, close_time: int) -> None:
+    """The reference's closed_at is a datetime: past year 9999 it raises, and so must the core, in the same words."""
+    txs = [Tx([op(body(OT.INFLATION))])]
+    python, fast = both_paths(host, txs, close_time)
+    assert fast == python
+    assert isinstance(python, tuple) == (close_time > 253402300799)
 
 
 def test_sac_contract_id_is_the_reference_one(host: LedgerView) -> None:
