@@ -7,7 +7,7 @@ use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder, UInt32Bu
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType, LiquidityPoolEntryBody};
 
-use super::common::{asset_columns, pool_strkey, reported, stroops_to_real, ChangeBuilders, ChangeColumns};
+use super::common::{asset_columns, pool_strkey, reported, stroops_to_real, unsigned, ChangeBuilders, ChangeColumns};
 use super::extract::{compacted_of_type, EntryChange, ERR};
 use crate::arrow_out::hex;
 use crate::ledger::View;
@@ -17,8 +17,8 @@ type AssetColumns = (&'static str, String, String, i64);
 
 pub struct Row {
     liquidity_pool_id: String,
-    fee: u32,
-    trustline_count: u64,
+    fee: i32,
+    trustline_count: i64,
     pool_share_count: f64,
     asset_a: AssetColumns,
     asset_a_amount: f64,
@@ -40,8 +40,8 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
     let LiquidityPoolEntryBody::LiquidityPoolConstantProduct(cp) = &lp.body;
     Ok(Row {
         liquidity_pool_id: hex(raw_id),
-        fee: cp.params.fee as u32,
-        trustline_count: cp.pool_shares_trust_line_count as u64,
+        fee: cp.params.fee,
+        trustline_count: cp.pool_shares_trust_line_count,
         pool_share_count: stroops_to_real(cp.total_pool_shares),
         asset_a: asset_columns(&cp.params.asset_a),
         asset_a_amount: stroops_to_real(cp.reserve_a),
@@ -123,17 +123,25 @@ impl TableBuilder for LiquidityPools {
     type Row = Row;
 
     fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
-        compacted_of_type(view, &opts.passphrase, LedgerEntryType::LiquidityPool)?
+        let rows = compacted_of_type(view, &opts.passphrase, LedgerEntryType::LiquidityPool)?
             .iter()
             .map(|c| change_row(c, view))
-            .collect()
+            .collect::<Result<Vec<Row>, RowError>>()?;
+        // What the reference's pyarrow conversion refuses, after every row of the ledger transformed.
+        for r in &rows {
+            unsigned(r.fee.into())?;
+        }
+        for r in &rows {
+            unsigned(r.trustline_count)?;
+        }
+        Ok(rows)
     }
 
     fn append(&mut self, r: Row) {
         self.liquidity_pool_id.append_value(&r.liquidity_pool_id);
         self.type_.append_value("constant_product");
-        self.fee.append_value(r.fee);
-        self.trustline_count.append_value(r.trustline_count);
+        self.fee.append_value(r.fee as u32);
+        self.trustline_count.append_value(r.trustline_count as u64);
         self.pool_share_count.append_value(r.pool_share_count);
         self.a.append(&r.asset_a, r.asset_a_amount);
         self.b.append(&r.asset_b, r.asset_b_amount);
