@@ -20,12 +20,15 @@ from beam_pipeline.xdr.ledger import LedgerView, TxView, network_id, transaction
 CHECKED = {"transactions": 0}
 
 
-def ledger_of(ledger: LedgerView, tx: TxView) -> xdr.LedgerCloseMeta:
-    """`ledger` with `tx` as its only transaction (tx set, result pair hashed on the network, apply meta)."""
+def ledger_of(ledger: LedgerView, tx: TxView, close_time: int | None = None) -> xdr.LedgerCloseMeta:
+    """`ledger` with `tx` as its only transaction (tx set, result pair hashed on the network, apply meta),
+    closed at `close_time` when given."""
     lcm = xdr.LedgerCloseMeta.from_xdr_bytes(ledger.lcm.to_xdr_bytes())
     if lcm.v != 1:
         raise AssertionError(f"the host ledger must be a LedgerCloseMeta v1, not v{lcm.v}")
     body = lcm.v1
+    if close_time is not None:
+        body.ledger_header.header.scp_value.close_time = xdr.TimePoint(xdr.Uint64(close_time))
     component = xdr.TxSetComponent(
         xdr.TxSetComponentType.TXSET_COMP_TXS_MAYBE_DISCOUNTED_FEE,
         txs_maybe_discounted_fee=xdr.TxSetComponentTxsMaybeDiscountedFee(None, [tx.envelope]),
@@ -40,7 +43,7 @@ def ledger_of(ledger: LedgerView, tx: TxView) -> xdr.LedgerCloseMeta:
     return xdr.LedgerCloseMeta.from_xdr_bytes(lcm.to_xdr_bytes())
 
 
-def check_native(ledger: LedgerView, tx: TxView) -> None:
+def check_native(ledger: LedgerView, tx: TxView, close_time: int | None = None) -> None:
     """Requires both paths to build the same effects rows (or the same error) for `tx` alone in a ledger.
 
     Does nothing when the native core is off or absent (a pure-Python run).
@@ -48,7 +51,7 @@ def check_native(ledger: LedgerView, tx: TxView) -> None:
     core = native.core()
     if core is None:
         return
-    lcm = ledger_of(ledger, tx)
+    lcm = ledger_of(ledger, tx, close_time)
     passphrase = ledger.network_passphrase
     try:
         rows = effects.transform(LedgerView(lcm, passphrase))

@@ -21,9 +21,11 @@ from tests.records.effects_fixtures import (
     account_id,
     created,
     entry,
+    ledger_at,
     muxed,
     run,
     trust_line,
+    tx_view,
     updated,
     usd_line,
 )
@@ -132,3 +134,31 @@ def test_refused_transactions_fail_alike_on_both_paths(case: str) -> None:
     with pytest.raises(OperationError, match=message):
         build()
     assert effects_native.CHECKED["transactions"] == before + 1  # the core failed with the same class and message
+
+
+@pytest.mark.parametrize("close_time", [253402300799, 253402300800, 2**40, 2**63, 2**64 - 1])
+def test_close_times_beyond_python_datetimes_fail_alike(close_time: int) -> None:
+    """A row's closed_at is a datetime on the reference's path: past year 9999 the ledger fails, in the same words."""
+    ledger = ledger_at(1)
+    op = xdr.Operation(None, _payment())
+    tx = xdr.Transaction(
+        muxed(SRC),
+        xdr.Uint32(100),
+        xdr.SequenceNumber(xdr.Int64(1)),
+        xdr.Preconditions(xdr.PreconditionType.PRECOND_NONE),
+        xdr.Memo(xdr.MemoType.MEMO_NONE),
+        [op],
+        xdr.TransactionExt(0),
+    )
+    envelope = xdr.TransactionEnvelope(xdr.EnvelopeType.ENVELOPE_TYPE_TX, v1=xdr.TransactionV1Envelope(tx, []))
+    result = xdr.TransactionResult(
+        xdr.Int64(100),
+        xdr.TransactionResultResult(
+            xdr.TransactionResultCode.txSUCCESS, results=[xdr.OperationResult(xdr.OperationResultCode.opNOT_SUPPORTED)]
+        ),
+        xdr.TransactionResultExt(0),
+    )
+    meta = xdr.TransactionMeta(2, v2=xdr.TransactionMetaV2(xdr.LedgerEntryChanges([]), [], xdr.LedgerEntryChanges([])))
+    before = effects_native.CHECKED["transactions"]
+    effects_native.check_native(ledger, tx_view(ledger, envelope, result, meta), close_time)
+    assert effects_native.CHECKED["transactions"] == before + 1

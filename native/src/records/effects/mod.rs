@@ -12,7 +12,7 @@ use arrow_array::ArrayRef;
 use stellar_xdr::curr::OperationBody;
 
 use super::operations::common::{tx_operations, tx_successful};
-use super::operations::type_string;
+use super::operations::{closed_at_error, type_string};
 use super::{toid, Options, RowError, TableBuilder};
 use crate::ledger::{network_id, Tx, View};
 
@@ -122,6 +122,12 @@ fn transaction_rows(
             continue;
         };
         let effects = operation_effects(&ctx).map_err(|m| RowError::new(OPERATION_ERROR, m))?;
+        // The reference reads the ledger's `closed_at` (a datetime) for its first row.
+        if !effects.is_empty() {
+            if let Some(e) = closed_at_error(view.close_time()) {
+                return Err(e);
+            }
+        }
         for (n, effect) in effects.into_iter().enumerate() {
             rows.push(Row {
                 effect,
