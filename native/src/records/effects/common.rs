@@ -231,34 +231,27 @@ pub struct Claim<'a> {
 }
 
 pub fn read_claim(atom: &ClaimAtom) -> Claim<'_> {
+    // The three atom types share the traded fields; only who sold (and which offer or pool) differs.
+    macro_rules! claim {
+        ($a:expr, $seller:expr, $offer_id:expr, $pool_id:expr) => {
+            Claim {
+                seller: $seller,
+                offer_id: $offer_id,
+                asset_sold: &$a.asset_sold,
+                amount_sold: $a.amount_sold,
+                asset_bought: &$a.asset_bought,
+                amount_bought: $a.amount_bought,
+                pool_id: $pool_id,
+            }
+        };
+    }
     match atom {
-        ClaimAtom::V0(a) => Claim {
-            seller: Some(AccountId(PublicKey::PublicKeyTypeEd25519(a.seller_ed25519.clone()))),
-            offer_id: a.offer_id,
-            asset_sold: &a.asset_sold,
-            amount_sold: a.amount_sold,
-            asset_bought: &a.asset_bought,
-            amount_bought: a.amount_bought,
-            pool_id: None,
-        },
-        ClaimAtom::OrderBook(a) => Claim {
-            seller: Some(a.seller_id.clone()),
-            offer_id: a.offer_id,
-            asset_sold: &a.asset_sold,
-            amount_sold: a.amount_sold,
-            asset_bought: &a.asset_bought,
-            amount_bought: a.amount_bought,
-            pool_id: None,
-        },
-        ClaimAtom::LiquidityPool(a) => Claim {
-            seller: None,
-            offer_id: 0,
-            asset_sold: &a.asset_sold,
-            amount_sold: a.amount_sold,
-            asset_bought: &a.asset_bought,
-            amount_bought: a.amount_bought,
-            pool_id: Some(&a.liquidity_pool_id.0 .0),
-        },
+        ClaimAtom::V0(a) => {
+            let seller = AccountId(PublicKey::PublicKeyTypeEd25519(a.seller_ed25519.clone()));
+            claim!(a, Some(seller), a.offer_id, None)
+        }
+        ClaimAtom::OrderBook(a) => claim!(a, Some(a.seller_id.clone()), a.offer_id, None),
+        ClaimAtom::LiquidityPool(a) => claim!(a, None, 0, Some(&a.liquidity_pool_id.0 .0)),
     }
 }
 
