@@ -8,11 +8,10 @@ use stellar_xdr::curr::{
     LiquidityPoolEntryBody, MuxedAccount, OperationResult, OperationResultTr, PublicKey,
 };
 
-use crate::arrow_out::hex;
 use crate::records::operations::changes::{sponsoring_id, Change};
 pub use crate::records::operations::common::{value_error, Fail, OpContext, Res};
 use crate::strkey;
-use crate::util::assets::{canonical_asset, extract_asset};
+use crate::util::assets::{canonical_asset, extract_asset, pool_id_hex};
 use crate::util::pyjson::{Details, Val};
 
 macro_rules! effect_types {
@@ -162,12 +161,8 @@ impl<'a, 'b> Fx<'a, 'b> {
 
 // --- value forms ---------------------------------------------------------------------------------------------
 
-/// Go's `amount.String`: stroops as a 7-decimal string (sign kept).
-pub fn amount(value: i128) -> String {
-    let n = value.unsigned_abs();
-    let sign = if value < 0 { "-" } else { "" };
-    format!("{sign}{}.{:07}", n / 10_000_000, n % 10_000_000)
-}
+/// Go's `amount.String`: stroops as a 7-decimal string (the reference's `amount`).
+pub use crate::records::operations::common::amount_string as amount;
 
 /// The key triple of `add_asset` under a prefix.
 pub struct AssetKeys {
@@ -315,7 +310,7 @@ pub fn pool_details(entry: &LiquidityPoolEntry) -> Details {
     let LiquidityPoolEntryBody::LiquidityPoolConstantProduct(cp) = &entry.body;
     let (asset_a, asset_b) = pool_assets(entry);
     obj([
-        ("id", hex(&entry.liquidity_pool_id.0 .0).into()),
+        ("id", pool_id_hex(&entry.liquidity_pool_id.0 .0).into()),
         ("fee_bp", cp.params.fee.into()),
         ("type", "constant_product".into()),
         ("total_trustlines", cp.pool_shares_trust_line_count.to_string().into()),
