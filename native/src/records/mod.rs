@@ -7,6 +7,7 @@ use stellar_xdr::curr::LedgerCloseMeta;
 
 pub mod changes;
 pub mod contract_events;
+pub mod effects;
 pub mod ledgers;
 pub mod operations;
 pub mod transactions;
@@ -29,6 +30,7 @@ pub const TABLES: &[&str] = &[
     "ttl",
     "restored_keys",
     "ledger_entry_changes",
+    "effects",
 ];
 
 pub struct Options {
@@ -136,29 +138,14 @@ pub fn build(table: &str, metas: &[LedgerCloseMeta], positions: &[usize], opts: 
         )),
         "contract_code" => Ok(run(
             changes::contract_code::ContractCode::new(opts),
-            metas,
-            positions,
-            opts,
-        )),
         "config_settings" => Ok(run(
             changes::config_settings::ConfigSettings::new(opts),
-            metas,
-            positions,
-            opts,
-        )),
         "ttl" => Ok(run(changes::ttl::Ttl::new(opts), metas, positions, opts)),
         "restored_keys" => Ok(run(
             changes::restored_keys::RestoredKeys::new(opts),
-            metas,
-            positions,
-            opts,
-        )),
         "ledger_entry_changes" => Ok(run(
             changes::ledger_entry_changes::Entries::new(opts),
-            metas,
-            positions,
-            opts,
-        )),
+        "effects" => Ok(run(effects::Effects::new(opts), metas, positions, opts)),
         other => Err(format!("table {other:?} is not implemented natively")),
     }
 }
