@@ -10,7 +10,7 @@ DEMO := demo-output
 
 # The install builds the native core (native/, Rust) when cargo is on PATH; STELLAR_ARCHIVE_NATIVE=1 then
 # makes a failed Rust build fail the install instead of leaving a pure-Python package.
-NATIVE_SOURCES := $(wildcard native/Cargo.toml native/Cargo.lock native/src/*.rs native/src/*/*.rs)
+NATIVE_SOURCES := $(wildcard native/Cargo.toml native/Cargo.lock native/src/*.rs native/src/*/*.rs native/src/*/*/*.rs)
 CARGO := $(shell command -v cargo 2>/dev/null)
 NATIVE_SWITCH := $(if $(CARGO),1,auto)
 

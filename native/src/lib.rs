@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod records;
 pub mod scval;
 pub mod strkey;
+pub mod util;
 
 #[cfg(feature = "python")]
 mod python;

@@ -7,11 +7,12 @@ use stellar_xdr::curr::LedgerCloseMeta;
 
 pub mod contract_events;
 pub mod ledgers;
+pub mod operations;
 pub mod token_transfers;
 pub mod transactions;
 
 /// The tables this build implements; the others stay on the Python path.
-pub const TABLES: &[&str] = &["ledgers", "transactions", "contract_events", "token_transfers"];
+pub const TABLES: &[&str] = &["ledgers", "transactions", "contract_events", "operations", "token_transfers"];
 
 pub struct Options {
     pub passphrase: String,
@@ -88,6 +89,7 @@ pub fn build(table: &str, metas: &[LedgerCloseMeta], positions: &[usize], opts: 
         "ledgers" => Ok(run(ledgers::Ledgers::new(opts), metas, positions, opts)),
         "transactions" => Ok(run(transactions::Transactions::new(opts), metas, positions, opts)),
         "contract_events" => Ok(run(contract_events::ContractEvents::new(opts), metas, positions, opts)),
+        "operations" => Ok(run(operations::Operations::new(opts), metas, positions, opts)),
         "token_transfers" => Ok(run(token_transfers::TokenTransfers::new(opts), metas, positions, opts)),
         other => Err(format!("table {other:?} is not implemented natively")),
     }
