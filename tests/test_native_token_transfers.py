@@ -29,7 +29,7 @@ from tests.records._load import load_ledgers
 if native.mode() == "0":
     pytest.skip("STELLAR_ARCHIVE_NATIVE=0: a pure-Python run", allow_module_level=True)
 try:
-    from beam_pipeline import _native
+    from beam_pipeline import _native  # noqa: F401 - the import is the check
 except ImportError as e:  # pragma: no cover - the point is to fail loudly
     pytest.fail(f"the native core is not built ({e}); run pip install -e . with cargo installed", pytrace=False)
 
@@ -75,8 +75,9 @@ def _ttp_ledgers(path: Path) -> list[xdr.LedgerCloseMeta]:
 
 
 LEDGER_FILES = sorted(
-    p.name for p in TTP.glob("*") if not p.name.endswith("-events") and not p.name.endswith("-output.txt")
-    and p.name != "ledger-ttp-events.txt"
+    p.name
+    for p in TTP.glob("*")
+    if not p.name.endswith("-events") and not p.name.endswith("-output.txt") and p.name != "ledger-ttp-events.txt"
 )
 
 
@@ -267,4 +268,3 @@ def test_both_xdr_encodings_give_the_same_rows(shared_ledgers):
     _, base64_rows = _native_outcome(lcm, PUBNET, "base64")
     _, binary_rows = _native_outcome(lcm, PUBNET, "binary")
     assert base64_rows.num_rows > 100 and base64_rows.equals(binary_rows)
-

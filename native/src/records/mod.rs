@@ -12,7 +12,13 @@ pub mod token_transfers;
 pub mod transactions;
 
 /// The tables this build implements; the others stay on the Python path.
-pub const TABLES: &[&str] = &["ledgers", "transactions", "contract_events", "operations", "token_transfers"];
+pub const TABLES: &[&str] = &[
+    "ledgers",
+    "transactions",
+    "contract_events",
+    "operations",
+    "token_transfers",
+];
 
 pub struct Options {
     pub passphrase: String,

@@ -10,9 +10,9 @@ use stellar_xdr::curr::{
     OperationResult, OperationResultTr, PoolId, PublicKey, Uint256, WriteXdr,
 };
 
-use super::changes::Change;
 use super::event::{mint_burn_or_transfer, Addr, Inner, Kind, TokenEvent, TtError, TtResult, TxContext};
 use super::payments::{missing, tr};
+use crate::records::operations::changes::Change;
 
 /// Claimable balances the operation created (`created`) or removed.
 fn claimable_entries<'a>(changes: &[Change<'a>], created: bool) -> Vec<&'a ClaimableBalanceEntry> {

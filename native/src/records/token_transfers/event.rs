@@ -8,17 +8,11 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use stellar_xdr::curr::{
-    Asset, ContractIdPreimage, Hash, HashIdPreimage, HashIdPreimageContractId, Limits, Memo, MuxedAccount, Operation,
-    ScAddress, TransactionEnvelope, TransactionV0, WriteXdr,
-};
+use stellar_xdr::curr::{Asset, Memo, MuxedAccount, Operation, ScAddress, TransactionEnvelope, TransactionV0};
 
 use crate::ledger::Tx;
 use crate::strkey;
-
-/// Version bytes of the strkeys `strkey.rs` has no constant for.
-const CLAIMABLE_BALANCE: u8 = 1 << 3; // B...
-const LIQUIDITY_POOL: u8 = 11 << 3; // L...
+use crate::util::assets::{asset_contract_id, pool_id_strkey, CLAIMABLE_BALANCE_VERSION};
 
 /// The event's topic (the `event_topic` column).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -68,9 +62,9 @@ impl Addr {
                 // The B... payload is the one-byte id type (V0) followed by the hash (SEP-23).
                 let mut raw = [0u8; 33];
                 raw[1..].copy_from_slice(h);
-                strkey::encode(CLAIMABLE_BALANCE, &raw)
+                strkey::encode(CLAIMABLE_BALANCE_VERSION, &raw)
             }
-            Addr::Pool(h) => strkey::encode(LIQUIDITY_POOL, h),
+            Addr::Pool(h) => pool_id_strkey(h),
         }
     }
 
@@ -174,21 +168,12 @@ impl SacCache {
         if let Some(id) = self.ids.borrow().get(asset) {
             return id.clone();
         }
-        let id: Rc<str> = strkey::encode(strkey::CONTRACT, &asset_contract_id(asset, &self.network_id)).into();
+        // Hashing an asset decoded from the ledger cannot fail (its XDR encodes without limits).
+        let hash = asset_contract_id(asset, &self.network_id).unwrap_or_default();
+        let id: Rc<str> = strkey::encode(strkey::CONTRACT, &hash).into();
         self.ids.borrow_mut().insert(asset.clone(), id.clone());
         id
     }
-}
-
-// MERGE: replace with util::assets (asset_contract_id), n-ops' port of util/assets.py.
-fn asset_contract_id(asset: &Asset, network_id: &[u8; 32]) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    let preimage = HashIdPreimage::ContractId(HashIdPreimageContractId {
-        network_id: Hash(*network_id),
-        contract_id_preimage: ContractIdPreimage::Asset(asset.clone()),
-    });
-    let bytes = preimage.to_xdr(Limits::none()).unwrap_or_default();
-    Sha256::digest(&bytes).into()
 }
 
 /// The transaction that carries the operations (the inner one of a fee bump).

@@ -13,13 +13,11 @@ use arrow_array::ArrayRef;
 use stellar_xdr::curr::Asset;
 
 use super::{toid, Options, RowError, TableBuilder};
-use crate::arrow_out::{go_string, hex};
+use crate::arrow_out::hex;
 use crate::ledger::{network_id, View};
-use crate::strkey;
+use crate::util::assets::{extract_asset, CREDIT_ALPHANUM12, CREDIT_ALPHANUM4, NATIVE};
 
 mod balances;
-#[path = "standin_changes.rs"]
-mod changes;
 mod contract;
 mod event;
 mod fees;
@@ -80,18 +78,6 @@ pub struct Row {
     event: TokenEvent,
 }
 
-// MERGE: replace with util::assets (extract_asset), n-ops' port of util/assets.py.
-/// (code, issuer) of a credit asset as stellar-etl prints them; None for the native asset.
-fn code_and_issuer(asset: &Asset) -> Option<(String, String)> {
-    let (code, issuer): (&[u8], _) = match asset {
-        Asset::Native => return None,
-        Asset::CreditAlphanum4(a) => (&a.asset_code.0, &a.issuer),
-        Asset::CreditAlphanum12(a) => (&a.asset_code.0, &a.issuer),
-    };
-    let end = code.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-    Some((go_string(&code[..end]), strkey::account_id(issuer)))
-}
-
 pub struct TokenTransfers {
     transaction_hash: StringBuilder,
     transaction_id: Int64Builder,
@@ -148,17 +134,19 @@ impl TokenTransfers {
             self.asset_issuer.append_null();
             return;
         };
-        let Some((code, issuer)) = code_and_issuer(asset) else {
-            self.asset.append_value("native");
-            self.asset_type.append_value("native");
+        if let Asset::Native = asset {
+            self.asset.append_value(NATIVE);
+            self.asset_type.append_value(NATIVE);
             self.asset_code.append_null();
             self.asset_issuer.append_null();
             return;
-        };
+        }
+        let (_, code, issuer) = extract_asset(asset);
+        // stellar-etl's type follows the code's length, not the XDR arm.
         let kind = if code.len() > 4 {
-            "credit_alphanum12"
+            CREDIT_ALPHANUM12
         } else {
-            "credit_alphanum4"
+            CREDIT_ALPHANUM4
         };
         self.scratch.clear();
         self.scratch.push_str(kind);

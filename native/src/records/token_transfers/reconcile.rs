@@ -6,8 +6,8 @@
 
 use stellar_xdr::curr::{Asset, LedgerEntryData, Operation};
 
-use super::changes::Change;
 use super::event::{Addr, Kind, TokenEvent, TxContext};
+use crate::records::operations::changes::Change;
 
 /// The XLM balance change of account `key` over the changes.
 fn account_delta(changes: &[Change<'_>], key: &[u8; 32]) -> i128 {

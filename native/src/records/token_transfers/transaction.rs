@@ -6,12 +6,12 @@ use stellar_xdr::curr::{
     TransactionResultResult,
 };
 
-use super::changes::{operation_changes, Change};
 use super::contract::token_event;
 use super::event::{TokenEvent, TtError, TtResult, TxContext};
 use super::fees::{derived_fee_events, has_unified_fee_events, unified_fee_events};
 use super::reconcile::reconcile_xlm;
 use super::{balances, payments};
+use crate::records::operations::changes::{operation_changes, Change};
 
 /// Protocol 8 fixed the bugs that minted and burned lumens outside any operation's intent.
 const RECONCILE_BEFORE_PROTOCOL: u32 = 8;
