@@ -169,10 +169,10 @@ def _testnet_blob() -> LedgerBlob:
     return _blobs(DATASTORES / "testnet-p19-lpf64")[0]
 
 
-def _failures(monkeypatch, switch: str, blob: LedgerBlob, on_error: str):
+def _failures(monkeypatch, switch: str, blob: LedgerBlob, on_error: str, tables=TABLES):
     """(rows per table, dead letters, raised error) of one blob under the switch."""
     monkeypatch.setenv(native.MODE_ENV, switch)
-    fn = _decode_fn(TESTNET, "base64", False, on_error)
+    fn = _decode_fn(TESTNET, "base64", False, on_error, tables)
     rows, dead, raised = {}, [], None
     try:
         for element in fn.process(blob):
@@ -259,6 +259,54 @@ def test_a_malformed_batch_fails_naming_the_object_on_both_paths(monkeypatch, da
                 p_dead[0].ledger,
                 p_dead[0].error_class,
             )
+
+
+def _with_fee_changes_damaged(blob: LedgerBlob, seq: int, damage: str) -> LedgerBlob:
+    """The blob with the fee changes of ledger `seq`'s first transaction broken the way `damage` says.
+
+    "unpaired": its STATE entry dropped, so its UPDATED entry has no pre-state (the reader's rule);
+    "created_twice": its UPDATED entry also appended as CREATED (the compactor's rule).
+    """
+    batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
+    for lcm in batch.ledger_close_metas:
+        body = lcm.v0 or lcm.v1 or lcm.v2
+        if body.ledger_header.header.ledger_seq.uint32 != seq:
+            continue
+        changes = body.tx_processing[0].fee_processing.ledger_entry_changes
+        kinds = [c.type.name for c in changes]
+        assert kinds[:2] == ["LEDGER_ENTRY_STATE", "LEDGER_ENTRY_UPDATED"]
+        if damage == "unpaired":
+            del changes[0]
+        else:
+            created = xdr.LedgerEntryChange(xdr.LedgerEntryChangeType.LEDGER_ENTRY_CREATED, created=changes[1].updated)
+            changes.append(created)
+    return blob._replace(data=batch.to_xdr_bytes())
+
+
+@pytest.mark.parametrize(
+    "damage,words",
+    [
+        ("unpaired", "LEDGER_ENTRY_UPDATED change #0 in fee is not preceded by its state"),
+        ("created_twice", "cannot create an entry that already exists"),
+    ],
+)
+def test_broken_entry_changes_fail_the_change_tables_the_same_way(monkeypatch, damage, words, shared_ledgers):
+    """The change tables' reader and compactor refuse the same ledgers with the same words on both paths."""
+    blob = _testnet_blob()
+    bad = _first_ledger_with_transactions(blob)
+    damaged = _with_fee_changes_damaged(blob, bad, damage)
+    tables = ("accounts", "account_signers", PYTHON_TABLE)
+    for on_error in ("fail", "dead_letter"):
+        p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables)
+        n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error, tables)
+        assert n_rows == p_rows and n_rows.get("accounts")  # the ledgers before the bad one still have rows
+        if on_error == "fail":
+            assert n_raised is not None and n_raised.ledger == bad
+            assert str(n_raised) == str(p_raised)
+            assert f"ledger {bad} ({blob.origin}): table accounts: LedgerChangeError: " in str(n_raised)
+            assert words in str(n_raised)
+        else:
+            assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
 
 
 # --- arbitrary bytes: errors, never a crash ------------------------------------------------------

@@ -5,6 +5,7 @@ use arrow_array::ArrayRef;
 use crate::ledger::View;
 use stellar_xdr::curr::LedgerCloseMeta;
 
+pub mod changes;
 pub mod contract_events;
 pub mod ledgers;
 pub mod operations;
@@ -18,6 +19,12 @@ pub const TABLES: &[&str] = &[
     "contract_events",
     "operations",
     "token_transfers",
+    "accounts",
+    "account_signers",
+    "trustlines",
+    "offers",
+    "liquidity_pools",
+    "claimable_balances",
 ];
 
 pub struct Options {
@@ -97,6 +104,27 @@ pub fn build(table: &str, metas: &[LedgerCloseMeta], positions: &[usize], opts: 
         "contract_events" => Ok(run(contract_events::ContractEvents::new(opts), metas, positions, opts)),
         "operations" => Ok(run(operations::Operations::new(opts), metas, positions, opts)),
         "token_transfers" => Ok(run(token_transfers::TokenTransfers::new(opts), metas, positions, opts)),
+        "accounts" => Ok(run(changes::accounts::Accounts::new(opts), metas, positions, opts)),
+        "account_signers" => Ok(run(
+            changes::account_signers::AccountSigners::new(opts),
+            metas,
+            positions,
+            opts,
+        )),
+        "trustlines" => Ok(run(changes::trustlines::Trustlines::new(opts), metas, positions, opts)),
+        "offers" => Ok(run(changes::offers::Offers::new(opts), metas, positions, opts)),
+        "liquidity_pools" => Ok(run(
+            changes::liquidity_pools::LiquidityPools::new(opts),
+            metas,
+            positions,
+            opts,
+        )),
+        "claimable_balances" => Ok(run(
+            changes::claimable_balances::ClaimableBalances::new(opts),
+            metas,
+            positions,
+            opts,
+        )),
         other => Err(format!("table {other:?} is not implemented natively")),
     }
 }

@@ -2,12 +2,12 @@
 //! (reference: `beam_pipeline/records/token_transfers/fees.py`, which says where each amount comes from).
 
 use stellar_xdr::curr::{
-    Asset, ContractEventBody, ContractEventType, LedgerEntryChange, LedgerEntryData, MuxedAccount, ScVal,
-    TransactionEnvelope, TransactionMeta,
+    Asset, ContractEventBody, ContractEventType, MuxedAccount, ScVal, TransactionEnvelope, TransactionMeta,
 };
 
 use super::contract::{address_of, i128_value};
 use super::event::{Addr, Kind, TokenEvent, TtError, TtResult, TxContext};
+use crate::util::accounts::balance_span;
 
 /// The key of the account that paid the fee (the fee-bump's fee source, else the transaction source).
 fn fee_account(ctx: &TxContext<'_, '_>) -> [u8; 32] {
@@ -22,33 +22,6 @@ fn fee_account(ctx: &TxContext<'_, '_>) -> [u8; 32] {
         MuxedAccount::Ed25519(k) => k.0,
         MuxedAccount::MuxedEd25519(m) => m.ed25519.0,
     }
-}
-
-// MERGE: replace with util::accounts::balance_span (n-changes' port of util/accounts.py).
-/// (balance before, balance after) of account `key` across changes: the last STATE is before, the last
-/// UPDATED after; a missing side is 0.
-fn balance_span<'a>(changes: impl IntoIterator<Item = &'a LedgerEntryChange>, key: &[u8; 32]) -> (i64, i64) {
-    let (mut start, mut end) = (0, 0);
-    for change in changes {
-        let (entry, after) = match change {
-            LedgerEntryChange::Updated(e) => (e, true),
-            LedgerEntryChange::State(e) => (e, false),
-            _ => continue,
-        };
-        let LedgerEntryData::Account(account) = &entry.data else {
-            continue;
-        };
-        let stellar_xdr::curr::PublicKey::PublicKeyTypeEd25519(k) = &account.account_id.0;
-        if &k.0 != key {
-            continue;
-        }
-        if after {
-            end = account.balance;
-        } else {
-            start = account.balance;
-        }
-    }
-    (start, end)
 }
 
 fn fee(ctx: &TxContext<'_, '_>, payer: Addr, amount: i128) -> TokenEvent {
@@ -72,7 +45,7 @@ pub fn derived_fee_events(ctx: &TxContext<'_, '_>) -> TtResult<Vec<TokenEvent>> 
     if !ctx.is_soroban() {
         return Ok(vec![fee(ctx, payer, tx.result_pair.result.fee_charged as i128)]);
     }
-    let (start, end) = balance_span(tx.fee_changes.0.iter(), &key);
+    let (start, end) = balance_span(tx.fee_changes.0.iter(), Some(&key));
     if end > start {
         return Err(TtError::Token(format!(
             "{}: fee account balance rose during fee processing",
@@ -96,7 +69,7 @@ pub fn derived_fee_events(ctx: &TxContext<'_, '_>) -> TtResult<Vec<TokenEvent>> 
         }
     };
     let post = tx.post_apply_fee_changes.map(|c| c.0.as_slice()).unwrap_or(&[]);
-    let (start, end) = balance_span(after.0.iter().chain(post.iter()), &key);
+    let (start, end) = balance_span(after.0.iter().chain(post.iter()), Some(&key));
     if start > end {
         return Err(TtError::Token(format!(
             "{}: fee account balance fell in the refund",

@@ -35,18 +35,21 @@ const REFUNDS_LAST_FROM_PROTOCOL: u32 = 23;
 /// (transaction order, hash, event) of every event of a ledger, in the reference's order: every charge,
 /// then every transaction's operation events (each followed by its refund before protocol 23), then (from
 /// protocol 23) every refund.
-fn ledger_events(view: &View<'_>, opts: &Options) -> Result<Vec<(u32, Rc<str>, TokenEvent)>, RowError> {
+fn ledger_events(
+    view: &View<'_>,
+    opts: &Options,
+    sacs: &SacCache,
+) -> Result<Vec<(u32, Rc<str>, TokenEvent)>, RowError> {
     let sequence = view.sequence();
     let protocol = view.header().ledger_version;
     let txs = view
         .transactions(&opts.passphrase)
         .map_err(|e| RowError::new("LedgerDecodeError", e))?;
-    let sacs = SacCache::new(network_id(&opts.passphrase));
     let refunds_last = protocol >= REFUNDS_LAST_FROM_PROTOCOL;
     let (mut charges, mut middle, mut refunds) = (Vec::new(), Vec::new(), Vec::new());
     for tx in &txs {
         let hash: Rc<str> = hex(&tx.result_pair.transaction_hash.0).into();
-        let ctx = TxContext::new(sequence, protocol, tx, &hash, &sacs);
+        let ctx = TxContext::new(sequence, protocol, tx, &hash, sacs);
         let (fees, ops) = transaction::transaction_events(&ctx).map_err(|e| match e {
             TtError::Token(m) => RowError::new(ERR, m),
             TtError::Value(m) => RowError::new(ERR, format!("{}: token transfers: {m}", ctx.place())),
@@ -98,10 +101,12 @@ pub struct TokenTransfers {
     to_muxed_id: StringBuilder,
     /// Scratch text for the composed `asset` column.
     scratch: String,
+    /// The contract strkeys named so far (every event names one), kept for the whole build.
+    sacs: SacCache,
 }
 
 impl TokenTransfers {
-    pub fn new(_opts: &Options) -> Self {
+    pub fn new(opts: &Options) -> Self {
         TokenTransfers {
             transaction_hash: StringBuilder::new(),
             transaction_id: Int64Builder::new(),
@@ -121,6 +126,7 @@ impl TokenTransfers {
             to_muxed: StringBuilder::new(),
             to_muxed_id: StringBuilder::new(),
             scratch: String::new(),
+            sacs: SacCache::new(network_id(&opts.passphrase)),
         }
     }
 
@@ -174,7 +180,7 @@ impl TableBuilder for TokenTransfers {
     fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
         let seq = view.sequence();
         let closed_at_us = view.close_time() as i64 * 1_000_000;
-        let events = ledger_events(view, opts)?;
+        let events = ledger_events(view, opts, &self.sacs)?;
         let value_error = |m: String| RowError::new("ValueError", m);
         let mut rows = Vec::with_capacity(events.len());
         for (order, tx_hash, event) in events {
