@@ -129,27 +129,20 @@ def _damaged(source: str, find: Callable[[LedgerView], Callable[[], None] | None
     pytest.fail(f"no ledger of {source} has what the damage needs")
 
 
-def _successful_op(view: LedgerView, op_type: xdr.OperationType):
-    """(transaction, operation index) of a successful `op_type` whose events are derived from its changes."""
+def _claim_changes(view: LedgerView) -> list[xdr.LedgerEntryChange] | None:
+    """The raw changes of a successful claim of a claimable balance whose events are derived from them."""
     for tx in view.transactions:
         if not tx.successful or (tx.meta.v == 4 and tx.meta.v4.events):
             continue  # CAP-67 unified events do not read the operation's changes
         for i, op in enumerate(tx.operations):
-            if op.body.type == op_type:
-                return tx, i
+            if op.body.type == xdr.OperationType.CLAIM_CLAIMABLE_BALANCE:
+                return tx.operation_metas[i].changes.ledger_entry_changes
     return None
 
 
 def _claim_without_balance(view: LedgerView):
-    found = _successful_op(view, xdr.OperationType.CLAIM_CLAIMABLE_BALANCE)
-    if found is None:
-        return None
-    tx, i = found
-
-    def damage():
-        tx.operation_metas[i].changes.ledger_entry_changes = []
-
-    return damage
+    changes = _claim_changes(view)
+    return None if changes is None else changes.clear
 
 
 def _results_missing(view: LedgerView):
@@ -164,11 +157,7 @@ def _results_missing(view: LedgerView):
 
 
 def _unpaired_change(view: LedgerView):
-    found = _successful_op(view, xdr.OperationType.CLAIM_CLAIMABLE_BALANCE)
-    if found is None:
-        return None
-    tx, i = found
-    changes = tx.operation_metas[i].changes.ledger_entry_changes
+    changes = _claim_changes(view) or []
     first_update = next(
         (j for j, c in enumerate(changes) if c.type == xdr.LedgerEntryChangeType.LEDGER_ENTRY_UPDATED), None
     )

@@ -3,7 +3,7 @@
 
 use stellar_xdr::curr::{
     AccountMergeResult, Asset, ClaimAtom, InflationResult, ManageBuyOfferResult, ManageOfferSuccessResult,
-    ManageSellOfferResult, Operation, OperationBody, OperationResult, OperationResultTr,
+    ManageSellOfferResult, MuxedAccount, Operation, OperationBody, OperationResult, OperationResultTr,
     PathPaymentStrictReceiveResult, PathPaymentStrictSendResult,
 };
 
@@ -60,51 +60,72 @@ pub fn from_result(
         OperationBody::ManageBuyOffer(_)
         | OperationBody::ManageSellOffer(_)
         | OperationBody::CreatePassiveSellOffer(_) => manage_offer(ctx, n, op, result),
-        OperationBody::PathPaymentStrictSend(body) => (|| {
-            let success = match tr(result, "path_payment_strict_send_result")? {
-                OperationResultTr::PathPaymentStrictSend(PathPaymentStrictSendResult::Success(s)) => s,
-                OperationResultTr::PathPaymentStrictSend(_) => return Err(missing("offers")),
-                _ => return Err(missing("success")),
-            };
-            let mut out = claim_events(ctx, n, op, success.offers.as_slice());
-            out.push(mint_burn_or_transfer(
-                ctx,
-                n,
-                &body.dest_asset,
-                ctx.op_source(op),
-                Addr::of_muxed(&body.destination),
-                success.last.amount as i128,
-                true,
-            ));
-            Ok(out)
-        })(),
-        OperationBody::PathPaymentStrictReceive(body) => (|| {
-            let success = match tr(result, "path_payment_strict_receive_result")? {
-                OperationResultTr::PathPaymentStrictReceive(PathPaymentStrictReceiveResult::Success(s)) => s,
-                OperationResultTr::PathPaymentStrictReceive(_) => return Err(missing("offers")),
-                _ => return Err(missing("success")),
-            };
-            let mut out = claim_events(ctx, n, op, success.offers.as_slice());
-            out.push(mint_burn_or_transfer(
-                ctx,
-                n,
-                &body.dest_asset,
-                ctx.op_source(op),
-                Addr::of_muxed(&body.destination),
-                body.dest_amount as i128,
-                true,
-            ));
-            Ok(out)
-        })(),
+        OperationBody::PathPaymentStrictSend(body) => match tr(result, "path_payment_strict_send_result") {
+            Ok(OperationResultTr::PathPaymentStrictSend(PathPaymentStrictSendResult::Success(s))) => {
+                // Strict send: what arrived is the last hop's amount.
+                Ok(path_payment(
+                    ctx,
+                    n,
+                    op,
+                    &s.offers,
+                    &body.dest_asset,
+                    &body.destination,
+                    s.last.amount,
+                ))
+            }
+            Ok(OperationResultTr::PathPaymentStrictSend(_)) => Err(missing("offers")),
+            Ok(_) => Err(missing("success")),
+            Err(e) => Err(e),
+        },
+        OperationBody::PathPaymentStrictReceive(body) => match tr(result, "path_payment_strict_receive_result") {
+            Ok(OperationResultTr::PathPaymentStrictReceive(PathPaymentStrictReceiveResult::Success(s))) => {
+                // Strict receive: what arrived is the amount the operation asked for.
+                Ok(path_payment(
+                    ctx,
+                    n,
+                    op,
+                    &s.offers,
+                    &body.dest_asset,
+                    &body.destination,
+                    body.dest_amount,
+                ))
+            }
+            Ok(OperationResultTr::PathPaymentStrictReceive(_)) => Err(missing("offers")),
+            Ok(_) => Err(missing("success")),
+            Err(e) => Err(e),
+        },
         _ => return None,
     })
+}
+
+/// The fills of a path payment, then the payment of `amount` of `dest_asset` to the destination.
+fn path_payment(
+    ctx: &TxContext<'_, '_>,
+    n: u32,
+    op: &Operation,
+    offers: &[ClaimAtom],
+    dest_asset: &Asset,
+    destination: &MuxedAccount,
+    amount: i64,
+) -> Vec<TokenEvent> {
+    let mut out = claim_events(ctx, n, op, offers);
+    out.push(mint_burn_or_transfer(
+        ctx,
+        n,
+        dest_asset,
+        ctx.op_source(op),
+        Addr::of_muxed(destination),
+        amount as i128,
+        true,
+    ));
+    out
 }
 
 fn account_merge(
     ctx: &TxContext<'_, '_>,
     n: u32,
     op: &Operation,
-    dest: &stellar_xdr::curr::MuxedAccount,
+    dest: &MuxedAccount,
     result: &OperationResult,
 ) -> TtResult<Vec<TokenEvent>> {
     let balance = match tr(result, "account_merge_result")? {
