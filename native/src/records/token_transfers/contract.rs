@@ -256,3 +256,78 @@ fn token_event_parts(
         to_muxed: muxed,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stellar_xdr::curr::{Int128Parts, ScMap, ScMapEntry, ScSymbol};
+
+    const ISSUER: &str = "GAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAWHF"; // the all-zero key
+
+    #[test]
+    fn sep11_strings_name_one_classic_asset_as_the_reference_reads_them() {
+        assert_eq!(sep11_asset("native"), Ok(Some(Asset::Native)));
+        assert_eq!(sep11_asset("NaTiVe"), Ok(Some(Asset::Native)));
+        let Ok(Some(Asset::CreditAlphanum4(usd))) = sep11_asset(&format!("USD:{ISSUER}")) else {
+            panic!("USD is an alphanum4 asset")
+        };
+        assert_eq!(usd.asset_code.0, *b"USD\0");
+        assert!(matches!(
+            sep11_asset(&format!("ABCDE:{ISSUER}")),
+            Ok(Some(Asset::CreditAlphanum12(_)))
+        ));
+        // Python's `$` also matches before a final newline: the code keeps it.
+        let Ok(Some(Asset::CreditAlphanum4(nl))) = sep11_asset(&format!("ABC\n:{ISSUER}")) else {
+            panic!("a code with a final newline passes the reference's check")
+        };
+        assert_eq!(nl.asset_code.0, *b"ABC\n");
+        assert!(sep11_asset(&format!("ABCDEFGHIJKL\n:{ISSUER}")).is_err());
+        for bad in [
+            String::new(),
+            format!("USD:{ISSUER},native"),
+            format!("US-D:{ISSUER}"),
+            format!("USD:{ISSUER}:x"),
+            "USD:GAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAWHG".to_string(), // bad checksum
+            format!("USD:{}", ISSUER.to_lowercase()),
+        ] {
+            assert_eq!(sep11_asset(&bad), Ok(None), "{bad:?}");
+        }
+    }
+
+    fn i128(v: i64) -> ScVal {
+        ScVal::I128(Int128Parts {
+            hi: if v < 0 { -1 } else { 0 },
+            lo: v as u64,
+        })
+    }
+
+    fn entry(key: &str, val: ScVal) -> ScMapEntry {
+        ScMapEntry {
+            key: ScVal::Symbol(ScSymbol(key.try_into().unwrap())),
+            val,
+        }
+    }
+
+    #[test]
+    fn cap67_amounts_are_an_i128_or_a_map_with_the_destination_id() {
+        assert_eq!(i128_value(&i128(-5)), Some(-5));
+        assert_eq!(v4_amount(&i128(7)), Some((7, None)));
+        let map = |entries: Vec<ScMapEntry>| ScVal::Map(Some(ScMap(entries.try_into().unwrap())));
+        assert_eq!(
+            v4_amount(&map(vec![
+                entry("amount", i128(9)),
+                entry("to_muxed_id", ScVal::U64(42))
+            ])),
+            Some((9, Some(42)))
+        );
+        // Text and hash destinations carry no id: stellar-etl writes 0.
+        let text = ScVal::String(stellar_xdr::curr::ScString("x".try_into().unwrap()));
+        assert_eq!(
+            v4_amount(&map(vec![entry("amount", i128(9)), entry("to_muxed_id", text)])),
+            Some((9, Some(0)))
+        );
+        assert_eq!(v4_amount(&map(vec![entry("to_muxed_id", ScVal::U64(1))])), None);
+        assert_eq!(v4_amount(&map(vec![entry("amount", ScVal::U32(1))])), None);
+        assert_eq!(v4_amount(&ScVal::U32(1)), None);
+    }
+}
