@@ -5,6 +5,7 @@
 //! The modules mirror the reference's: `event` (the event and the rules every producer shares), `fees`,
 //! `payments`, `balances`, `contract`, `reconcile` and `transaction` (which of them a transaction uses).
 
+use std::fmt::Write;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -99,7 +100,7 @@ pub struct TokenTransfers {
     closed_at: TimestampMicrosecondBuilder,
     to_muxed: StringBuilder,
     to_muxed_id: StringBuilder,
-    /// Scratch text for the composed `asset` column.
+    /// Scratch text for the composed `asset` and `amount_raw` columns.
     scratch: String,
     /// The contract strkeys named so far (every event names one), kept for the whole build.
     sacs: SacCache,
@@ -211,7 +212,9 @@ impl TableBuilder for TokenTransfers {
         append_addr(&mut self.to, e.receiver.as_ref());
         self.append_asset(e.asset.as_ref());
         self.amount.append_value(e.amount as f64 * 0.0000001);
-        self.amount_raw.append_value(e.amount.to_string());
+        self.scratch.clear();
+        let _ = write!(self.scratch, "{}", e.amount); // writing to a String cannot fail
+        self.amount_raw.append_value(&self.scratch);
         self.contract_id.append_value(&*e.contract_id);
         self.ledger_sequence.append_value(r.seq);
         self.closed_at.append_value(r.closed_at_us);
