@@ -8,7 +8,7 @@ use stellar_xdr::curr::{
     TransactionResultResult,
 };
 
-use super::changes::{operation_changes, Change};
+use super::changes::{operation_changes_unsorted, sort_changes, Change};
 use crate::ledger::{Tx, View};
 use crate::strkey;
 use crate::util::assets::{asset_id, extract_asset};
@@ -43,7 +43,8 @@ pub struct OpContext<'a, 'c> {
     pub passphrase: &'c str,
     pub network_id: &'c [u8; 32],
     pub protocol: u32,
-    changes: OnceCell<Result<Vec<Change<'a>>, String>>,
+    unsorted: OnceCell<Result<Vec<Change<'a>>, String>>,
+    changes: OnceCell<Vec<Change<'a>>>,
 }
 
 /// The source account of a transaction's inner envelope (a v0 envelope only has an ed25519 key).
@@ -110,6 +111,7 @@ impl<'a, 'c> OpContext<'a, 'c> {
             passphrase,
             network_id,
             protocol: view.header().ledger_version,
+            unsorted: OnceCell::new(),
             changes: OnceCell::new(),
         })
     }
@@ -143,9 +145,19 @@ impl<'a, 'c> OpContext<'a, 'c> {
 
     /// Ledger-entry changes this operation made, as stellar-etl's ingest sees them (computed once).
     pub fn changes(&self) -> Res<&[Change<'a>]> {
+        let unsorted = self.unsorted_changes()?;
+        Ok(self.changes.get_or_init(|| {
+            let mut sorted = unsorted.to_vec();
+            sort_changes(&mut sorted);
+            sorted
+        }))
+    }
+
+    /// The same changes in the meta's order (and the same errors): for questions the order does not change.
+    pub fn unsorted_changes(&self) -> Res<&[Change<'a>]> {
         let computed = self
-            .changes
-            .get_or_init(|| operation_changes(self.tx, self.index, self.protocol));
+            .unsorted
+            .get_or_init(|| operation_changes_unsorted(self.tx, self.index, self.protocol));
         match computed {
             Ok(c) => Ok(c.as_slice()),
             Err(e) => Err(value_error(e.clone())),
@@ -326,8 +338,11 @@ mod tests {
         assert_eq!(stroops_to_real(1), 1e-7);
         assert_eq!(stroops_to_real(-15), -1.5e-6);
         // Past 2^53 a plain `as f64` would round twice; Python prints 922337203685.4775 for int64 max.
-        assert_eq!(stroops_to_real(i64::MAX as i128), 922337203685.4775807);
-        assert_eq!(stroops_to_real(9007199254740993), 900719925.4740993);
+        assert_eq!(stroops_to_real(i64::MAX as i128), 922_337_203_685.477_5);
+        // Values where `v as f64 / 1e7` is one ulp off (Python: v / 10**7 vs float(v) / 1e7).
+        assert_eq!(stroops_to_real(5258986265376043509), 525_898_626_537.604_4);
+        assert_eq!(stroops_to_real(-7408596316092197599), -740_859_631_609.219_7);
+        assert_eq!(stroops_to_real(591064915700530116), 59_106_491_570.053_01);
         assert_eq!(amount_string(0), "0.0000000");
         assert_eq!(amount_string(-5), "-0.0000005");
         assert_eq!(rat_float_string(1, 3, 7).unwrap(), "0.3333333");

@@ -209,7 +209,12 @@ pub fn operation_details(ctx: &OpContext<'_, '_>) -> Res<Details> {
         OperationBody::SetOptions(op) => op.signer.as_ref().map(|s| strkey::signer(&s.key)),
         _ => None,
     };
-    let sponsor = changes::find_sponsor(ctx.changes()?, signer.as_deref()).map_err(common::value_error)?;
+    // Most operations create nothing sponsored: then the answer is None in any order, and the sort is skipped.
+    let sponsor = if changes::may_have_sponsor(ctx.unsorted_changes()?, signer.as_deref()) {
+        changes::find_sponsor(ctx.changes()?, signer.as_deref()).map_err(common::value_error)?
+    } else {
+        None
+    };
     if let Some(sponsor) = sponsor {
         details.set("sponsor", sponsor);
     }
@@ -239,11 +244,42 @@ pub struct Row {
     trace_code: String,
 }
 
+/// The error of the reference's `datetime.fromtimestamp(close_time, tz=utc)` (`LedgerView.closed_at`) for a
+/// close time Python's datetime cannot hold, as CPython on glibc reports it.
+fn closed_at_error(close_time: u64) -> Option<RowError> {
+    const MAX_DATETIME: u64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    if close_time <= MAX_DATETIME {
+        return None;
+    }
+    if close_time > i64::MAX as u64 {
+        return Some(RowError::new(
+            "OverflowError",
+            "timestamp out of range for platform time_t".to_string(),
+        ));
+    }
+    let (year, ..) = crate::util::goformat::go_utc_parts(close_time as i64);
+    if year - 1900 > i32::MAX as i128 {
+        // gmtime's tm_year overflows: the C library refuses.
+        return Some(RowError::new(
+            "OSError",
+            "[Errno 75] Value too large for defined data type".to_string(),
+        ));
+    }
+    // CPython adds 1900 to tm_year in a C int, which wraps.
+    let reported = (year as i64 as i32) as i64;
+    Some(RowError::new("ValueError", format!("year {reported} is out of range")))
+}
+
 fn operation_row(ctx: &OpContext<'_, '_>, seq: u32, closed_at_us: i64, tx: &Tx<'_>) -> Result<Row, RowError> {
     let details = operation_details(ctx).map_err(|f| row_error(ctx, f))?.to_json();
     let (result_code, trace_code) = result_codes(ctx).map_err(|f| row_error(ctx, f))?;
     let source = ctx.source();
     let value_error = |e: String| RowError::new("ValueError", e);
+    let transaction_id = toid(seq, tx.index, 0).map_err(value_error)?;
+    let id = toid(seq, tx.index, ctx.index as u32 + 1).map_err(value_error)?;
+    if let Some(e) = closed_at_error(ctx.view.close_time()) {
+        return Err(e);
+    }
     Ok(Row {
         seq,
         closed_at_us,
@@ -252,8 +288,8 @@ fn operation_row(ctx: &OpContext<'_, '_>, seq: u32, closed_at_us: i64, tx: &Tx<'
         type_: ctx.op.body.discriminant() as i32,
         type_string: type_string(&ctx.op.body),
         details,
-        transaction_id: toid(seq, tx.index, 0).map_err(value_error)?,
-        id: toid(seq, tx.index, ctx.index as u32 + 1).map_err(value_error)?,
+        transaction_id,
+        id,
         result_code,
         trace_code,
     })
