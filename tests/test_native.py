@@ -261,11 +261,30 @@ def test_a_malformed_batch_fails_naming_the_object_on_both_paths(monkeypatch, da
             )
 
 
-def _with_fee_changes_damaged(blob: LedgerBlob, seq: int, damage: str) -> LedgerBlob:
-    """The blob with the fee changes of ledger `seq`'s first transaction broken the way `damage` says.
+def _last_update_of(body, account_id: xdr.AccountID) -> xdr.LedgerEntry:
+    """The last UPDATED entry of an account among a ledger's fee and transaction-meta changes."""
+    lists = [tp.fee_processing for tp in body.tx_processing]
+    for tp in body.tx_processing:
+        meta = tp.tx_apply_processing
+        inner = meta.v1 or meta.v2 or meta.v3 or meta.v4
+        lists += [getattr(inner, "tx_changes", None), getattr(inner, "tx_changes_before", None)]
+        lists += [op.changes for op in inner.operations] + [getattr(inner, "tx_changes_after", None)]
+    last = None
+    for changes in filter(None, lists):
+        for c in changes.ledger_entry_changes:
+            if c.updated is not None and c.updated.data.account and c.updated.data.account.account_id == account_id:
+                last = c.updated
+    assert last is not None
+    return last
+
+
+def _with_ledger_damaged(blob: LedgerBlob, seq: int, damage: str) -> LedgerBlob:
+    """The blob with ledger `seq` (the fee changes of its first transaction, or its header) broken as `damage` says.
 
     "unpaired": its STATE entry dropped, so its UPDATED entry has no pre-state (the reader's rule);
-    "created_twice": its UPDATED entry also appended as CREATED (the compactor's rule).
+    "created_twice": its UPDATED entry also appended as CREATED (the compactor's rule);
+    "huge_weight": a signer of weight 2^32 - 1 added to the account (more than the int32 column holds);
+    "far_future": the ledger closed in the year 10000 (past Python's datetime, which the rows' closed_at is).
     """
     batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
     for lcm in batch.ledger_close_metas:
@@ -275,8 +294,16 @@ def _with_fee_changes_damaged(blob: LedgerBlob, seq: int, damage: str) -> Ledger
         changes = body.tx_processing[0].fee_processing.ledger_entry_changes
         kinds = [c.type.name for c in changes]
         assert kinds[:2] == ["LEDGER_ENTRY_STATE", "LEDGER_ENTRY_UPDATED"]
-        if damage == "unpaired":
+        if damage == "far_future":
+            body.ledger_header.header.scp_value.close_time = xdr.TimePoint(xdr.Uint64(253402300800))
+        elif damage == "unpaired":
             del changes[0]
+        elif damage == "huge_weight":  # on the account's last state in the ledger, the one compaction keeps
+            account = _last_update_of(body, changes[1].updated.data.account.account_id).data.account
+            key = xdr.SignerKey(xdr.SignerKeyType.SIGNER_KEY_TYPE_ED25519, ed25519=xdr.Uint256(bytes(32)))
+            account.signers.append(xdr.Signer(key, xdr.Uint32(2**32 - 1)))
+            if account.ext.v == 1 and account.ext.v1.ext.v == 2:
+                account.ext.v1.ext.v2.signer_sponsoring_i_ds.append(xdr.SponsorshipDescriptor(None))
         else:
             created = xdr.LedgerEntryChange(xdr.LedgerEntryChangeType.LEDGER_ENTRY_CREATED, created=changes[1].updated)
             changes.append(created)
@@ -286,15 +313,19 @@ def _with_fee_changes_damaged(blob: LedgerBlob, seq: int, damage: str) -> Ledger
 @pytest.mark.parametrize(
     "damage,words",
     [
-        ("unpaired", "LEDGER_ENTRY_UPDATED change #0 in fee is not preceded by its state"),
-        ("created_twice", "cannot create an entry that already exists"),
+        ("unpaired", "table accounts: LedgerChangeError: ledger {bad} transaction "),
+        ("unpaired", ": LEDGER_ENTRY_UPDATED change #0 in fee is not preceded by its state"),
+        ("created_twice", "table accounts: LedgerChangeError: ledger {bad}: cannot create an entry that already"),
+        ("huge_weight", "table account_signers: ArrowInvalid: Value 4294967295 too large to fit in C integer type"),
+        ("far_future", "table accounts: ValueError: year 10000 is out of range"),
     ],
 )
 def test_broken_entry_changes_fail_the_change_tables_the_same_way(monkeypatch, damage, words, shared_ledgers):
-    """The change tables' reader and compactor refuse the same ledgers with the same words on both paths."""
+    """The change tables' reader and compactor (and the columns' types) refuse the same ledgers with the same
+    words on both paths."""
     blob = _testnet_blob()
     bad = _first_ledger_with_transactions(blob)
-    damaged = _with_fee_changes_damaged(blob, bad, damage)
+    damaged = _with_ledger_damaged(blob, bad, damage)
     tables = ("accounts", "account_signers", PYTHON_TABLE)
     for on_error in ("fail", "dead_letter"):
         p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables)
@@ -303,8 +334,8 @@ def test_broken_entry_changes_fail_the_change_tables_the_same_way(monkeypatch, d
         if on_error == "fail":
             assert n_raised is not None and n_raised.ledger == bad
             assert str(n_raised) == str(p_raised)
-            assert f"ledger {bad} ({blob.origin}): table accounts: LedgerChangeError: " in str(n_raised)
-            assert words in str(n_raised)
+            assert f"ledger {bad} ({blob.origin}): " in str(n_raised)
+            assert words.format(bad=bad) in str(n_raised)
         else:
             assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
 

@@ -83,31 +83,37 @@ pub fn balance_span<'a>(
     (start, end)
 }
 
+/// A plain account entry of `key` (all 32 bytes) holding `balance`: a fixture for the crate's unit tests.
+#[cfg(test)]
+pub fn test_account(key: u8, balance: i64) -> stellar_xdr::curr::LedgerEntry {
+    use stellar_xdr::curr::{
+        AccountEntry, AccountEntryExt, LedgerEntry, LedgerEntryExt, SequenceNumber, String32, Thresholds, Uint256,
+    };
+    LedgerEntry {
+        last_modified_ledger_seq: 7,
+        data: LedgerEntryData::Account(AccountEntry {
+            account_id: AccountId(PublicKey::PublicKeyTypeEd25519(Uint256([key; 32]))),
+            balance,
+            seq_num: SequenceNumber(1),
+            num_sub_entries: 0,
+            inflation_dest: None,
+            flags: 0,
+            home_domain: String32::default(),
+            thresholds: Thresholds([1, 0, 0, 0]),
+            signers: Default::default(),
+            ext: AccountEntryExt::V0,
+        }),
+        ext: LedgerEntryExt::V0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stellar_xdr::curr::{
-        AccountEntry, AccountEntryExt, LedgerEntry, LedgerEntryExt, MuxedAccountMed25519, SequenceNumber, String32,
-        Thresholds, Uint256,
-    };
+    use stellar_xdr::curr::{MuxedAccountMed25519, Uint256};
 
-    fn account_change(key: [u8; 32], balance: i64, updated: bool) -> LedgerEntryChange {
-        let entry = LedgerEntry {
-            last_modified_ledger_seq: 1,
-            data: LedgerEntryData::Account(AccountEntry {
-                account_id: AccountId(PublicKey::PublicKeyTypeEd25519(Uint256(key))),
-                balance,
-                seq_num: SequenceNumber(1),
-                num_sub_entries: 0,
-                inflation_dest: None,
-                flags: 0,
-                home_domain: String32::default(),
-                thresholds: Thresholds([1, 0, 0, 0]),
-                signers: Default::default(),
-                ext: AccountEntryExt::V0,
-            }),
-            ext: LedgerEntryExt::V0,
-        };
+    fn account_change(key: u8, balance: i64, updated: bool) -> LedgerEntryChange {
+        let entry = test_account(key, balance);
         if updated {
             LedgerEntryChange::Updated(entry)
         } else {
@@ -118,11 +124,11 @@ mod tests {
     #[test]
     fn balance_span_takes_the_last_state_and_update_of_the_account() {
         let changes = vec![
-            account_change([1; 32], 10, false),
-            account_change([2; 32], 99, false),
-            account_change([1; 32], 7, true),
-            account_change([1; 32], 8, false),
-            account_change([1; 32], 5, true),
+            account_change(1, 10, false),
+            account_change(2, 99, false),
+            account_change(1, 7, true),
+            account_change(1, 8, false),
+            account_change(1, 5, true),
         ];
         assert_eq!(balance_span(&changes, Some(&[1; 32])), (8, 5));
         assert_eq!(balance_span(&changes, Some(&[3; 32])), (0, 0));

@@ -10,7 +10,7 @@ use stellar_xdr::curr::{
 };
 
 use super::accounts::account_of;
-use super::common::reported;
+use super::common::{closed_at_us, int32, reported};
 use super::extract::{compacted_of_type, EntryChange};
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
@@ -19,7 +19,7 @@ use crate::util::accounts::{account_id_address, signer_key_address};
 pub struct Row {
     account_id: String,
     signer: String,
-    weight: i32,
+    weight: u32,
     sponsor: Option<String>,
     last_modified_ledger: u32,
     ledger_entry_change: u32,
@@ -105,10 +105,11 @@ fn signers_changed(change: &EntryChange<'_>) -> Result<bool, RowError> {
     Ok(signer_sponsoring_ids(pre) != signer_sponsoring_ids(post))
 }
 
-fn change_rows(change: &EntryChange<'_>, out: &mut Vec<Row>) -> Result<(), RowError> {
+fn change_rows(change: &EntryChange<'_>, view: &View<'_>, out: &mut Vec<Row>) -> Result<(), RowError> {
     let entry = reported(change)?;
     let account = account_of(&entry.data)?;
     let address = account_id_address(&account.account_id);
+    closed_at_us(view)?; // where the reference reads `ledger.closed_at`
     let sponsors = sponsor_per_signer(account)?;
     let summary = signer_summary(account);
     let start = out.len();
@@ -117,7 +118,7 @@ fn change_rows(change: &EntryChange<'_>, out: &mut Vec<Row>) -> Result<(), RowEr
             account_id: address.clone(),
             sponsor: lookup(&sponsors, signer),
             signer: signer.clone(),
-            weight: *weight as i32,
+            weight: *weight,
             last_modified_ledger: entry.last_modified_ledger_seq,
             ledger_entry_change: change.change_type as u32,
             deleted: change.deleted(),
@@ -181,8 +182,12 @@ impl TableBuilder for AccountSigners {
         let mut rows = Vec::new();
         for change in compacted_of_type(view, &opts.passphrase, LedgerEntryType::Account)? {
             if signers_changed(&change)? {
-                change_rows(&change, &mut rows)?;
+                change_rows(&change, view, &mut rows)?;
             }
+        }
+        // What the reference's pyarrow conversion refuses, after every row of the ledger transformed.
+        for r in &rows {
+            int32(r.weight)?;
         }
         let closed_at_us = (view.close_time() as i64).wrapping_mul(1_000_000);
         Ok(rows.into_iter().map(|r| (r, closed_at_us, view.sequence())).collect())
@@ -191,7 +196,7 @@ impl TableBuilder for AccountSigners {
     fn append(&mut self, (r, closed_at_us, sequence): Self::Row) {
         self.account_id.append_value(&r.account_id);
         self.signer.append_value(&r.signer);
-        self.weight.append_value(r.weight);
+        self.weight.append_value(r.weight as i32);
         self.sponsor.append_option(r.sponsor.as_deref());
         self.last_modified_ledger.append_value(r.last_modified_ledger);
         self.ledger_entry_change.append_value(r.ledger_entry_change);

@@ -14,7 +14,7 @@ use stellar_xdr::curr::{
     LedgerEntryData, LedgerEntryType, Liabilities,
 };
 
-use super::common::{reported, sponsor, stroops_to_real, ChangeColumns};
+use super::common::{int64, reported, sponsor, stroops_to_real, ChangeColumns};
 use super::extract::{compacted_of_type, EntryChange, ERR};
 use crate::arrow_out::go_string;
 use crate::ledger::View;
@@ -28,7 +28,7 @@ pub struct Row {
     selling_liabilities: f64,
     sequence_number: i64,
     sequence_ledger: i64,
-    sequence_time: i64,
+    sequence_time: u64,
     num_subentries: u32,
     inflation_destination: String,
     flags: u32,
@@ -41,7 +41,7 @@ pub struct Row {
 }
 
 /// The account entry of a change's entry (a change of type ACCOUNT always has one).
-pub fn account_of<'e>(data: &'e LedgerEntryData) -> Result<&'e AccountEntry, RowError> {
+pub fn account_of(data: &LedgerEntryData) -> Result<&AccountEntry, RowError> {
     match data {
         LedgerEntryData::Account(a) => Ok(a),
         other => Err(RowError::new(
@@ -88,13 +88,13 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
     let entry = reported(change)?;
     let a = account_of(&entry.data)?;
     let address = account_id_address(&a.account_id);
-    let (mut buying, mut selling, mut seq_ledger, mut seq_time, mut sponsored, mut sponsoring) = (0, 0, 0, 0, 0, 0);
+    let (mut buying, mut selling, mut seq_ledger, mut seq_time, mut sponsored, mut sponsoring) = (0, 0, 0, 0u64, 0, 0);
     if let AccountEntryExt::V1(v1) = &a.ext {
         (buying, selling) = (v1.liabilities.buying, v1.liabilities.selling);
         if let AccountEntryExtensionV1Ext::V2(v2) = &v1.ext {
             (sponsored, sponsoring) = (v2.num_sponsored, v2.num_sponsoring);
             if let AccountEntryExtensionV2Ext::V3(v3) = &v2.ext {
-                (seq_ledger, seq_time) = (v3.seq_ledger as i64, v3.seq_time.0 as i64);
+                (seq_ledger, seq_time) = (v3.seq_ledger as i64, v3.seq_time.0);
             }
         }
     }
@@ -123,7 +123,7 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
         sponsor: sponsor(entry),
         num_sponsored: sponsored,
         num_sponsoring: sponsoring,
-        change: ChangeColumns::new(change, entry, view),
+        change: ChangeColumns::checked(change, entry, view)?,
         account_id: address,
     })
 }
@@ -188,6 +188,10 @@ impl TableBuilder for Accounts {
                 rows.push(change_row(&change, view)?);
             }
         }
+        // What the reference's pyarrow conversion refuses, after every row of the ledger transformed.
+        for r in &rows {
+            int64(r.sequence_time)?;
+        }
         Ok(rows)
     }
 
@@ -198,7 +202,7 @@ impl TableBuilder for Accounts {
         self.selling_liabilities.append_value(r.selling_liabilities);
         self.sequence_number.append_value(r.sequence_number);
         self.sequence_ledger.append_value(r.sequence_ledger);
-        self.sequence_time.append_value(r.sequence_time);
+        self.sequence_time.append_value(r.sequence_time as i64);
         self.num_subentries.append_value(r.num_subentries);
         self.inflation_destination.append_value(&r.inflation_destination);
         self.flags.append_value(r.flags);

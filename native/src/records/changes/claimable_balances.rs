@@ -121,7 +121,7 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
             ClaimableBalanceEntryExt::V1(v1) => v1.flags,
         },
         balance_id_strkey: claimable_balance_strkey(&hash.0),
-        change: ChangeColumns::new(change, entry, view),
+        change: ChangeColumns::checked(change, entry, view)?,
     })
 }
 

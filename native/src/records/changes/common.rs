@@ -2,7 +2,10 @@
 //! `beam_pipeline/records/changes/_common.py`): amounts as float64 the way Go's `big.Rat.Float64` rounds them,
 //! sponsors, the trailing change columns.
 
+use std::sync::Arc;
+
 use arrow_array::builder::{BooleanBuilder, TimestampMicrosecondBuilder, UInt32Builder};
+use arrow_array::ArrayRef;
 use stellar_xdr::curr::{Asset, AssetType, LedgerEntry, LedgerEntryExt};
 
 use super::extract::{EntryChange, ERR};
@@ -12,6 +15,7 @@ use crate::strkey;
 use crate::util::accounts::account_id_address;
 
 use crate::util::assets::{asset_id, extract_asset, pool_id_strkey, CLAIMABLE_BALANCE_VERSION};
+use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder};
 
 /// Go's String() of xdr.AssetType: stellar-etl hashes trustline assets with these names.
 pub fn go_asset_type_enum_name(t: AssetType) -> &'static str {
@@ -24,7 +28,7 @@ pub fn go_asset_type_enum_name(t: AssetType) -> &'static str {
 }
 
 /// (type, code, issuer, farm-hash id) like stellar-etl's transformSingleAsset (`asset_columns`).
-pub fn asset_columns(asset: &Asset) -> (&'static str, String, String, i64) {
+pub fn asset_columns(asset: &Asset) -> AssetColumns {
     let (kind, code, issuer) = extract_asset(asset);
     let id = asset_id(&code, &issuer, kind);
     (kind, code, issuer, id)
@@ -50,6 +54,33 @@ pub fn stroops_to_real(amount: i64) -> f64 {
     } else {
         magnitude
     }
+}
+
+/// A signed XDR value bound for an unsigned column: the reference's pyarrow refuses a negative one, and the
+/// decode step reports that error (class and words) for the ledger, so the core does too.
+pub fn unsigned(value: i64) -> Result<u64, RowError> {
+    u64::try_from(value).map_err(|_| {
+        RowError::new(
+            "OverflowError",
+            "can't convert negative value to unsigned int".to_string(),
+        )
+    })
+}
+
+/// An unsigned 64-bit XDR value bound for an int64 column (pyarrow's refusal above 2^63 - 1).
+pub fn int64(value: u64) -> Result<i64, RowError> {
+    i64::try_from(value)
+        .map_err(|_| RowError::new("OverflowError", "Python int too large to convert to C long".to_string()))
+}
+
+/// An unsigned 32-bit XDR value bound for an int32 column (pyarrow's refusal above 2^31 - 1).
+pub fn int32(value: u32) -> Result<i32, RowError> {
+    i32::try_from(value).map_err(|_| {
+        RowError::new(
+            "ArrowInvalid",
+            format!("Value {value} too large to fit in C integer type"),
+        )
+    })
 }
 
 /// The entry's sponsoring account (LedgerEntry ext v1), or None.
@@ -83,7 +114,23 @@ pub struct ChangeColumns {
     pub ledger_sequence: u32,
 }
 
+/// The ledger's close time in microseconds, or the error of the reference's `ledger.closed_at` (Python's
+/// datetime) for a close time past the year 9999, which the reference raises for each row it builds.
+pub fn closed_at_us(view: &View<'_>) -> Result<i64, RowError> {
+    match crate::records::operations::closed_at_error(view.close_time()) {
+        Some(e) => Err(e),
+        None => Ok(view.close_time() as i64 * 1_000_000),
+    }
+}
+
 impl ChangeColumns {
+    /// The columns, failing as the reference's `change_columns` does for a close time Python cannot hold.
+    pub fn checked(change: &EntryChange<'_>, entry: &LedgerEntry, view: &View<'_>) -> Result<Self, RowError> {
+        closed_at_us(view)?;
+        Ok(Self::new(change, entry, view))
+    }
+
+    /// The columns, with a close time past Python's datetime range wrapped rather than refused (see `checked`).
     pub fn new(change: &EntryChange<'_>, entry: &LedgerEntry, view: &View<'_>) -> Self {
         ChangeColumns {
             last_modified_ledger: entry.last_modified_ledger_seq,
@@ -92,6 +139,56 @@ impl ChangeColumns {
             closed_at_us: (view.close_time() as i64).wrapping_mul(1_000_000),
             ledger_sequence: view.sequence(),
         }
+    }
+}
+
+/// (type, code, issuer, asset_id) of one asset, as `asset_columns` returns them.
+pub type AssetColumns = (&'static str, String, String, i64);
+
+/// The columns of one asset in the order offers and liquidity pools have them: type, code, issuer, then (pools
+/// only) the amount, then the id.
+pub struct AssetBuilders {
+    kind: StringBuilder,
+    code: StringBuilder,
+    issuer: StringBuilder,
+    amount: Option<Float64Builder>,
+    id: Int64Builder,
+}
+
+impl AssetBuilders {
+    /// With an amount column (`with_amount`) or without.
+    pub fn new(with_amount: bool) -> Self {
+        AssetBuilders {
+            kind: StringBuilder::new(),
+            code: StringBuilder::new(),
+            issuer: StringBuilder::new(),
+            amount: with_amount.then(Float64Builder::new),
+            id: Int64Builder::new(),
+        }
+    }
+
+    /// `amount` is ignored without an amount column.
+    pub fn append(&mut self, (kind, code, issuer, id): &AssetColumns, amount: f64) {
+        self.kind.append_value(kind);
+        self.code.append_value(code);
+        self.issuer.append_value(issuer);
+        if let Some(a) = &mut self.amount {
+            a.append_value(amount);
+        }
+        self.id.append_value(*id);
+    }
+
+    pub fn finish(&mut self) -> Vec<ArrayRef> {
+        let mut out: Vec<ArrayRef> = vec![
+            Arc::new(self.kind.finish()),
+            Arc::new(self.code.finish()),
+            Arc::new(self.issuer.finish()),
+        ];
+        if let Some(a) = &mut self.amount {
+            out.push(Arc::new(a.finish()));
+        }
+        out.push(Arc::new(self.id.finish()));
+        out
     }
 }
 
@@ -122,6 +219,17 @@ impl ChangeBuilders {
         self.closed_at.append_value(c.closed_at_us);
         self.ledger_sequence.append_value(c.ledger_sequence);
     }
+
+    /// The five columns in the reference's order, for tables that keep them together.
+    pub fn finish(&mut self) -> [ArrayRef; 5] {
+        [
+            Arc::new(self.last_modified_ledger.finish()),
+            Arc::new(self.ledger_entry_change.finish()),
+            Arc::new(self.deleted.finish()),
+            Arc::new(self.closed_at.finish()),
+            Arc::new(self.ledger_sequence.finish()),
+        ]
+    }
 }
 
 impl Default for ChangeBuilders {
@@ -151,9 +259,9 @@ mod tests {
         assert_eq!(stroops_to_real(0), 0.0);
         assert_eq!(stroops_to_real(1), 1e-7);
         assert_eq!(stroops_to_real(-15_000_000), -1.5);
-        assert_eq!(stroops_to_real(i64::MAX), 922337203685.4775807);
+        assert_eq!(stroops_to_real(i64::MAX), 922337203685.4775);
         // Python: 9007199254740993 / 10_000_000 == 900719925.4740993 (float(n) / 1e7 gives ...4740992).
         assert_eq!(stroops_to_real(9_007_199_254_740_993), 900719925.4740993);
-        assert_eq!(stroops_to_real(i64::MIN), -922337203685.4775808);
+        assert_eq!(stroops_to_real(i64::MIN), -922337203685.4775);
     }
 }

@@ -484,3 +484,253 @@ pub fn compacted_of_type<'a>(
     read.retain(|c| c.phase != Phase::Eviction);
     compact(read, view.sequence())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stellar_xdr::curr::{
+        AccountId, Hash, LedgerEntryExt, LedgerKey, LedgerKeyAccount, PublicKey, TtlEntry, Uint256,
+    };
+
+    fn account(key: u8, balance: i64) -> LedgerEntry {
+        crate::util::accounts::test_account(key, balance)
+    }
+
+    fn ttl(live_until: u32) -> LedgerEntry {
+        LedgerEntry {
+            last_modified_ledger_seq: 7,
+            data: LedgerEntryData::Ttl(TtlEntry {
+                key_hash: Hash([9; 32]),
+                live_until_ledger_seq: live_until,
+            }),
+            ext: LedgerEntryExt::V0,
+        }
+    }
+
+    fn change(t: LedgerEntryChangeType, pre: Option<&LedgerEntry>, post: Option<&LedgerEntry>) -> EntryChange<'static> {
+        let entry = post.or(pre).expect("a test change has an entry");
+        EntryChange {
+            entry_type: entry.data.discriminant(),
+            change_type: t,
+            pre: pre.map(|e| Cow::Owned(e.clone())),
+            post: post.map(|e| Cow::Owned(e.clone())),
+            key_bytes: key_xdr(&entry.data).expect("encodes"),
+            phase: Phase::Operation,
+            tx: None,
+            op_index: Some(0),
+            upgrade_index: None,
+        }
+    }
+
+    fn balance(e: Option<&Cow<'_, LedgerEntry>>) -> Option<i64> {
+        match e.map(|e| &e.data) {
+            Some(LedgerEntryData::Account(a)) => Some(a.balance),
+            _ => None,
+        }
+    }
+
+    use LedgerEntryChangeType::{Created, Removed, Restored, Updated};
+
+    #[test]
+    fn the_key_is_the_ledger_keys_xdr() {
+        let e = account(3, 1);
+        let key = LedgerKey::Account(LedgerKeyAccount {
+            account_id: AccountId(PublicKey::PublicKeyTypeEd25519(Uint256([3; 32]))),
+        });
+        assert_eq!(
+            key_xdr(&e.data).expect("encodes"),
+            key.to_xdr(Limits::none()).expect("encodes")
+        );
+    }
+
+    #[test]
+    fn compaction_follows_the_go_compactor() {
+        let (a1, a2, a3) = (account(1, 10), account(1, 20), account(1, 30));
+        // created + updated stays created, with the last post-state.
+        let out = compact(
+            vec![change(Created, None, Some(&a1)), change(Updated, Some(&a1), Some(&a2))],
+            5,
+        )
+        .map_err(|e| e.message)
+        .unwrap();
+        assert_eq!(
+            (out.len(), out[0].change_type, balance(out[0].post.as_ref())),
+            (1, Created, Some(20))
+        );
+        // updated + updated: first pre-state, last post-state.
+        let out = compact(
+            vec![
+                change(Updated, Some(&a1), Some(&a2)),
+                change(Updated, Some(&a2), Some(&a3)),
+            ],
+            5,
+        )
+        .map_err(|e| e.message)
+        .unwrap();
+        assert_eq!(
+            (balance(out[0].pre.as_ref()), balance(out[0].post.as_ref())),
+            (Some(10), Some(30))
+        );
+        // created + removed disappears; updated + removed is removed with the first pre-state.
+        assert!(compact(
+            vec![change(Created, None, Some(&a1)), change(Removed, Some(&a1), None)],
+            5
+        )
+        .map_err(|e| e.message)
+        .unwrap()
+        .is_empty());
+        let out = compact(
+            vec![change(Updated, Some(&a1), Some(&a2)), change(Removed, Some(&a2), None)],
+            5,
+        )
+        .map_err(|e| e.message)
+        .unwrap();
+        assert_eq!(
+            (out[0].change_type, balance(out[0].pre.as_ref()), out[0].post.is_none()),
+            (Removed, Some(10), true)
+        );
+        assert!(out[0].deleted() && balance(out[0].entry().map(Cow::Borrowed).as_ref()) == Some(10));
+        // removed + created becomes updated.
+        let out = compact(
+            vec![change(Removed, Some(&a1), None), change(Created, None, Some(&a2))],
+            5,
+        )
+        .map_err(|e| e.message)
+        .unwrap();
+        assert_eq!(
+            (
+                out[0].change_type,
+                balance(out[0].pre.as_ref()),
+                balance(out[0].post.as_ref())
+            ),
+            (Updated, Some(10), Some(20))
+        );
+        // restored + updated stays restored; restored + removed becomes removed with the removal's pre-state.
+        let out = compact(
+            vec![change(Restored, None, Some(&a1)), change(Updated, Some(&a1), Some(&a2))],
+            5,
+        )
+        .map_err(|e| e.message)
+        .unwrap();
+        assert_eq!(
+            (out[0].change_type, balance(out[0].post.as_ref())),
+            (Restored, Some(20))
+        );
+        let out = compact(
+            vec![change(Restored, None, Some(&a1)), change(Removed, Some(&a2), None)],
+            5,
+        )
+        .map_err(|e| e.message)
+        .unwrap();
+        assert_eq!((out[0].change_type, balance(out[0].pre.as_ref())), (Removed, Some(20)));
+    }
+
+    #[test]
+    fn compaction_keeps_first_appearance_order_and_reinserts_at_the_end() {
+        let (a, b) = (account(1, 10), account(2, 10));
+        let out = compact(
+            vec![
+                change(Created, None, Some(&a)),
+                change(Created, None, Some(&b)),
+                change(Removed, Some(&a), None),
+                change(Created, None, Some(&a)),
+            ],
+            5,
+        )
+        .map_err(|e| e.message)
+        .unwrap();
+        let keys: Vec<u8> = out.iter().map(|c| c.key_bytes[8]).collect();
+        assert_eq!(keys, vec![2, 1]);
+    }
+
+    #[test]
+    fn a_ttl_update_keeps_the_larger_live_until() {
+        let (t1, t2, t3) = (ttl(100), ttl(50), ttl(80));
+        let out = compact(
+            vec![
+                change(Updated, Some(&t3), Some(&t1)),
+                change(Updated, Some(&t1), Some(&t2)),
+            ],
+            5,
+        )
+        .map_err(|e| e.message)
+        .unwrap();
+        let Some(LedgerEntryData::Ttl(t)) = out[0].post.as_deref().map(|e| &e.data) else {
+            panic!("a ttl")
+        };
+        assert_eq!(t.live_until_ledger_seq, 100);
+    }
+
+    #[test]
+    fn compaction_refuses_what_go_refuses() {
+        let a = account(1, 10);
+        let cases = [
+            (
+                vec![change(Created, None, Some(&a)), change(Created, None, Some(&a))],
+                "create an entry that already exists",
+            ),
+            (
+                vec![change(Removed, Some(&a), None), change(Updated, Some(&a), Some(&a))],
+                "update an entry that was removed",
+            ),
+            (
+                vec![change(Removed, Some(&a), None), change(Removed, Some(&a), None)],
+                "remove an entry that was already removed",
+            ),
+            (
+                vec![change(Updated, Some(&a), Some(&a)), change(Restored, None, Some(&a))],
+                "restore an entry that is already active",
+            ),
+        ];
+        for (changes, words) in cases {
+            let err = compact(changes, 5).expect_err("refused");
+            assert_eq!(err.class, ERR);
+            assert!(
+                err.message.starts_with("ledger 5: cannot ") && err.message.contains(words),
+                "{}",
+                err.message
+            );
+            assert!(err.message.ends_with(", operation change)"), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn pairing_folds_states_sorts_by_key_and_refuses_an_unpaired_update() {
+        let (a, b) = (account(2, 10), account(1, 20));
+        let items = vec![
+            LedgerEntryChange::State(a.clone()),
+            LedgerEntryChange::Updated(a.clone()),
+            LedgerEntryChange::Restored(b.clone()),
+            LedgerEntryChange::Updated(b.clone()),
+        ];
+        let ctx = Context {
+            phase: Phase::Fee,
+            tx: None,
+            op_index: None,
+            upgrade_index: None,
+        };
+        let mut out = Vec::new();
+        pair_changes(&items, ctx, &|| "here".to_string(), None, &mut out)
+            .map_err(|e| e.message)
+            .unwrap();
+        // b's restoration and update (key 1...) sort before a's update (key 2...), stably.
+        let seen: Vec<(LedgerEntryChangeType, u8)> = out.iter().map(|c| (c.change_type, c.key_bytes[8])).collect();
+        assert_eq!(seen, vec![(Restored, 1), (Updated, 1), (Updated, 2)]);
+        let mut none = Vec::new();
+        pair_changes(
+            &items,
+            ctx,
+            &|| "here".to_string(),
+            Some(LedgerEntryType::Ttl),
+            &mut none,
+        )
+        .map_err(|e| e.message)
+        .unwrap();
+        assert!(none.is_empty());
+        let err = pair_changes(&items[1..2], ctx, &|| "here".to_string(), None, &mut Vec::new()).expect_err("refused");
+        assert_eq!(
+            err.message,
+            "here: LEDGER_ENTRY_UPDATED change #0 in fee is not preceded by its state"
+        );
+    }
+}

@@ -3,22 +3,23 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder, UInt32Builder, UInt64Builder};
+use arrow_array::builder::{Float64Builder, StringBuilder, UInt32Builder, UInt64Builder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType, LiquidityPoolEntryBody};
 
-use super::common::{asset_columns, pool_strkey, reported, stroops_to_real, ChangeBuilders, ChangeColumns};
+use super::common::{
+    asset_columns, pool_strkey, reported, stroops_to_real, unsigned, AssetBuilders, AssetColumns, ChangeBuilders,
+    ChangeColumns,
+};
 use super::extract::{compacted_of_type, EntryChange, ERR};
 use crate::arrow_out::hex;
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
 
-type AssetColumns = (&'static str, String, String, i64);
-
 pub struct Row {
     liquidity_pool_id: String,
-    fee: u32,
-    trustline_count: u64,
+    fee: i32,
+    trustline_count: i64,
     pool_share_count: f64,
     asset_a: AssetColumns,
     asset_a_amount: f64,
@@ -40,55 +41,16 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
     let LiquidityPoolEntryBody::LiquidityPoolConstantProduct(cp) = &lp.body;
     Ok(Row {
         liquidity_pool_id: hex(raw_id),
-        fee: cp.params.fee as u32,
-        trustline_count: cp.pool_shares_trust_line_count as u64,
+        fee: cp.params.fee,
+        trustline_count: cp.pool_shares_trust_line_count,
         pool_share_count: stroops_to_real(cp.total_pool_shares),
         asset_a: asset_columns(&cp.params.asset_a),
         asset_a_amount: stroops_to_real(cp.reserve_a),
         asset_b: asset_columns(&cp.params.asset_b),
         asset_b_amount: stroops_to_real(cp.reserve_b),
         liquidity_pool_id_strkey: pool_strkey(raw_id),
-        change: ChangeColumns::new(change, entry, view),
+        change: ChangeColumns::checked(change, entry, view)?,
     })
-}
-
-struct Side {
-    kind: StringBuilder,
-    code: StringBuilder,
-    issuer: StringBuilder,
-    amount: Float64Builder,
-    id: Int64Builder,
-}
-
-impl Side {
-    fn new() -> Self {
-        Side {
-            kind: StringBuilder::new(),
-            code: StringBuilder::new(),
-            issuer: StringBuilder::new(),
-            amount: Float64Builder::new(),
-            id: Int64Builder::new(),
-        }
-    }
-
-    fn append(&mut self, (kind, code, issuer, id): &AssetColumns, amount: f64) {
-        self.kind.append_value(kind);
-        self.code.append_value(code);
-        self.issuer.append_value(issuer);
-        self.amount.append_value(amount);
-        self.id.append_value(*id);
-    }
-
-    /// type, code, issuer, amount, id.
-    fn finish(&mut self) -> [ArrayRef; 5] {
-        [
-            Arc::new(self.kind.finish()),
-            Arc::new(self.code.finish()),
-            Arc::new(self.issuer.finish()),
-            Arc::new(self.amount.finish()),
-            Arc::new(self.id.finish()),
-        ]
-    }
 }
 
 pub struct LiquidityPools {
@@ -97,8 +59,8 @@ pub struct LiquidityPools {
     fee: UInt32Builder,
     trustline_count: UInt64Builder,
     pool_share_count: Float64Builder,
-    a: Side,
-    b: Side,
+    a: AssetBuilders,
+    b: AssetBuilders,
     liquidity_pool_id_strkey: StringBuilder,
     change: ChangeBuilders,
 }
@@ -111,8 +73,8 @@ impl LiquidityPools {
             fee: UInt32Builder::new(),
             trustline_count: UInt64Builder::new(),
             pool_share_count: Float64Builder::new(),
-            a: Side::new(),
-            b: Side::new(),
+            a: AssetBuilders::new(true),
+            b: AssetBuilders::new(true),
             liquidity_pool_id_strkey: StringBuilder::new(),
             change: ChangeBuilders::new(),
         }
@@ -123,17 +85,25 @@ impl TableBuilder for LiquidityPools {
     type Row = Row;
 
     fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
-        compacted_of_type(view, &opts.passphrase, LedgerEntryType::LiquidityPool)?
+        let rows = compacted_of_type(view, &opts.passphrase, LedgerEntryType::LiquidityPool)?
             .iter()
             .map(|c| change_row(c, view))
-            .collect()
+            .collect::<Result<Vec<Row>, RowError>>()?;
+        // What the reference's pyarrow conversion refuses, after every row of the ledger transformed.
+        for r in &rows {
+            unsigned(r.fee.into())?;
+        }
+        for r in &rows {
+            unsigned(r.trustline_count)?;
+        }
+        Ok(rows)
     }
 
     fn append(&mut self, r: Row) {
         self.liquidity_pool_id.append_value(&r.liquidity_pool_id);
         self.type_.append_value("constant_product");
-        self.fee.append_value(r.fee);
-        self.trustline_count.append_value(r.trustline_count);
+        self.fee.append_value(r.fee as u32);
+        self.trustline_count.append_value(r.trustline_count as u64);
         self.pool_share_count.append_value(r.pool_share_count);
         self.a.append(&r.asset_a, r.asset_a_amount);
         self.b.append(&r.asset_b, r.asset_b_amount);

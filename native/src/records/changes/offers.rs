@@ -7,13 +7,13 @@ use arrow_array::builder::{Float64Builder, Int32Builder, Int64Builder, StringBui
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType};
 
-use super::common::{asset_columns, reported, sponsor, stroops_to_real, ChangeBuilders, ChangeColumns};
+use super::common::{
+    asset_columns, reported, sponsor, stroops_to_real, AssetBuilders, AssetColumns, ChangeBuilders, ChangeColumns,
+};
 use super::extract::{compacted_of_type, EntryChange, ERR};
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
 use crate::util::accounts::account_id_address;
-
-type AssetColumns = (&'static str, String, String, i64);
 
 pub struct Row {
     seller_id: String,
@@ -59,44 +59,8 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
         price: if n > 0 { n as f64 / d as f64 } else { 0.0 },
         flags: o.flags,
         sponsor: sponsor(entry),
-        change: ChangeColumns::new(change, entry, view),
+        change: ChangeColumns::checked(change, entry, view)?,
     })
-}
-
-/// The four columns of one asset: type, code, issuer, id.
-pub struct AssetBuilders {
-    kind: StringBuilder,
-    code: StringBuilder,
-    issuer: StringBuilder,
-    id: Int64Builder,
-}
-
-impl AssetBuilders {
-    fn new() -> Self {
-        AssetBuilders {
-            kind: StringBuilder::new(),
-            code: StringBuilder::new(),
-            issuer: StringBuilder::new(),
-            id: Int64Builder::new(),
-        }
-    }
-
-    fn append(&mut self, (kind, code, issuer, id): &AssetColumns) {
-        self.kind.append_value(kind);
-        self.code.append_value(code);
-        self.issuer.append_value(issuer);
-        self.id.append_value(*id);
-    }
-
-    /// type, code, issuer, id.
-    fn finish(&mut self) -> [ArrayRef; 4] {
-        [
-            Arc::new(self.kind.finish()),
-            Arc::new(self.code.finish()),
-            Arc::new(self.issuer.finish()),
-            Arc::new(self.id.finish()),
-        ]
-    }
 }
 
 pub struct Offers {
@@ -118,8 +82,8 @@ impl Offers {
         Offers {
             seller_id: StringBuilder::new(),
             offer_id: Int64Builder::new(),
-            selling: AssetBuilders::new(),
-            buying: AssetBuilders::new(),
+            selling: AssetBuilders::new(false),
+            buying: AssetBuilders::new(false),
             amount: Float64Builder::new(),
             pricen: Int32Builder::new(),
             priced: Int32Builder::new(),
@@ -144,8 +108,8 @@ impl TableBuilder for Offers {
     fn append(&mut self, r: Row) {
         self.seller_id.append_value(&r.seller_id);
         self.offer_id.append_value(r.offer_id);
-        self.selling.append(&r.selling);
-        self.buying.append(&r.buying);
+        self.selling.append(&r.selling, 0.0);
+        self.buying.append(&r.buying, 0.0);
         self.amount.append_value(r.amount);
         self.pricen.append_value(r.pricen);
         self.priced.append_value(r.priced);

@@ -62,7 +62,7 @@ fn change_row(change: EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError>
         TrustLineEntryExt::V0 => (0, 0),
         TrustLineEntryExt::V1(v1) => (v1.liabilities.buying, v1.liabilities.selling),
     };
-    let columns = ChangeColumns::new(&change, entry, view);
+    let columns = ChangeColumns::checked(&change, entry, view)?;
     Ok(Row {
         account_id: account_id_address(&tl.account_id),
         // stellar-etl hashes trustline assets with Go's enum name, not the short type name.
