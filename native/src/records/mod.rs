@@ -10,6 +10,7 @@ pub mod contract_events;
 pub mod effects;
 pub mod ledgers;
 pub mod operations;
+pub mod token_transfers;
 pub mod transactions;
 
 /// The tables this build implements; the others stay on the Python path.
@@ -18,6 +19,7 @@ pub const TABLES: &[&str] = &[
     "transactions",
     "contract_events",
     "operations",
+    "token_transfers",
     "accounts",
     "account_signers",
     "trustlines",
@@ -109,6 +111,7 @@ pub fn build(table: &str, metas: &[LedgerCloseMeta], positions: &[usize], opts: 
         "transactions" => Ok(run(transactions::Transactions::new(opts), metas, positions, opts)),
         "contract_events" => Ok(run(contract_events::ContractEvents::new(opts), metas, positions, opts)),
         "operations" => Ok(run(operations::Operations::new(opts), metas, positions, opts)),
+        "token_transfers" => Ok(run(token_transfers::TokenTransfers::new(opts), metas, positions, opts)),
         "accounts" => Ok(run(changes::accounts::Accounts::new(opts), metas, positions, opts)),
         "account_signers" => Ok(run(
             changes::account_signers::AccountSigners::new(opts),
