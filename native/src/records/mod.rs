@@ -5,13 +5,15 @@ use arrow_array::ArrayRef;
 use crate::ledger::View;
 use stellar_xdr::curr::LedgerCloseMeta;
 
+pub mod assets;
 pub mod contract_events;
 pub mod ledgers;
 pub mod operations;
+pub mod trades;
 pub mod transactions;
 
 /// The tables this build implements; the others stay on the Python path.
-pub const TABLES: &[&str] = &["ledgers", "transactions", "contract_events"];
+pub const TABLES: &[&str] = &["ledgers", "transactions", "contract_events", "trades", "assets"];
 
 pub struct Options {
     pub passphrase: String,
@@ -88,6 +90,8 @@ pub fn build(table: &str, metas: &[LedgerCloseMeta], positions: &[usize], opts: 
         "ledgers" => Ok(run(ledgers::Ledgers::new(opts), metas, positions, opts)),
         "transactions" => Ok(run(transactions::Transactions::new(opts), metas, positions, opts)),
         "contract_events" => Ok(run(contract_events::ContractEvents::new(opts), metas, positions, opts)),
+        "trades" => Ok(run(trades::Trades::new(opts), metas, positions, opts)),
+        "assets" => Ok(run(assets::Assets::new(opts), metas, positions, opts)),
         other => Err(format!("table {other:?} is not implemented natively")),
     }
 }
