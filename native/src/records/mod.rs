@@ -2,8 +2,7 @@
 
 use arrow_array::ArrayRef;
 
-use crate::ledger::View;
-use stellar_xdr::curr::LedgerCloseMeta;
+use crate::ledger::{Decoded, View};
 
 pub mod assets;
 pub mod contract_events;
@@ -55,11 +54,15 @@ pub trait TableBuilder {
     fn finish(self) -> Vec<ArrayRef>;
 }
 
-fn run<T: TableBuilder>(mut table: T, metas: &[LedgerCloseMeta], positions: &[usize], opts: &Options) -> Built {
+fn run<T: TableBuilder>(mut table: T, blob: &Decoded, positions: &[usize], opts: &Options) -> Built {
     let mut offsets = vec![0i64];
     let mut error = None;
     for (i, &p) in positions.iter().enumerate() {
-        match table.rows(&View::new(&metas[p]), opts) {
+        let view = match blob.spans.get(p) {
+            Some(spans) => View::with_raw(&blob.metas[p], &blob.data, spans),
+            None => View::new(&blob.metas[p]),
+        };
+        match table.rows(&view, opts) {
             Ok(rows) => {
                 let n = rows.len() as i64;
                 for row in rows {
@@ -84,8 +87,8 @@ fn run<T: TableBuilder>(mut table: T, metas: &[LedgerCloseMeta], positions: &[us
     }
 }
 
-/// One table's columns for the ledgers at `positions`.
-pub fn build(table: &str, metas: &[LedgerCloseMeta], positions: &[usize], opts: &Options) -> Result<Built, String> {
+/// One table's columns for the ledgers at `positions` of a decoded blob.
+pub fn build(table: &str, metas: &Decoded, positions: &[usize], opts: &Options) -> Result<Built, String> {
     match table {
         "ledgers" => Ok(run(ledgers::Ledgers::new(opts), metas, positions, opts)),
         "transactions" => Ok(run(transactions::Transactions::new(opts), metas, positions, opts)),
