@@ -2,10 +2,10 @@
 
 use arrow_array::ArrayRef;
 
-use crate::ledger::View;
-use stellar_xdr::curr::LedgerCloseMeta;
+use crate::ledger::{Decoded, View};
 
 pub mod changes;
+pub mod assets;
 pub mod contract_events;
 pub mod effects;
 pub mod ledgers;
@@ -34,6 +34,8 @@ pub const TABLES: &[&str] = &[
     "ledger_entry_changes",
     "effects",
 ];
+pub mod trades;
+pub const TABLES: &[&str] = &["ledgers", "transactions", "contract_events", "trades", "assets"];
 
 pub struct Options {
     pub passphrase: String,
@@ -75,11 +77,15 @@ pub trait TableBuilder {
     fn finish(self) -> Vec<ArrayRef>;
 }
 
-fn run<T: TableBuilder>(mut table: T, metas: &[LedgerCloseMeta], positions: &[usize], opts: &Options) -> Built {
+fn run<T: TableBuilder>(mut table: T, blob: &Decoded, positions: &[usize], opts: &Options) -> Built {
     let mut offsets = vec![0i64];
     let mut error = None;
     for (i, &p) in positions.iter().enumerate() {
-        match table.rows(&View::new(&metas[p]), opts) {
+        let view = match blob.spans.get(p) {
+            Some(spans) => View::with_raw(&blob.metas[p], &blob.data, spans),
+            None => View::new(&blob.metas[p]),
+        };
+        match table.rows(&view, opts) {
             Ok(rows) => {
                 let n = rows.len() as i64;
                 for row in rows {
@@ -104,8 +110,8 @@ fn run<T: TableBuilder>(mut table: T, metas: &[LedgerCloseMeta], positions: &[us
     }
 }
 
-/// One table's columns for the ledgers at `positions`.
-pub fn build(table: &str, metas: &[LedgerCloseMeta], positions: &[usize], opts: &Options) -> Result<Built, String> {
+/// One table's columns for the ledgers at `positions` of a decoded blob.
+pub fn build(table: &str, metas: &Decoded, positions: &[usize], opts: &Options) -> Result<Built, String> {
     match table {
         "ledgers" => Ok(run(ledgers::Ledgers::new(opts), metas, positions, opts)),
         "transactions" => Ok(run(transactions::Transactions::new(opts), metas, positions, opts)),
@@ -123,22 +129,10 @@ pub fn build(table: &str, metas: &[LedgerCloseMeta], positions: &[usize], opts: 
         "offers" => Ok(run(changes::offers::Offers::new(opts), metas, positions, opts)),
         "liquidity_pools" => Ok(run(
             changes::liquidity_pools::LiquidityPools::new(opts),
-            metas,
-            positions,
-            opts,
-        )),
         "claimable_balances" => Ok(run(
             changes::claimable_balances::ClaimableBalances::new(opts),
-            metas,
-            positions,
-            opts,
-        )),
         "contract_data" => Ok(run(
             changes::contract_data::ContractData::new(opts),
-            metas,
-            positions,
-            opts,
-        )),
         "contract_code" => Ok(run(
             changes::contract_code::ContractCode::new(opts),
         "config_settings" => Ok(run(
@@ -149,6 +143,8 @@ pub fn build(table: &str, metas: &[LedgerCloseMeta], positions: &[usize], opts: 
         "ledger_entry_changes" => Ok(run(
             changes::ledger_entry_changes::Entries::new(opts),
         "effects" => Ok(run(effects::Effects::new(opts), metas, positions, opts)),
+        "trades" => Ok(run(trades::Trades::new(opts), metas, positions, opts)),
+        "assets" => Ok(run(assets::Assets::new(opts), metas, positions, opts)),
         other => Err(format!("table {other:?} is not implemented natively")),
     }
 }
