@@ -4,13 +4,14 @@ use arrow_array::ArrayRef;
 
 use crate::ledger::{Decoded, View};
 
-pub mod changes;
 pub mod assets;
+pub mod changes;
 pub mod contract_events;
 pub mod effects;
 pub mod ledgers;
 pub mod operations;
 pub mod token_transfers;
+pub mod trades;
 pub mod transactions;
 
 /// The tables this build implements; the others stay on the Python path.
@@ -33,9 +34,9 @@ pub const TABLES: &[&str] = &[
     "restored_keys",
     "ledger_entry_changes",
     "effects",
+    "trades",
+    "assets",
 ];
-pub mod trades;
-pub const TABLES: &[&str] = &["ledgers", "transactions", "contract_events", "trades", "assets"];
 
 pub struct Options {
     pub passphrase: String,
