@@ -113,39 +113,33 @@ fn run<T: TableBuilder>(mut table: T, blob: &Decoded, positions: &[usize], opts:
 
 /// One table's columns for the ledgers at `positions` of a decoded blob.
 pub fn build(table: &str, metas: &Decoded, positions: &[usize], opts: &Options) -> Result<Built, String> {
+    use changes::*;
+    macro_rules! table {
+        ($builder:expr) => {
+            Ok(run($builder, metas, positions, opts))
+        };
+    }
     match table {
-        "ledgers" => Ok(run(ledgers::Ledgers::new(opts), metas, positions, opts)),
-        "transactions" => Ok(run(transactions::Transactions::new(opts), metas, positions, opts)),
-        "contract_events" => Ok(run(contract_events::ContractEvents::new(opts), metas, positions, opts)),
-        "operations" => Ok(run(operations::Operations::new(opts), metas, positions, opts)),
-        "token_transfers" => Ok(run(token_transfers::TokenTransfers::new(opts), metas, positions, opts)),
-        "accounts" => Ok(run(changes::accounts::Accounts::new(opts), metas, positions, opts)),
-        "account_signers" => Ok(run(
-            changes::account_signers::AccountSigners::new(opts),
-            metas,
-            positions,
-            opts,
-        )),
-        "trustlines" => Ok(run(changes::trustlines::Trustlines::new(opts), metas, positions, opts)),
-        "offers" => Ok(run(changes::offers::Offers::new(opts), metas, positions, opts)),
-        "liquidity_pools" => Ok(run(
-            changes::liquidity_pools::LiquidityPools::new(opts),
-        "claimable_balances" => Ok(run(
-            changes::claimable_balances::ClaimableBalances::new(opts),
-        "contract_data" => Ok(run(
-            changes::contract_data::ContractData::new(opts),
-        "contract_code" => Ok(run(
-            changes::contract_code::ContractCode::new(opts),
-        "config_settings" => Ok(run(
-            changes::config_settings::ConfigSettings::new(opts),
-        "ttl" => Ok(run(changes::ttl::Ttl::new(opts), metas, positions, opts)),
-        "restored_keys" => Ok(run(
-            changes::restored_keys::RestoredKeys::new(opts),
-        "ledger_entry_changes" => Ok(run(
-            changes::ledger_entry_changes::Entries::new(opts),
-        "effects" => Ok(run(effects::Effects::new(opts), metas, positions, opts)),
-        "trades" => Ok(run(trades::Trades::new(opts), metas, positions, opts)),
-        "assets" => Ok(run(assets::Assets::new(opts), metas, positions, opts)),
+        "ledgers" => table!(ledgers::Ledgers::new(opts)),
+        "transactions" => table!(transactions::Transactions::new(opts)),
+        "contract_events" => table!(contract_events::ContractEvents::new(opts)),
+        "operations" => table!(operations::Operations::new(opts)),
+        "token_transfers" => table!(token_transfers::TokenTransfers::new(opts)),
+        "effects" => table!(effects::Effects::new(opts)),
+        "trades" => table!(trades::Trades::new(opts)),
+        "assets" => table!(assets::Assets::new(opts)),
+        "accounts" => table!(accounts::Accounts::new(opts)),
+        "account_signers" => table!(account_signers::AccountSigners::new(opts)),
+        "trustlines" => table!(trustlines::Trustlines::new(opts)),
+        "offers" => table!(offers::Offers::new(opts)),
+        "liquidity_pools" => table!(liquidity_pools::LiquidityPools::new(opts)),
+        "claimable_balances" => table!(claimable_balances::ClaimableBalances::new(opts)),
+        "contract_data" => table!(contract_data::ContractData::new(opts)),
+        "contract_code" => table!(contract_code::ContractCode::new(opts)),
+        "config_settings" => table!(config_settings::ConfigSettings::new(opts)),
+        "ttl" => table!(ttl::Ttl::new(opts)),
+        "restored_keys" => table!(restored_keys::RestoredKeys::new(opts)),
+        "ledger_entry_changes" => table!(ledger_entry_changes::Entries::new(opts)),
         other => Err(format!("table {other:?} is not implemented natively")),
     }
 }
