@@ -342,7 +342,7 @@ def test_broken_entry_changes_fail_the_change_tables_the_same_way(monkeypatch, d
     blob = _testnet_blob()
     bad = _first_ledger_with_transactions(blob)
     damaged = _with_ledger_damaged(blob, bad, damage)
-    tables = ("accounts", "account_signers", PYTHON_TABLE)
+    tables = ("accounts", "account_signers", *PYTHON_TABLES)
     for on_error in ("fail", "dead_letter"):
         p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables)
         n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error, tables)
@@ -385,7 +385,7 @@ def test_contract_data_not_owned_by_a_contract_fails_the_same_way(monkeypatch, s
     blob = _testnet_blob()
     bad = _first_ledger_with_transactions(blob)
     damaged = _with_account_owned_contract_data(blob, bad)
-    tables = ("ledgers", "contract_data", "ledger_entry_changes", PYTHON_TABLE)
+    tables = ("ledgers", "contract_data", "ledger_entry_changes", *PYTHON_TABLES)
     for on_error in ("fail", "dead_letter"):
         p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables)
         n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error, tables)
