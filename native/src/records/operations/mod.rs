@@ -246,7 +246,7 @@ pub struct Row {
 
 /// The error of the reference's `datetime.fromtimestamp(close_time, tz=utc)` (`LedgerView.closed_at`) for a
 /// close time Python's datetime cannot hold, as CPython on glibc reports it.
-fn closed_at_error(close_time: u64) -> Option<RowError> {
+pub(crate) fn closed_at_error(close_time: u64) -> Option<RowError> {
     const MAX_DATETIME: u64 = 253_402_300_799; // 9999-12-31T23:59:59Z
     if close_time <= MAX_DATETIME {
         return None;
