@@ -156,23 +156,25 @@ def _converted(batch: pa.RecordBatch, schema: pa.Schema, path: str) -> pa.Record
 
 
 def rewrite_hidden(r: Rewrite) -> tuple[int, str]:
-    """Writes the file's rows with today's types to its hidden name; (bytes, sha256) of what was written."""
+    """Writes the file's rows with today's types to its hidden name; (bytes, sha256) of what was written.
+
+    One row group in memory at a time; the rewritten file has the original's row groups and compression.
+    """
     hidden = _hidden(r.path)
     with _open(r.path) as f:
         pf = pq.ParquetFile(f)
         schema = target_schema(r.table, pf.schema_arrow)
         meta = pf.metadata
-        groups = [pf.read_row_group(i) for i in range(meta.num_row_groups)]
-    if not any(g.num_rows for g in groups):  # a zero-row file (a table with no rows yet): schema only
-        data = _empty_file(schema, _compression(meta))
-        fs.write_bytes(hidden, data)
-        return len(data), hashlib.sha256(data).hexdigest()
-    rows = max(g.num_rows for g in groups)
-    writer = RollingParquetWriter(schema, lambda _part: hidden, ledger_column(get_table(r.table)),
-                                  _compression(meta), buffer_size=rows, max_file_bytes=1 << 62)
-    for group in groups:
-        for batch in group.to_batches(max_chunksize=None):
-            writer.write(_converted(batch, schema, r.path))
+        if meta.num_rows == 0:  # a zero-row file (a table with no rows yet): its schema only
+            data = _empty_file(schema, _compression(meta))
+            fs.write_bytes(hidden, data)
+            return len(data), hashlib.sha256(data).hexdigest()
+        rows = max(meta.row_group(i).num_rows for i in range(meta.num_row_groups))
+        writer = RollingParquetWriter(schema, lambda _part: hidden, ledger_column(get_table(r.table)),
+                                      _compression(meta), buffer_size=rows, max_file_bytes=1 << 62)
+        for i in range(meta.num_row_groups):
+            for batch in pf.read_row_group(i).to_batches(max_chunksize=None):
+                writer.write(_converted(batch, schema, r.path))
     written = writer.close()
     if len(written) != 1:
         raise IntegerMigrationError(f"{r.path}: rewriting made {len(written)} files, expected one")
