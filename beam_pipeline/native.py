@@ -130,11 +130,11 @@ def _cast(columns: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 
 
 def _cast_integers(array: pa.Array, f: pa.Field) -> pa.Array:
-    """An integer (or list of integer) column in the stored integer type; anything else unchanged."""
+    """An integer (or list of integer) column in the stored integer type; any other difference is a TypeError."""
     listed = pa.types.is_list(array.type) and pa.types.is_list(f.type)
     source, target = (array.type.value_type, f.type.value_type) if listed else (array.type, f.type)
     if not (pa.types.is_integer(source) and pa.types.is_integer(target)):
-        return array  # from_arrays refuses the mismatch, naming both types
+        raise TypeError(f"column {f.name}: the native core built {array.type}, the table stores {f.type}")
     values = array.flatten() if listed else array  # a slice's own values (a list cast checks the whole child)
     try:
         cast = values.cast(target, safe=True)
