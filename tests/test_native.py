@@ -169,10 +169,10 @@ def _testnet_blob() -> LedgerBlob:
     return _blobs(DATASTORES / "testnet-p19-lpf64")[0]
 
 
-def _failures(monkeypatch, switch: str, blob: LedgerBlob, on_error: str):
+def _failures(monkeypatch, switch: str, blob: LedgerBlob, on_error: str, passphrase: str = TESTNET):
     """(rows per table, dead letters, raised error) of one blob under the switch."""
     monkeypatch.setenv(native.MODE_ENV, switch)
-    fn = _decode_fn(TESTNET, "base64", False, on_error)
+    fn = _decode_fn(passphrase, "base64", False, on_error)
     rows, dead, raised = {}, [], None
     try:
         for element in fn.process(blob):
@@ -302,10 +302,14 @@ def test_arbitrary_and_mutated_bytes_never_crash_the_extension(shared_ledgers):
 # --- integer ranges: a value the stored int64 cannot hold fails its ledger alike on both paths -----------
 
 
+def _p25_blobs() -> list[LedgerBlob]:
+    return sorted(_blobs(DATASTORES / "standalone-p25-loadtest"), key=lambda b: b.first)  # one ledger each
+
+
 def _with_huge_state_size(seq: int) -> LedgerBlob:
     """Three consecutive protocol-25 ledgers (LedgerCloseMeta v2) in one batch, ledger `seq` claiming a
     live Soroban state of 2^64 - 1 bytes: an XDR uint64 beyond int64 (docs/tables.md, Integer types)."""
-    blobs = _blobs(DATASTORES / "standalone-p25-loadtest")[:3]
+    blobs = _p25_blobs()[:3]
     metas = [m for b in blobs for m in xdr.LedgerCloseMetaBatch.from_xdr_bytes(b.data).ledger_close_metas]
     for lcm in metas:
         if lcm.v2.ledger_header.header.ledger_seq.uint32 == seq:
@@ -320,11 +324,11 @@ def test_a_uint64_beyond_int64_fails_its_ledger_naming_table_column_and_ledger_o
     monkeypatch, on_error, shared_ledgers
 ):
     assert "ledgers" in NATIVE_TABLES  # the core builds the column as uint64; the cast to int64 is checked
-    first = _blobs(DATASTORES / "standalone-p25-loadtest")[0].first
+    first = _p25_blobs()[0].first
     bad = first + 1
     blob = _with_huge_state_size(bad)
-    python = _failures(monkeypatch, "0", blob, on_error)
-    fast = _failures(monkeypatch, "1", blob, on_error)
+    python = _failures(monkeypatch, "0", blob, on_error, NETWORKS["standalone"])
+    fast = _failures(monkeypatch, "1", blob, on_error, NETWORKS["standalone"])
     rows, dead, raised = fast
     assert rows.get("ledgers") == python[0].get("ledgers") == 1  # the ledger before keeps its row
     want = (f"ledger {bad} (p25-three): table ledgers: IntegerRangeError: column total_byte_size_of_bucket_list: "
