@@ -39,10 +39,31 @@ _lock = threading.Lock()
 _values: tuple[str, ...] = ()  # longest first, so a whole value goes before its pieces
 
 
+# libpq's keyword/value connection strings ("host=db password='p w' ..."): the keywords that hold secrets,
+# and one value, single-quoted (backslash escapes) or bare.
+_DSN_SECRET = re.compile(r"\b(?:password|sslpassword)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']+)", re.IGNORECASE)
+
+
+def keyword_dsn_secrets(text: str) -> list[str]:
+    """The secret values of a libpq keyword/value connection string, quoted as written and unquoted."""
+    out = []
+    for m in _DSN_SECRET.finditer(text):
+        written = m.group(1)
+        out.append(written)
+        if written.startswith("'"):
+            out.append(re.sub(r"\\(.)", r"\1", written[1:-1]))
+    return out
+
+
 def url_secrets(url: str | None) -> list[str]:
-    """The secret parts of a URL: userinfo, the query, token-like parameter values, the fragment."""
+    """The secret parts of a URL: userinfo, the query, token-like parameter values, the fragment.
+
+    A text that is no URL but a libpq keyword/value connection string yields its password values.
+    """
     if not url or not isinstance(url, str):
         return []
+    if "://" not in url and "=" in url:
+        return keyword_dsn_secrets(url)
     try:
         parts = urlsplit(url)
         user, password = parts.username, parts.password

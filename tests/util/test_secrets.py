@@ -24,6 +24,15 @@ def test_a_url_yields_userinfo_query_and_token_like_values_only():
     assert url_secrets("https://rpc.example/v1") == []
 
 
+def test_a_libpq_keyword_connection_string_yields_its_password_quoted_and_unquoted():
+    pieces = url_secrets(f"host=db.example port=5432 user=archiver password='{TOKEN} it\\'s' dbname=stellar")
+    assert f"{TOKEN} it's" in pieces and f"'{TOKEN} it\\'s'" in pieces
+    assert url_secrets(f"host=db.example password={TOKEN}") == [TOKEN]
+    assert url_secrets("host=db.example dbname=stellar user=archiver") == []
+    consumer = {"connection_string": f"host=db.example password='{TOKEN}z' dbname=stellar"}
+    assert f"{TOKEN}z" in config_secrets({"consumers": [consumer]})
+
+
 def test_config_secrets_walk_nested_settings_by_field_name():
     cfg = {"source": {"rpc_url": f"https://rpc.example/?key={TOKEN}", "auth_header": f"Bearer {TOKEN}x"},
            "consumers": [{"endpoint": f"http://u:{TOKEN}y@minio:9000", "bucket_name": "archive"}]}
