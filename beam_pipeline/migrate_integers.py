@@ -121,6 +121,24 @@ def plan(root: str) -> list[Rewrite]:
     return out
 
 
+def table_format_logs(root: str, tables: set[str]) -> list[str]:
+    """The Delta logs (``{table}/_delta_log``) and Iceberg metadata (``_iceberg``) over these tables' files.
+
+    Their entries record each file's size, statistics and types: rewriting the files under them would
+    leave them describing files that are no longer there as they were.
+    """
+    candidates = [fs.join(root, t, "_delta_log") for t in sorted(tables)] + [fs.join(root, "_iceberg")]
+    found = []
+    for path in candidates:
+        try:
+            present = os.path.isdir(path) if fs.is_local(path) else bool(fs.list_tree(path))
+        except Exception:  # noqa: BLE001 - object stores raise for an absent prefix
+            present = False
+        if present:
+            found.append(path)
+    return found
+
+
 def _hidden(path: str) -> str:
     head, _, base = path.replace(os.sep, "/").rpartition("/")
     return f"{head}/.{base}.int64" if head else f".{base}.int64"
@@ -221,6 +239,13 @@ def migrate(root: str, dry_run: bool = False, out=None) -> tuple[int, int]:
         if not rewrites:
             print(f"{root}: nothing to rewrite (every integer column already has today's type)", file=out)
         return len(rewrites), 0
+    logs = table_format_logs(root, {r.table for r in rewrites})
+    if logs:
+        raise IntegerMigrationError(
+            f"{', '.join(logs)}: a table format's log lists these files with their old sizes and types; remove "
+            "it, migrate, and let the next run with table_format create the tables again from the files "
+            "(docs/table_formats.md: switching an existing archive); nothing was rewritten"
+        )
     written = {}
     try:
         for r in rewrites:

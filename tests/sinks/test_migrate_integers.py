@@ -216,3 +216,18 @@ def test_a_value_that_does_not_fit_int64_stops_the_migration_naming_file_and_col
     err = capsys.readouterr().err
     assert "ledgers_" in err and "column total_byte_size_of_bucket_list: value 18446744073709551615" in err, err
     assert _tree(old) == before  # nothing rewritten, no hidden file left behind
+
+
+def test_a_table_format_log_over_the_old_files_is_named_and_nothing_is_rewritten(archive, tmp_path, capsys):
+    """A Delta log records each file's size and types: rewriting under it would leave it wrong."""
+    _, out, _ = archive
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    _to_v1(old)
+    (old / "operations" / "_delta_log").mkdir()
+    (old / "operations" / "_delta_log" / "00000000000000000000.json").write_text("{}\n")
+    before = _tree(old)
+    assert main(["migrate-layout", "--root", str(old)]) == 2
+    err = capsys.readouterr().err
+    assert f"{old}/operations/_delta_log" in err and "table_format" in err and "nothing was rewritten" in err, err
+    assert _tree(old) == before
