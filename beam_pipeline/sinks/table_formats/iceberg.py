@@ -142,9 +142,15 @@ def open_table(root: str, fmt: TableFormat, table: str) -> Table | None:
 
 
 def _current(table: Table) -> dict[str, IcebergDataFile]:
-    if table.current_snapshot() is None:
+    """The data files of the current snapshot, read from its manifests (a scan would skip zero-row files)."""
+    snapshot = table.current_snapshot()
+    if snapshot is None:
         return {}
-    return {task.file.file_path: task.file for task in table.scan().plan_files()}
+    out = {}
+    for manifest in snapshot.manifests(table.io):
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+            out[entry.data_file.file_path] = entry.data_file
+    return out
 
 
 def sync(root: str, fmt: TableFormat, table: str, live: list[DataFile], run_id: str) -> None:
