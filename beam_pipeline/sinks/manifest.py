@@ -151,7 +151,7 @@ def _apply_and_finalize(plans: list[PartitionPlan], dead_letters: list, run: Run
     if not run.dry_run:
         fmt = table_formats.from_layout(dict(run.layout))
         commit.apply_plans(run.root, run.run_id, plans, run_files(run, manifest, dead_letters),
-                           table_format=fmt.as_dict() if fmt else None)
+                           table_format=dict(fmt.as_dict(), tables=list(run.tables)) if fmt else None)
     return manifest
 
 

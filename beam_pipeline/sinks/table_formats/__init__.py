@@ -136,7 +136,8 @@ def backend(name: str):
 def sync_journal(root: str, journal: dict) -> None:
     """The table-format step of a journal: one transaction per table it touches, listing the live files.
 
-    Called by `commit.roll_forward` after every rename and before any delete; a no-op for journals
+    Called by `commit.roll_forward` after every rename and before any delete, for the tables whose
+    files the journal changes and the run's other tables (``table_format.tables``); a no-op for journals
     without a ``table_format`` (plain Parquet archives, and journals of runs before this step). The
     live files are the table directory's now, less the journal's deletes: so the transaction also
     registers files that a run without the table format (or a crash before this step) left out.
@@ -147,6 +148,7 @@ def sync_journal(root: str, journal: dict) -> None:
     fmt = TableFormat.from_dict(settings)
     touched = {f.table for path in [dst for _, dst in journal.get("renames", [])] + list(journal.get("deletes", []))
                if (f := data_file(root, path)) is not None}
+    touched.update(settings.get("tables", ()))  # the run's tables it wrote nothing new to: created if absent
     deleted = set(journal.get("deletes", []))
     impl = backend(fmt.name)
     for table in sorted(touched):
