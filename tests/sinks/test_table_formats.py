@@ -224,3 +224,34 @@ def test_a_streaming_tail_with_a_table_format_is_refused():
     with pytest.raises(ConfigError) as e:
         parse_config(cfg)
     assert "pipeline.consumers[0].config.table_format: delta is for batch jobs" in str(e.value)
+
+
+@pytest.mark.parametrize("fmt", ["delta", "iceberg"])
+def test_columns_a_newer_schema_version_adds_reach_the_table(fmt, tmp_path):
+    """schema_evolution lets a later run add columns: the table gains them, older files read them as null."""
+    import datetime as dt
+
+    import pyarrow.parquet as pq
+
+    from beam_pipeline.sinks.filesets import file_name
+
+    root = tmp_path / "archive"
+    part = root / "ledgers" / "year=2025" / "month=01" / "day=01"
+    part.mkdir(parents=True)
+    closed = pa.array([dt.datetime(2025, 1, 1, 3, tzinfo=dt.timezone.utc)] * 2, pa.timestamp("us", tz="UTC"))
+    old = pa.table({"sequence": pa.array([2, 3], pa.int64()), "closed_at": closed})
+    new = old.append_column("extra", pa.array(["a", "b"]))
+    fmt_ = table_formats.TableFormat(fmt, "ledger_day", 16)
+    impl = table_formats.backend(fmt)
+    runs_ = ["r20260101T000000000000Zaaaa", "r20260102T000000000000Zbbbb"]
+    pq.write_table(old, part / file_name("ledgers", (2, 15), runs_[0], 0, 0))
+    impl.sync(str(root), fmt_, "ledgers", table_formats.archive_files(str(root), "ledgers"), runs_[0])
+    pq.write_table(new.slice(0, 1).set_column(0, "sequence", pa.array([16], pa.int64())),
+                   part / file_name("ledgers", (16, 31), runs_[1], 0, 0))
+    impl.sync(str(root), fmt_, "ledgers", table_formats.archive_files(str(root), "ledgers"), runs_[1])
+    got = read_format(root, fmt, "ledgers").sort_by("sequence")
+    assert got.column("sequence").to_pylist() == [2, 3, 16]
+    assert got.column("extra").to_pylist() == [None, None, "a"]
+    assert set(table_formats.listed_files(str(root), fmt_, "ledgers")) == {
+        f"year=2025/month=01/day=01/{file_name('ledgers', r, run, 0, 0)}" for r, run in (((2, 15), runs_[0]),
+                                                                                       ((16, 31), runs_[1]))}

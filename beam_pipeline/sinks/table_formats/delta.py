@@ -20,7 +20,7 @@ import time
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-from deltalake import DeltaTable, Schema
+from deltalake import DeltaTable, Field, Schema
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import (
     AddAction,
@@ -108,7 +108,13 @@ def sync(root: str, fmt: TableFormat, table: str, live: list[DataFile], run_id: 
         return  # committed already (a journal rolled forward twice)
     actions: list = [_add(fmt, f, now_ms) for f in new]
     actions += [RemoveAction(a["path"], True, now_ms, a["size"], a["values"]) for a in old]
-    schema = _schema(fmt, new) if new else pa.schema(dt.schema().to_arrow())
+    schema = pa.schema(dt.schema().to_arrow())
+    if new:
+        added = [f for f in _schema(fmt, new) if f.name not in schema.names]
+        if added:  # schema_evolution added columns: a metadata commit of its own (a file commit keeps the old schema)
+            dt.alter.add_columns([Field.from_arrow(f) for f in added], commit_properties=_commit_properties(run_id),
+                                 post_commithook_properties=NO_CHECKPOINTS)
+            schema = pa.schema(dt.schema().to_arrow())
     dt.create_write_transaction(actions, mode="append", schema=Schema.from_arrow(schema), partition_by=columns,
                                 commit_properties=_commit_properties(run_id),
                                 post_commithook_properties=NO_CHECKPOINTS)
