@@ -123,6 +123,30 @@ def archive_files(root: str, table: str) -> list[DataFile]:
     return [f for path, size in listed if (f := data_file(root, path, size)) is not None]
 
 
+def footer(path: str):
+    """A file's Parquet footer (row count, statistics), read through FileSystems (any scheme)."""
+    import pyarrow.parquet as pq
+    from apache_beam.io.filesystems import FileSystems
+
+    with FileSystems.open(path) as stream:
+        return pq.read_metadata(stream)
+
+
+def file_size(f: DataFile) -> int:
+    """The size listed with the file, else the store's."""
+    if f.size:
+        return f.size
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems.match([fs.glob_escape(f.path)])[0].metadata_list[0].size_in_bytes
+
+
+def newest_schema(files: list[DataFile]):
+    """The schema of the newest run's file, without metadata: schema_evolution only ever adds columns."""
+    newest = max(files, key=lambda f: (filesets.parse_file_name(f.name).run_id, f.name))
+    return footer(newest.path).schema.to_arrow_schema().remove_metadata()
+
+
 def backend(name: str):
     """The module that commits and lists format `name` (`delta`, `iceberg`), imported on first use."""
     try:

@@ -18,8 +18,6 @@ import json
 import time
 
 import pyarrow as pa
-import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 from deltalake import DeltaTable, Field, Schema
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import (
@@ -30,7 +28,7 @@ from deltalake.transaction import (
     create_table_with_add_actions,
 )
 
-from beam_pipeline.sinks.table_formats import DataFile, TableFormat
+from beam_pipeline.sinks.table_formats import DataFile, TableFormat, file_size, footer, newest_schema
 from beam_pipeline.util import fs
 
 PARTITION_COLUMNS = {
@@ -52,25 +50,14 @@ def partition_values(fmt: TableFormat, f: DataFile) -> dict[str, str]:
             for name, typ in PARTITION_COLUMNS[fmt.partition_by]}
 
 
-def _footer(path: str) -> pq.FileMetaData:
-    with FileSystems.open(path) as stream:
-        return pq.read_metadata(stream)
-
-
 def _add(fmt: TableFormat, f: DataFile, now_ms: int) -> AddAction:
-    stats = json.dumps({"numRecords": _footer(f.path).num_rows})
-    return AddAction(f.in_table, f.size or _size(f.path), partition_values(fmt, f), now_ms, True, stats)
-
-
-def _size(path: str) -> int:
-    return FileSystems.match([fs.glob_escape(path)])[0].metadata_list[0].size_in_bytes
+    stats = json.dumps({"numRecords": footer(f.path).num_rows})
+    return AddAction(f.in_table, file_size(f), partition_values(fmt, f), now_ms, True, stats)
 
 
 def _schema(fmt: TableFormat, files: list[DataFile]) -> pa.Schema:
-    """The table's schema: the newest file's (schema_evolution only adds columns) and the partition columns."""
-    newest = max(files, key=lambda f: (f.name.split("_r", 1)[-1], f.name))
-    with FileSystems.open(newest.path) as stream:
-        schema = pq.read_schema(stream).remove_metadata()
+    """The table's schema: the newest file's and the partition columns."""
+    schema = newest_schema(files)
     for name, typ in PARTITION_COLUMNS[fmt.partition_by]:
         schema = schema.append(pa.field(name, typ))
     return schema

@@ -20,8 +20,6 @@ import logging
 import os
 from datetime import date, datetime, timezone
 
-import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import NoSuchTableError
@@ -36,7 +34,7 @@ from pyiceberg.table import Table, TableProperties
 from pyiceberg.transforms import DayTransform, HourTransform, TruncateTransform
 from pyiceberg.typedef import Record
 
-from beam_pipeline.sinks.table_formats import DataFile, TableFormat, TableFormatError
+from beam_pipeline.sinks.table_formats import DataFile, TableFormat, TableFormatError, file_size, footer, newest_schema
 from beam_pipeline.util import fs
 
 META_DIR = "_iceberg"
@@ -103,8 +101,7 @@ def _ensure_layout(fmt: TableFormat, table: Table) -> Table:
 
 def _data_file(fmt: TableFormat, md, f: DataFile) -> IcebergDataFile:
     """An Iceberg data file entry for one of our files: footer statistics, the directory's partition value."""
-    with FileSystems.open(f.path) as stream:
-        meta = pq.read_metadata(stream)
+    meta = footer(f.path)
     stats = data_file_statistics_from_parquet_metadata(
         parquet_metadata=meta,
         stats_columns=compute_statistics_plan(md.schema(), md.properties),
@@ -115,23 +112,13 @@ def _data_file(fmt: TableFormat, md, f: DataFile) -> IcebergDataFile:
         file_path=f.path,
         file_format=FileFormat.PARQUET,
         partition=Record(int(partition_values(fmt, f)[PARTITION_FIELD])),
-        file_size_in_bytes=f.size or _size(f.path),
+        file_size_in_bytes=file_size(f),
         sort_order_id=None,
         spec_id=md.default_spec_id,
         equality_ids=None,
         key_metadata=None,
         **stats.to_serialized_dict(),
     )
-
-
-def _size(path: str) -> int:
-    return FileSystems.match([fs.glob_escape(path)])[0].metadata_list[0].size_in_bytes
-
-
-def _file_schema(files: list[DataFile]):
-    newest = max(files, key=lambda f: (f.name.split("_r", 1)[-1], f.name))
-    with FileSystems.open(newest.path) as stream:
-        return pq.read_schema(stream).remove_metadata()
 
 
 def open_table(root: str, fmt: TableFormat, table: str) -> Table | None:
@@ -163,7 +150,7 @@ def sync(root: str, fmt: TableFormat, table: str, live: list[DataFile], run_id: 
     except NoSuchTableError:
         if not live:
             return
-        tbl = cat.create_table(ident, schema=_file_schema(live), location=fs.join(root, table),
+        tbl = cat.create_table(ident, schema=newest_schema(live), location=fs.join(root, table),
                                properties={TableProperties.WRITE_METADATA_PATH: fs.join(root, META_DIR, table)})
     tbl = _ensure_layout(fmt, tbl)
     current = _current(tbl)
@@ -174,7 +161,7 @@ def sync(root: str, fmt: TableFormat, table: str, live: list[DataFile], run_id: 
         return  # committed already (a journal rolled forward twice)
     with tbl.transaction() as tx:
         if new:
-            schema = _file_schema(new)
+            schema = newest_schema(new)
             if set(schema.names) - {f.name for f in tx.table_metadata.schema().fields}:
                 with tx.update_schema() as update:  # schema_evolution added columns
                     update.union_by_name(schema)
