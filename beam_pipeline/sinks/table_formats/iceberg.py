@@ -16,6 +16,7 @@ value of the file's directory, so readers prune on the columns they filter anywa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from datetime import date, datetime, timezone
@@ -46,8 +47,14 @@ _EPOCH = date(1970, 1, 1)
 logging.getLogger("pyiceberg.io.pyarrow").setLevel(logging.ERROR)
 
 
+def absolute(root: str) -> str:
+    """Iceberg references files by absolute location: a relative local root (``local_path: out``) is made absolute."""
+    return os.path.abspath(root) if fs.is_local(root) else root
+
+
 def catalog(root: str, fmt: TableFormat) -> Catalog:
     """The configured catalog, or the archive's own SQLite catalog (local archives)."""
+    root = absolute(root)
     if fmt.iceberg_catalog:
         return load_catalog(fmt.iceberg_catalog)
     if not fs.is_local(root):
@@ -142,6 +149,8 @@ def _current(table: Table) -> dict[str, IcebergDataFile]:
 
 def sync(root: str, fmt: TableFormat, table: str, live: list[DataFile], run_id: str) -> None:
     """One snapshot after which the table lists exactly `live`: an overwrite when it drops files, else an append."""
+    root = absolute(root)
+    live = [dataclasses.replace(f, path=absolute(f.path)) for f in live]
     cat = catalog(root, fmt)
     ident = (fmt.iceberg_namespace, table)
     cat.create_namespace_if_not_exists(fmt.iceberg_namespace)
@@ -175,6 +184,7 @@ def sync(root: str, fmt: TableFormat, table: str, live: list[DataFile], run_id: 
 
 def listed_files(root: str, fmt: TableFormat, table: str) -> dict[str, dict[str, str]] | None:
     """path below the table -> partition value, of the Iceberg table's current snapshot; None when there is no table."""
+    root = absolute(root)
     tbl = open_table(root, fmt, table)
     if tbl is None:
         return None
