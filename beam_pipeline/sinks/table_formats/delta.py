@@ -55,9 +55,16 @@ def _add(fmt: TableFormat, f: DataFile, now_ms: int) -> AddAction:
     return AddAction(f.in_table, file_size(f), partition_values(fmt, f), now_ms, True, stats)
 
 
+# Delta has no unsigned integers, and delta-rs maps uint32 to a 32-bit `integer` that readers cannot
+# cast the files' values into (Polars refuses). Each unsigned column is declared as the signed type
+# that holds every value (uint64 as `long`: values past 2^63 do not fit any Delta integer).
+_SIGNED = {pa.uint8(): pa.int16(), pa.uint16(): pa.int32(), pa.uint32(): pa.int64(), pa.uint64(): pa.int64()}
+
+
 def _schema(fmt: TableFormat, files: list[DataFile]) -> pa.Schema:
-    """The table's schema: the newest file's and the partition columns."""
+    """The table's schema: the newest file's (unsigned integers widened, see `_SIGNED`) and the partition columns."""
     schema = newest_schema(files)
+    schema = pa.schema([f.with_type(_SIGNED.get(f.type, f.type)) for f in schema])
     for name, typ in PARTITION_COLUMNS[fmt.partition_by]:
         schema = schema.append(pa.field(name, typ))
     return schema
