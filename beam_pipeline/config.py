@@ -48,7 +48,7 @@ COMPRESSIONS = ("snappy", "gzip", "zstd", "lz4", "brotli", "none")
 XDR_ENCODINGS = ("base64", "binary")
 ON_ERROR = ("fail", "dead_letter")
 TABLE_FORMATS = ("parquet", "delta", "iceberg")  # see sinks/table_formats
-_TABLE_FORMAT_PACKAGES = {"delta": "deltalake", "iceberg": "pyiceberg"}
+TABLE_FORMAT_PACKAGES = {"delta": "deltalake", "iceberg": "pyiceberg"}
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LEDGER_MAX = 2**32 - 1  # ledger sequences are uint32 in the protocol
 MAX_WAIT_S = 86400.0  # a wait, timeout or deadline longer than a day is a typo (and time.sleep overflows)
@@ -533,7 +533,7 @@ def _check_table_format(sink: ParquetSinkConfig, cpath: str) -> list[str]:
     if sink.table_format not in TABLE_FORMATS:
         return [f"{cpath}.table_format: {sink.table_format!r} is not one of {', '.join(TABLE_FORMATS)}"]
     problems = []
-    package = _TABLE_FORMAT_PACKAGES.get(sink.table_format)
+    package = TABLE_FORMAT_PACKAGES.get(sink.table_format)
     if package and importlib.util.find_spec(package) is None:
         problems.append(f"{cpath}.table_format: {sink.table_format} needs the {package} package, which is not "
                         "installed (pip install stellar-beam-archive[tables])")

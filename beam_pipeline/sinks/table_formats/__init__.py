@@ -31,13 +31,11 @@ import importlib
 import os
 from dataclasses import asdict, dataclass
 
+from beam_pipeline.config import TABLE_FORMAT_PACKAGES
 from beam_pipeline.sinks import filesets
 from beam_pipeline.util import fs
 
-FORMATS = ("parquet", "delta", "iceberg")
 BACKENDS = {"delta": "beam_pipeline.sinks.table_formats.delta", "iceberg": "beam_pipeline.sinks.table_formats.iceberg"}
-# The Python package each format needs (setup.py's `tables` extra), for a clear error when it is missing.
-PACKAGES = {"delta": "deltalake", "iceberg": "pyiceberg"}
 
 
 class TableFormatError(RuntimeError):
@@ -153,7 +151,8 @@ def backend(name: str):
         return importlib.import_module(BACKENDS[name])
     except ImportError as e:
         raise TableFormatError(
-            f"table_format {name} needs the {PACKAGES[name]} package ({e}); install stellar-beam-archive[tables]"
+            f"table_format {name} needs the {TABLE_FORMAT_PACKAGES[name]} package ({e}); "
+            "install stellar-beam-archive[tables]"
         ) from None
 
 
