@@ -35,7 +35,7 @@ from beam_pipeline.sources import sep54
 from beam_pipeline.sources.base import BATCH, LedgerBlob
 from tests.harness import DATASTORES
 from tests.synthetic_changes import PASSPHRASE as SYNTHETIC_PASSPHRASE
-from tests.synthetic_changes import config_and_code_blob
+from tests.synthetic_changes import config_and_code_blob, soroban_upgrade
 
 if native.mode() == "0":
     pytest.skip("STELLAR_ARCHIVE_NATIVE=0: a pure-Python run", allow_module_level=True)
@@ -412,6 +412,35 @@ def test_contract_data_not_owned_by_a_contract_fails_the_same_way(monkeypatch, s
             assert str(n_raised).endswith("is not owned by a contract")
         else:
             assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
+
+
+SOROBAN_CHANGE_TABLES = (
+    "contract_data",
+    "contract_code",
+    "config_settings",
+    "ttl",
+    "restored_keys",
+    "ledger_entry_changes",
+)
+
+
+@pytest.mark.parametrize("table", SOROBAN_CHANGE_TABLES)
+def test_a_far_future_close_time_fails_the_soroban_change_tables_alike(monkeypatch, table, shared_ledgers):
+    """Past the year 9999 the reference's closed_at (a datetime) raises for each row: each table, on both paths."""
+    blob = _testnet_blob()
+    bad = _first_ledger_with_transactions(blob)
+    batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
+    for lcm in batch.ledger_close_metas:
+        body = lcm.v0 or lcm.v1 or lcm.v2
+        if body.ledger_header.header.ledger_seq.uint32 == bad:
+            body.upgrades_processing.append(soroban_upgrade(bad))  # rows for every one of these tables
+            body.ledger_header.header.scp_value.close_time = xdr.TimePoint(xdr.Uint64(253402300800))
+    damaged = blob._replace(data=batch.to_xdr_bytes())
+    p_rows, _, p_raised = _failures(monkeypatch, "0", damaged, "fail", (table, *PYTHON_TABLES))
+    n_rows, _, n_raised = _failures(monkeypatch, "1", damaged, "fail", (table, *PYTHON_TABLES))
+    assert n_rows == p_rows
+    assert n_raised is not None and n_raised.ledger == bad and str(n_raised) == str(p_raised)
+    assert f"table {table}: ValueError: year 10000 is out of range" in str(n_raised)
 
 
 # --- arbitrary bytes: errors, never a crash ------------------------------------------------------
