@@ -28,11 +28,14 @@ from beam_pipeline import native
 from beam_pipeline.config import NETWORKS
 from beam_pipeline.decode import DecodeSettings, LedgerError, _DecodeToRowsFn
 from beam_pipeline.handoff import DeadLetter, TableChunk, chunk_to_batch
+from beam_pipeline.records import table_names
 from beam_pipeline.sample import write_sample_datastore
 from beam_pipeline.sinks.partitioning import file_group
 from beam_pipeline.sources import sep54
 from beam_pipeline.sources.base import BATCH, LedgerBlob
 from tests.harness import DATASTORES
+from tests.synthetic_changes import PASSPHRASE as SYNTHETIC_PASSPHRASE
+from tests.synthetic_changes import config_and_code_blob
 
 if native.mode() == "0":
     pytest.skip("STELLAR_ARCHIVE_NATIVE=0: a pure-Python run", allow_module_level=True)
@@ -42,9 +45,12 @@ except ImportError as e:  # pragma: no cover - the point is to fail loudly
     pytest.fail(f"the native core is not built ({e}); run pip install -e . with cargo installed", pytrace=False)
 
 NATIVE_TABLES = tuple(_native.tables())
-# A table the core does not build yet rides along, so the mixed path is the one compared.
-PYTHON_TABLE = next(t for t in ("transactions", "contract_events", "trades") if t not in NATIVE_TABLES)
-TABLES = (*NATIVE_TABLES, PYTHON_TABLE)
+# A table the core does not build yet rides along (while there is one), so the mixed path is the one compared.
+_CHEAP_FIRST = ("account_signers", "offers", "trustlines")  # quick on the Python path, so the test stays short
+PYTHON_TABLES = tuple(
+    sorted((t for t in table_names() if t not in NATIVE_TABLES), key=lambda t: t not in _CHEAP_FIRST)
+)[:1]
+TABLES = (*NATIVE_TABLES, *PYTHON_TABLES)
 
 
 def _stores() -> list[str]:
@@ -129,20 +135,30 @@ def test_native_batches_equal_python_batches_on_every_store(
 
 
 def test_the_stores_exercise_every_native_table(shared_ledgers):
-    """Every table the core builds has rows on some store, so the comparisons above are not vacuous for it."""
+    """Every table the core builds has rows on some store (or the synthetic ledger), so no comparison is vacuous."""
     seen = set()
+    blobs = [(SYNTHETIC_PASSPHRASE, config_and_code_blob())]
     for store in _stores():
         root = DATASTORES / store
         passphrase = sep54.parse_manifest((root / ".config.json").read_text(), store).network_passphrase
-        for blob in _blobs(root):
-            decoded = _native.decode(blob.data, "batch")
-            positions = list(range(len(decoded.sequences())))
-            for table in NATIVE_TABLES:
-                _, _, offsets, error = decoded.rows(table, positions, passphrase, True)
-                assert error is None, (store, table, error)
-                if offsets[-1]:
-                    seen.add(table)
+        blobs += [(passphrase, blob) for blob in _blobs(root)]
+    for passphrase, blob in blobs:
+        decoded = _native.decode(blob.data, "batch")
+        positions = list(range(len(decoded.sequences())))
+        for table in NATIVE_TABLES:
+            _, _, offsets, error = decoded.rows(table, positions, passphrase, True)
+            assert error is None, (blob.origin, table, error)
+            if offsets[-1]:
+                seen.add(table)
     assert seen == set(NATIVE_TABLES)
+
+
+@pytest.mark.parametrize("xdr_encoding,include_metadata", [("base64", True), ("binary", False)])
+def test_native_batches_equal_python_batches_on_config_setting_and_contract_code_changes(
+    xdr_encoding, include_metadata, monkeypatch, shared_ledgers
+):
+    """No store changes config settings or contract code: a real ledger with such changes added (every arm)."""
+    _assert_same(monkeypatch, [config_and_code_blob()], SYNTHETIC_PASSPHRASE, xdr_encoding, include_metadata)
 
 
 @pytest.fixture(scope="module")
@@ -326,7 +342,7 @@ def test_broken_entry_changes_fail_the_change_tables_the_same_way(monkeypatch, d
     blob = _testnet_blob()
     bad = _first_ledger_with_transactions(blob)
     damaged = _with_ledger_damaged(blob, bad, damage)
-    tables = ("accounts", "account_signers", PYTHON_TABLE)
+    tables = ("accounts", "account_signers", *PYTHON_TABLES)
     for on_error in ("fail", "dead_letter"):
         p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables)
         n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error, tables)
@@ -336,6 +352,49 @@ def test_broken_entry_changes_fail_the_change_tables_the_same_way(monkeypatch, d
             assert str(n_raised) == str(p_raised)
             assert f"ledger {bad} ({blob.origin}): " in str(n_raised)
             assert words.format(bad=bad) in str(n_raised)
+        else:
+            assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
+
+
+def _with_account_owned_contract_data(blob: LedgerBlob, seq: int) -> LedgerBlob:
+    """The blob with an upgrade of ledger `seq` creating contract data owned by an account (not a contract)."""
+    batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
+    for lcm in batch.ledger_close_metas:
+        body = lcm.v0 or lcm.v1 or lcm.v2
+        if body.ledger_header.header.ledger_seq.uint32 != seq:
+            continue
+        owner = xdr.SCAddress(
+            xdr.SCAddressType.SC_ADDRESS_TYPE_ACCOUNT,
+            account_id=xdr.AccountID(xdr.PublicKey(xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519, xdr.Uint256(bytes(32)))),
+        )
+        void = xdr.SCVal(xdr.SCValType.SCV_VOID)
+        data = xdr.ContractDataEntry(xdr.ExtensionPoint(0), owner, void, xdr.ContractDataDurability.PERSISTENT, void)
+        entry = xdr.LedgerEntry(
+            xdr.Uint32(seq),
+            xdr.LedgerEntryData(xdr.LedgerEntryType.CONTRACT_DATA, contract_data=data),
+            xdr.LedgerEntryExt(0),
+        )
+        created = xdr.LedgerEntryChange(xdr.LedgerEntryChangeType.LEDGER_ENTRY_CREATED, created=entry)
+        upgrade = xdr.LedgerUpgrade(xdr.LedgerUpgradeType.LEDGER_UPGRADE_BASE_FEE, new_base_fee=xdr.Uint32(100))
+        body.upgrades_processing.append(xdr.UpgradeEntryMeta(upgrade, xdr.LedgerEntryChanges([created])))
+    return blob._replace(data=batch.to_xdr_bytes())
+
+
+def test_contract_data_not_owned_by_a_contract_fails_the_same_way(monkeypatch, shared_ledgers):
+    """contract_data refuses an entry owned by an account with the reference's ValueError, on both paths."""
+    blob = _testnet_blob()
+    bad = _first_ledger_with_transactions(blob)
+    damaged = _with_account_owned_contract_data(blob, bad)
+    tables = ("ledgers", "contract_data", "ledger_entry_changes", *PYTHON_TABLES)
+    for on_error in ("fail", "dead_letter"):
+        p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables)
+        n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error, tables)
+        assert n_rows == p_rows and n_rows.get("ledger_entry_changes")  # the ledgers before the bad one
+        if on_error == "fail":
+            assert n_raised is not None and n_raised.ledger == bad
+            assert str(n_raised) == str(p_raised)
+            assert f"table contract_data: ValueError: ledger {bad}: contract data " in str(n_raised)
+            assert str(n_raised).endswith("is not owned by a contract")
         else:
             assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
 

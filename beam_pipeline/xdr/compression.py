@@ -11,7 +11,9 @@ output cannot overshoot the remaining budget by much: a zstd block regenerates a
 from at least 4 bytes (an RLE block), so ``n`` input bytes yield at most about ``n * 32768 + 128 KiB``
 (the block the previous piece left half-read). The piece size follows the remaining budget, so
 ordinary objects go through in a few large pieces and only a bomb is walked byte by byte near the
-limit. zlib (``gzip``/``deflate`` HTTP bodies) takes an output bound natively.
+limit. A single frame that declares its size within the bound (what one compressor call writes: our
+chunks, most objects) is decompressed in one call instead, the library holding it to that size.
+zlib (``gzip``/``deflate`` HTTP bodies) takes an output bound natively.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ def _too_large(what: str, max_output: int) -> DecompressionError:
 
 
 def _zstd(data: bytes, what: str, max_output: int) -> bytes:
+    whole = _zstd_one_frame(data, max_output)
+    if whole is not None:
+        return whole
     view = memoryview(data)
     out: list[bytes] = []
     pos, total = 0, 0
@@ -86,6 +91,41 @@ def _zstd(data: bytes, what: str, max_output: int) -> bytes:
         # The last frame stopped short: its prefix would surface later as a misleading XDR error.
         raise DecompressionError(f"{what}: truncated zstd frame ({len(data)} bytes end before the frame does)")
     return out[0] if len(out) == 1 else b"".join(out)
+
+
+def _zstd_one_frame(data: bytes, max_output: int) -> bytes | None:
+    """The output of `data` in one call when it is one frame that declares a size within the bound, else None.
+
+    The common case (an object or chunk written by one compressor call) then costs one allocation of the
+    declared size instead of pieces joined at the end (~4x faster on a MB-sized chunk). The library checks
+    the output against the declared size, so the bound holds. Anything else (several frames, no declared
+    size, corrupt data) returns None and goes the streaming way, which words the errors.
+    """
+    try:
+        params = zstandard.get_frame_parameters(data)
+        pos = zstandard.frame_header_size(data)
+    except zstandard.ZstdError:
+        return None
+    if not 0 < params.content_size <= max_output:  # -1: not declared
+        return None
+    # Walk the frame's block headers (3 bytes each: last flag, type, size) to its end: one frame, nothing after.
+    while True:
+        if pos + 3 > len(data):
+            return None
+        header = int.from_bytes(data[pos:pos + 3], "little")
+        kind, size = (header >> 1) & 3, header >> 3
+        if kind == 3:  # reserved
+            return None
+        pos += 3 + (1 if kind == 1 else size)  # an RLE block stores one byte
+        if header & 1:
+            break
+    if pos + (4 if params.has_checksum else 0) != len(data):
+        return None
+    size = params.content_size
+    try:
+        return zstandard.ZstdDecompressor().decompress(data, max_output_size=size, allow_extra_data=False)
+    except zstandard.ZstdError:
+        return None
 
 
 def _feed(dobj, piece, out: list[bytes]) -> int:

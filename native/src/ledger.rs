@@ -5,10 +5,12 @@
 use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
+
+use crate::spans::{self, Spans};
 use stellar_xdr::curr::{
-    GeneralizedTransactionSet, LedgerCloseMeta, LedgerCloseMetaBatch, LedgerEntryChanges, LedgerHeader,
-    LedgerHeaderHistoryEntry, LedgerKey, Limits, ReadXdr, TransactionEnvelope, TransactionMeta, TransactionPhase,
-    TransactionResult, TransactionResultPair, TxSetComponent,
+    GeneralizedTransactionSet, LedgerCloseMeta, LedgerEntryChanges, LedgerHeader, LedgerHeaderHistoryEntry, LedgerKey,
+    Limits, TransactionEnvelope, TransactionMeta, TransactionPhase, TransactionResult, TransactionResultPair,
+    TxSetComponent,
 };
 
 /// Depth limit of every decode: deeper than any real ledger nests (SCVals are the deepest, and the
@@ -20,11 +22,14 @@ pub enum Kind {
     Ledger,
 }
 
-/// The ledgers of one blob, with the batch's own range.
+/// The ledgers of one blob, with the batch's own range, the blob's bytes and where each ledger's
+/// transactions lie in them (`spans.rs`: raw XDR columns and envelope hashes need no re-encoding).
 pub struct Decoded {
     pub start: u32,
     pub end: u32,
     pub metas: Vec<LedgerCloseMeta>,
+    pub data: Vec<u8>,
+    pub spans: Vec<Spans>,
 }
 
 /// The decoder's complaint in words that say which limit, and how it relates to the input.
@@ -47,35 +52,42 @@ pub fn decode(data: &[u8], kind: Kind) -> Result<Decoded, String> {
         depth: MAX_DEPTH,
         len: data.len(),
     };
-    match kind {
-        Kind::Batch => {
-            let batch = LedgerCloseMetaBatch::from_xdr(data, limits).map_err(describe)?;
-            Ok(Decoded {
-                start: batch.start_sequence,
-                end: batch.end_sequence,
-                metas: batch.ledger_close_metas.into(),
-            })
-        }
+    let (start, end, ledgers) = match kind {
+        Kind::Batch => spans::batch(data, limits).map_err(describe)?,
         Kind::Ledger => {
-            let lcm = LedgerCloseMeta::from_xdr(data, limits).map_err(describe)?;
-            let seq = View::new(&lcm).sequence();
-            Ok(Decoded {
-                start: seq,
-                end: seq,
-                metas: vec![lcm],
-            })
+            let ledger = spans::ledger(data, limits).map_err(describe)?;
+            let seq = View::new(&ledger.0).sequence();
+            (seq, seq, vec![ledger])
         }
-    }
+    };
+    let (metas, spans) = ledgers.into_iter().unzip();
+    Ok(Decoded {
+        start,
+        end,
+        metas,
+        data: data.to_vec(),
+        spans,
+    })
 }
 
-/// A borrowed view of one LedgerCloseMeta.
+/// A borrowed view of one LedgerCloseMeta (and, when decoded by `decode`, of its bytes).
 pub struct View<'a> {
     pub lcm: &'a LedgerCloseMeta,
+    /// The blob and where this ledger's values lie in it.
+    raw: Option<(&'a [u8], &'a Spans)>,
 }
 
 impl<'a> View<'a> {
     pub fn new(lcm: &'a LedgerCloseMeta) -> Self {
-        View { lcm }
+        View { lcm, raw: None }
+    }
+
+    /// A view that can hand out the raw XDR of the ledger's transactions (`Tx::raw`).
+    pub fn with_raw(lcm: &'a LedgerCloseMeta, data: &'a [u8], spans: &'a Spans) -> Self {
+        View {
+            lcm,
+            raw: Some((data, spans)),
+        }
     }
 
     pub fn version(&self) -> u32 {
@@ -161,6 +173,18 @@ pub struct Tx<'a> {
     pub fee_changes: &'a LedgerEntryChanges,
     pub meta: &'a TransactionMeta,
     pub post_apply_fee_changes: Option<&'a LedgerEntryChanges>,
+    /// The raw XDR of the envelope, result and metas, as they were in the blob (None: re-encode them).
+    pub raw: Option<TxRaw<'a>>,
+}
+
+/// One applied transaction's values as bytes of the blob.
+#[derive(Clone, Copy)]
+pub struct TxRaw<'a> {
+    pub envelope: &'a [u8],
+    /// The `TransactionResult` (the result pair without its 32-byte hash).
+    pub result: &'a [u8],
+    pub fee_changes: &'a [u8],
+    pub meta: &'a [u8],
 }
 
 /// The network id of a passphrase.
@@ -174,12 +198,11 @@ impl<'a> View<'a> {
     /// Errors are the reference's `LedgerDecodeError` messages.
     pub fn transactions(&self, passphrase: &str) -> Result<Vec<Tx<'a>>, String> {
         let net = network_id(passphrase);
-        let mut by_hash: HashMap<[u8; 32], &'a TransactionEnvelope> = HashMap::new();
-        for env in self.envelopes()? {
-            let hash = env
-                .hash(net)
-                .map_err(|e| format!("ledger {}: cannot hash an envelope: {e}", self.sequence()))?;
-            by_hash.insert(hash, env);
+        let envelopes = self.envelopes()?;
+        let hashes = self.envelope_hashes(&net, &envelopes)?;
+        let mut by_hash: HashMap<[u8; 32], (usize, &'a TransactionEnvelope)> = HashMap::with_capacity(envelopes.len());
+        for (i, (env, hash)) in envelopes.iter().zip(hashes.iter()).enumerate() {
+            by_hash.insert(*hash, (i, *env));
         }
         type Parts<'b> = (
             &'b TransactionResultPair,
@@ -222,7 +245,7 @@ impl<'a> View<'a> {
         let mut out = Vec::with_capacity(processing.len());
         for (i, (result_pair, fee_changes, meta, post)) in processing.into_iter().enumerate() {
             let hash = &result_pair.transaction_hash.0;
-            let Some(envelope) = by_hash.get(hash) else {
+            let Some(&(at, envelope)) = by_hash.get(hash) else {
                 return Err(format!(
                     "ledger {}: no envelope hashes to result {} under network passphrase '{}'",
                     self.sequence(),
@@ -237,16 +260,65 @@ impl<'a> View<'a> {
                 fee_changes,
                 meta,
                 post_apply_fee_changes: post,
+                raw: self.tx_raw(at, i),
             });
         }
         Ok(out)
     }
 }
 
+impl<'a> View<'a> {
+    /// The network hash of each envelope (in `envelopes` order): from the blob's bytes when the view has them,
+    /// once per ledger and network for all the tables, else by re-encoding each envelope.
+    fn envelope_hashes(&self, net: &[u8; 32], envelopes: &[&'a TransactionEnvelope]) -> Result<Vec<[u8; 32]>, String> {
+        let from_bytes = |data: &[u8], spans: &Spans| -> Option<Vec<[u8; 32]>> {
+            if spans.envelopes.len() != envelopes.len() {
+                return None;
+            }
+            envelopes
+                .iter()
+                .zip(&spans.envelopes)
+                .map(|(env, range)| spans::envelope_hash(net, env, data.get(range.clone())?))
+                .collect()
+        };
+        if let Some((data, spans)) = self.raw {
+            if let Some((cached_net, hashes)) = spans.hashes.get() {
+                if cached_net == net {
+                    return Ok(hashes.clone());
+                }
+            }
+            if let Some(hashes) = from_bytes(data, spans) {
+                let _ = spans.hashes.set((*net, hashes.clone()));
+                return Ok(hashes);
+            }
+        }
+        envelopes
+            .iter()
+            .map(|env| {
+                env.hash(*net)
+                    .map_err(|e| format!("ledger {}: cannot hash an envelope: {e}", self.sequence()))
+            })
+            .collect()
+    }
+
+    /// The raw XDR of envelope `envelope` and applied transaction `applied` (0-based), when the view has it.
+    fn tx_raw(&self, envelope: usize, applied: usize) -> Option<TxRaw<'a>> {
+        let (data, spans) = self.raw?;
+        let tx = spans.txs.get(applied)?;
+        let pair = data.get(tx.result_pair.clone())?;
+        Some(TxRaw {
+            envelope: data.get(spans.envelopes.get(envelope)?.clone())?,
+            result: pair.get(32..)?,
+            fee_changes: data.get(tx.fee_changes.clone())?,
+            meta: data.get(tx.meta.clone())?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stellar_xdr::curr::{ScVal, WriteXdr};
+    use stellar_xdr::curr::{ReadXdr, ScVal, WriteXdr};
 
     /// SCV_VEC (16), present, one element, ... `levels` deep, ending in SCV_VOID (1).
     fn nested_vec(levels: usize) -> Vec<u8> {

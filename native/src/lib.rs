@@ -8,6 +8,7 @@ pub mod arrow_out;
 pub mod ledger;
 pub mod records;
 pub mod scval;
+pub mod spans;
 pub mod strkey;
 pub mod util;
 

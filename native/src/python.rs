@@ -99,7 +99,7 @@ impl Blob {
                     return Err(NativeError::new_err(format!("position {p} is outside the blob")));
                 }
             }
-            let built = py.allow_threads(|| records::build(table, &self.inner.metas, &positions, &opts));
+            let built = py.allow_threads(|| records::build(table, &self.inner, &positions, &opts));
             let built = built.map_err(NativeError::new_err)?;
             let (schema, array) = to_capsules(py, built.columns)?;
             let error = built.error.map(|e| (e.position, e.class, e.message));

@@ -43,6 +43,28 @@ def test_damage_is_an_error_naming_the_data(case):
         decompress(data, "obj", 10 << 20)
 
 
+ONE_FRAME = zstandard.ZstdCompressor(level=1, write_checksum=True).compress(PLAIN_A)
+
+
+@pytest.mark.parametrize(
+    "data,bound,expected",
+    [
+        (ONE_FRAME, len(PLAIN_A), PLAIN_A),  # one frame declaring its size: decompressed in one call
+        (ONE_FRAME + FRAMES, 3 * len(PLAIN_A), PLAIN_A + PLAIN_A + PLAIN_B),  # more frames after it: streamed
+        (ONE_FRAME, len(PLAIN_A) - 1, "obj: decompresses to more than"),  # declares more than the bound
+        (ONE_FRAME[:-1], len(PLAIN_A), "obj: truncated zstd frame"),  # its checksum cut short
+        (ONE_FRAME + b"x", len(PLAIN_A), "obj: corrupt zstd data"),  # something after the frame
+    ],
+)
+def test_one_frame_in_one_call_says_and_refuses_what_streaming_does(data, bound, expected):
+    """The one-call path for a single frame gives the same bytes, bounds and errors as the streaming one."""
+    if isinstance(expected, bytes):
+        assert decompress(data, "obj", bound) == expected
+    else:
+        with pytest.raises(DecompressionError, match=f"^{expected}"):
+            decompress(data, "obj", bound)
+
+
 def test_gzip_bodies_are_bounded_too():
     body = gzip.compress(b"ledger" * 1000)
     assert decompress(body, "resp", 6000, "gzip") == b"ledger" * 1000

@@ -2,14 +2,16 @@
 
 use arrow_array::ArrayRef;
 
-use crate::ledger::View;
-use stellar_xdr::curr::LedgerCloseMeta;
+use crate::ledger::{Decoded, View};
 
+pub mod assets;
 pub mod changes;
 pub mod contract_events;
+pub mod effects;
 pub mod ledgers;
 pub mod operations;
 pub mod token_transfers;
+pub mod trades;
 pub mod transactions;
 
 /// The tables this build implements; the others stay on the Python path.
@@ -25,6 +27,15 @@ pub const TABLES: &[&str] = &[
     "offers",
     "liquidity_pools",
     "claimable_balances",
+    "contract_data",
+    "contract_code",
+    "config_settings",
+    "ttl",
+    "restored_keys",
+    "ledger_entry_changes",
+    "effects",
+    "trades",
+    "assets",
 ];
 
 pub struct Options {
@@ -67,11 +78,15 @@ pub trait TableBuilder {
     fn finish(self) -> Vec<ArrayRef>;
 }
 
-fn run<T: TableBuilder>(mut table: T, metas: &[LedgerCloseMeta], positions: &[usize], opts: &Options) -> Built {
+fn run<T: TableBuilder>(mut table: T, blob: &Decoded, positions: &[usize], opts: &Options) -> Built {
     let mut offsets = vec![0i64];
     let mut error = None;
     for (i, &p) in positions.iter().enumerate() {
-        match table.rows(&View::new(&metas[p]), opts) {
+        let view = match blob.spans.get(p) {
+            Some(spans) => View::with_raw(&blob.metas[p], &blob.data, spans),
+            None => View::new(&blob.metas[p]),
+        };
+        match table.rows(&view, opts) {
             Ok(rows) => {
                 let n = rows.len() as i64;
                 for row in rows {
@@ -96,35 +111,35 @@ fn run<T: TableBuilder>(mut table: T, metas: &[LedgerCloseMeta], positions: &[us
     }
 }
 
-/// One table's columns for the ledgers at `positions`.
-pub fn build(table: &str, metas: &[LedgerCloseMeta], positions: &[usize], opts: &Options) -> Result<Built, String> {
+/// One table's columns for the ledgers at `positions` of a decoded blob.
+pub fn build(table: &str, metas: &Decoded, positions: &[usize], opts: &Options) -> Result<Built, String> {
+    use changes::*;
+    macro_rules! table {
+        ($builder:expr) => {
+            Ok(run($builder, metas, positions, opts))
+        };
+    }
     match table {
-        "ledgers" => Ok(run(ledgers::Ledgers::new(opts), metas, positions, opts)),
-        "transactions" => Ok(run(transactions::Transactions::new(opts), metas, positions, opts)),
-        "contract_events" => Ok(run(contract_events::ContractEvents::new(opts), metas, positions, opts)),
-        "operations" => Ok(run(operations::Operations::new(opts), metas, positions, opts)),
-        "token_transfers" => Ok(run(token_transfers::TokenTransfers::new(opts), metas, positions, opts)),
-        "accounts" => Ok(run(changes::accounts::Accounts::new(opts), metas, positions, opts)),
-        "account_signers" => Ok(run(
-            changes::account_signers::AccountSigners::new(opts),
-            metas,
-            positions,
-            opts,
-        )),
-        "trustlines" => Ok(run(changes::trustlines::Trustlines::new(opts), metas, positions, opts)),
-        "offers" => Ok(run(changes::offers::Offers::new(opts), metas, positions, opts)),
-        "liquidity_pools" => Ok(run(
-            changes::liquidity_pools::LiquidityPools::new(opts),
-            metas,
-            positions,
-            opts,
-        )),
-        "claimable_balances" => Ok(run(
-            changes::claimable_balances::ClaimableBalances::new(opts),
-            metas,
-            positions,
-            opts,
-        )),
+        "ledgers" => table!(ledgers::Ledgers::new(opts)),
+        "transactions" => table!(transactions::Transactions::new(opts)),
+        "contract_events" => table!(contract_events::ContractEvents::new(opts)),
+        "operations" => table!(operations::Operations::new(opts)),
+        "token_transfers" => table!(token_transfers::TokenTransfers::new(opts)),
+        "effects" => table!(effects::Effects::new(opts)),
+        "trades" => table!(trades::Trades::new(opts)),
+        "assets" => table!(assets::Assets::new(opts)),
+        "accounts" => table!(accounts::Accounts::new(opts)),
+        "account_signers" => table!(account_signers::AccountSigners::new(opts)),
+        "trustlines" => table!(trustlines::Trustlines::new(opts)),
+        "offers" => table!(offers::Offers::new(opts)),
+        "liquidity_pools" => table!(liquidity_pools::LiquidityPools::new(opts)),
+        "claimable_balances" => table!(claimable_balances::ClaimableBalances::new(opts)),
+        "contract_data" => table!(contract_data::ContractData::new(opts)),
+        "contract_code" => table!(contract_code::ContractCode::new(opts)),
+        "config_settings" => table!(config_settings::ConfigSettings::new(opts)),
+        "ttl" => table!(ttl::Ttl::new(opts)),
+        "restored_keys" => table!(restored_keys::RestoredKeys::new(opts)),
+        "ledger_entry_changes" => table!(ledger_entry_changes::Entries::new(opts)),
         other => Err(format!("table {other:?} is not implemented natively")),
     }
 }

@@ -278,10 +278,13 @@ fn row(view: &View<'_>, tx: &Tx<'_>) -> Result<Row, RowError> {
         account_sequence,
         max_fee: fee,
         operation_count: ops as i32,
-        tx_envelope: xdr(env),
-        tx_result: xdr(&tx.result_pair.result),
-        tx_meta: xdr(tx.meta),
-        tx_fee_meta: xdr(tx.fee_changes),
+        // The blob's own bytes when the view has them (no re-encoding), else the decoded values re-encoded.
+        tx_envelope: tx.raw.map_or_else(|| xdr(env), |r| r.envelope.to_vec()),
+        tx_result: tx
+            .raw
+            .map_or_else(|| xdr(&tx.result_pair.result), |r| r.result.to_vec()),
+        tx_meta: tx.raw.map_or_else(|| xdr(tx.meta), |r| r.meta.to_vec()),
+        tx_fee_meta: tx.raw.map_or_else(|| xdr(tx.fee_changes), |r| r.fee_changes.to_vec()),
         closed_at_us: view.close_time() as i64 * 1_000_000,
         memo_type: format!("MemoTypeMemo{}", memo_v.discriminant().name()),
         memo: memo(memo_v),

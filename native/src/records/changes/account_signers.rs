@@ -28,7 +28,7 @@ pub struct Row {
 
 /// go-stellar-sdk's `SignerSummary` (`signer_summary`): signer strkey -> weight, in the reference's dict order
 /// (the master key first when it can sign; a repeated signer keeps its first place and takes the last weight).
-fn signer_summary(account: &AccountEntry) -> Vec<(String, u32)> {
+pub(crate) fn signer_summary(account: &AccountEntry) -> Vec<(String, u32)> {
     let mut out: Vec<(String, u32)> = Vec::with_capacity(account.signers.len() + 1);
     let master = account.thresholds.0[0];
     if master > 0 {
