@@ -141,6 +141,6 @@ class DedupeRunWide(beam.PTransform):
             | "FirstMention" >> beam.CombinePerKey(first_mention)
             | "RowToChunk" >> beam.ParDo(_RowToChunkFn(*settings, retimestamp=not self._streaming))
         )
-        if self._streaming:
-            first = first | "BackToGlobalWindow" >> beam.WindowInto(GlobalWindows())
+        # The other tables' chunks are in the global window with the default windowing: Flatten needs one.
+        first = first | "BackToGlobalWindow" >> beam.WindowInto(GlobalWindows())
         return (rest, first) | "Merge" >> beam.Flatten()
