@@ -34,6 +34,8 @@ from beam_pipeline.sinks.partitioning import file_group
 from beam_pipeline.sources import sep54
 from beam_pipeline.sources.base import BATCH, LedgerBlob
 from tests.harness import DATASTORES
+from tests.synthetic_changes import PASSPHRASE as SYNTHETIC_PASSPHRASE
+from tests.synthetic_changes import config_and_code_blob
 
 if native.mode() == "0":
     pytest.skip("STELLAR_ARCHIVE_NATIVE=0: a pure-Python run", allow_module_level=True)
@@ -133,20 +135,30 @@ def test_native_batches_equal_python_batches_on_every_store(
 
 
 def test_the_stores_exercise_every_native_table(shared_ledgers):
-    """Every table the core builds has rows on some store, so the comparisons above are not vacuous for it."""
+    """Every table the core builds has rows on some store (or the synthetic ledger), so no comparison is vacuous."""
     seen = set()
+    blobs = [(SYNTHETIC_PASSPHRASE, config_and_code_blob())]
     for store in _stores():
         root = DATASTORES / store
         passphrase = sep54.parse_manifest((root / ".config.json").read_text(), store).network_passphrase
-        for blob in _blobs(root):
-            decoded = _native.decode(blob.data, "batch")
-            positions = list(range(len(decoded.sequences())))
-            for table in NATIVE_TABLES:
-                _, _, offsets, error = decoded.rows(table, positions, passphrase, True)
-                assert error is None, (store, table, error)
-                if offsets[-1]:
-                    seen.add(table)
+        blobs += [(passphrase, blob) for blob in _blobs(root)]
+    for passphrase, blob in blobs:
+        decoded = _native.decode(blob.data, "batch")
+        positions = list(range(len(decoded.sequences())))
+        for table in NATIVE_TABLES:
+            _, _, offsets, error = decoded.rows(table, positions, passphrase, True)
+            assert error is None, (blob.origin, table, error)
+            if offsets[-1]:
+                seen.add(table)
     assert seen == set(NATIVE_TABLES)
+
+
+@pytest.mark.parametrize("xdr_encoding,include_metadata", [("base64", True), ("binary", False)])
+def test_native_batches_equal_python_batches_on_config_setting_and_contract_code_changes(
+    xdr_encoding, include_metadata, monkeypatch, shared_ledgers
+):
+    """No store changes config settings or contract code: a real ledger with such changes added (every arm)."""
+    _assert_same(monkeypatch, [config_and_code_blob()], SYNTHETIC_PASSPHRASE, xdr_encoding, include_metadata)
 
 
 @pytest.fixture(scope="module")
@@ -173,10 +185,10 @@ def _testnet_blob() -> LedgerBlob:
     return _blobs(DATASTORES / "testnet-p19-lpf64")[0]
 
 
-def _failures(monkeypatch, switch: str, blob: LedgerBlob, on_error: str):
+def _failures(monkeypatch, switch: str, blob: LedgerBlob, on_error: str, tables=TABLES):
     """(rows per table, dead letters, raised error) of one blob under the switch."""
     monkeypatch.setenv(native.MODE_ENV, switch)
-    fn = _decode_fn(TESTNET, "base64", False, on_error)
+    fn = _decode_fn(TESTNET, "base64", False, on_error, tables)
     rows, dead, raised = {}, [], None
     try:
         for element in fn.process(blob):
@@ -263,6 +275,128 @@ def test_a_malformed_batch_fails_naming_the_object_on_both_paths(monkeypatch, da
                 p_dead[0].ledger,
                 p_dead[0].error_class,
             )
+
+
+def _last_update_of(body, account_id: xdr.AccountID) -> xdr.LedgerEntry:
+    """The last UPDATED entry of an account among a ledger's fee and transaction-meta changes."""
+    lists = [tp.fee_processing for tp in body.tx_processing]
+    for tp in body.tx_processing:
+        meta = tp.tx_apply_processing
+        inner = meta.v1 or meta.v2 or meta.v3 or meta.v4
+        lists += [getattr(inner, "tx_changes", None), getattr(inner, "tx_changes_before", None)]
+        lists += [op.changes for op in inner.operations] + [getattr(inner, "tx_changes_after", None)]
+    last = None
+    for changes in filter(None, lists):
+        for c in changes.ledger_entry_changes:
+            if c.updated is not None and c.updated.data.account and c.updated.data.account.account_id == account_id:
+                last = c.updated
+    assert last is not None
+    return last
+
+
+def _with_ledger_damaged(blob: LedgerBlob, seq: int, damage: str) -> LedgerBlob:
+    """The blob with ledger `seq` (the fee changes of its first transaction, or its header) broken as `damage` says.
+
+    "unpaired": its STATE entry dropped, so its UPDATED entry has no pre-state (the reader's rule);
+    "created_twice": its UPDATED entry also appended as CREATED (the compactor's rule);
+    "huge_weight": a signer of weight 2^32 - 1 added to the account (more than the int32 column holds);
+    "far_future": the ledger closed in the year 10000 (past Python's datetime, which the rows' closed_at is).
+    """
+    batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
+    for lcm in batch.ledger_close_metas:
+        body = lcm.v0 or lcm.v1 or lcm.v2
+        if body.ledger_header.header.ledger_seq.uint32 != seq:
+            continue
+        changes = body.tx_processing[0].fee_processing.ledger_entry_changes
+        kinds = [c.type.name for c in changes]
+        assert kinds[:2] == ["LEDGER_ENTRY_STATE", "LEDGER_ENTRY_UPDATED"]
+        if damage == "far_future":
+            body.ledger_header.header.scp_value.close_time = xdr.TimePoint(xdr.Uint64(253402300800))
+        elif damage == "unpaired":
+            del changes[0]
+        elif damage == "huge_weight":  # on the account's last state in the ledger, the one compaction keeps
+            account = _last_update_of(body, changes[1].updated.data.account.account_id).data.account
+            key = xdr.SignerKey(xdr.SignerKeyType.SIGNER_KEY_TYPE_ED25519, ed25519=xdr.Uint256(bytes(32)))
+            account.signers.append(xdr.Signer(key, xdr.Uint32(2**32 - 1)))
+            if account.ext.v == 1 and account.ext.v1.ext.v == 2:
+                account.ext.v1.ext.v2.signer_sponsoring_i_ds.append(xdr.SponsorshipDescriptor(None))
+        else:
+            created = xdr.LedgerEntryChange(xdr.LedgerEntryChangeType.LEDGER_ENTRY_CREATED, created=changes[1].updated)
+            changes.append(created)
+    return blob._replace(data=batch.to_xdr_bytes())
+
+
+@pytest.mark.parametrize(
+    "damage,words",
+    [
+        ("unpaired", "table accounts: LedgerChangeError: ledger {bad} transaction "),
+        ("unpaired", ": LEDGER_ENTRY_UPDATED change #0 in fee is not preceded by its state"),
+        ("created_twice", "table accounts: LedgerChangeError: ledger {bad}: cannot create an entry that already"),
+        ("huge_weight", "table account_signers: ArrowInvalid: Value 4294967295 too large to fit in C integer type"),
+        ("far_future", "table accounts: ValueError: year 10000 is out of range"),
+    ],
+)
+def test_broken_entry_changes_fail_the_change_tables_the_same_way(monkeypatch, damage, words, shared_ledgers):
+    """The change tables' reader and compactor (and the columns' types) refuse the same ledgers with the same
+    words on both paths."""
+    blob = _testnet_blob()
+    bad = _first_ledger_with_transactions(blob)
+    damaged = _with_ledger_damaged(blob, bad, damage)
+    tables = ("accounts", "account_signers", *PYTHON_TABLES)
+    for on_error in ("fail", "dead_letter"):
+        p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables)
+        n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error, tables)
+        assert n_rows == p_rows and n_rows.get("accounts")  # the ledgers before the bad one still have rows
+        if on_error == "fail":
+            assert n_raised is not None and n_raised.ledger == bad
+            assert str(n_raised) == str(p_raised)
+            assert f"ledger {bad} ({blob.origin}): " in str(n_raised)
+            assert words.format(bad=bad) in str(n_raised)
+        else:
+            assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
+
+
+def _with_account_owned_contract_data(blob: LedgerBlob, seq: int) -> LedgerBlob:
+    """The blob with an upgrade of ledger `seq` creating contract data owned by an account (not a contract)."""
+    batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
+    for lcm in batch.ledger_close_metas:
+        body = lcm.v0 or lcm.v1 or lcm.v2
+        if body.ledger_header.header.ledger_seq.uint32 != seq:
+            continue
+        owner = xdr.SCAddress(
+            xdr.SCAddressType.SC_ADDRESS_TYPE_ACCOUNT,
+            account_id=xdr.AccountID(xdr.PublicKey(xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519, xdr.Uint256(bytes(32)))),
+        )
+        void = xdr.SCVal(xdr.SCValType.SCV_VOID)
+        data = xdr.ContractDataEntry(xdr.ExtensionPoint(0), owner, void, xdr.ContractDataDurability.PERSISTENT, void)
+        entry = xdr.LedgerEntry(
+            xdr.Uint32(seq),
+            xdr.LedgerEntryData(xdr.LedgerEntryType.CONTRACT_DATA, contract_data=data),
+            xdr.LedgerEntryExt(0),
+        )
+        created = xdr.LedgerEntryChange(xdr.LedgerEntryChangeType.LEDGER_ENTRY_CREATED, created=entry)
+        upgrade = xdr.LedgerUpgrade(xdr.LedgerUpgradeType.LEDGER_UPGRADE_BASE_FEE, new_base_fee=xdr.Uint32(100))
+        body.upgrades_processing.append(xdr.UpgradeEntryMeta(upgrade, xdr.LedgerEntryChanges([created])))
+    return blob._replace(data=batch.to_xdr_bytes())
+
+
+def test_contract_data_not_owned_by_a_contract_fails_the_same_way(monkeypatch, shared_ledgers):
+    """contract_data refuses an entry owned by an account with the reference's ValueError, on both paths."""
+    blob = _testnet_blob()
+    bad = _first_ledger_with_transactions(blob)
+    damaged = _with_account_owned_contract_data(blob, bad)
+    tables = ("ledgers", "contract_data", "ledger_entry_changes", *PYTHON_TABLES)
+    for on_error in ("fail", "dead_letter"):
+        p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables)
+        n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error, tables)
+        assert n_rows == p_rows and n_rows.get("ledger_entry_changes")  # the ledgers before the bad one
+        if on_error == "fail":
+            assert n_raised is not None and n_raised.ledger == bad
+            assert str(n_raised) == str(p_raised)
+            assert f"table contract_data: ValueError: ledger {bad}: contract data " in str(n_raised)
+            assert str(n_raised).endswith("is not owned by a contract")
+        else:
+            assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
 
 
 # --- arbitrary bytes: errors, never a crash ------------------------------------------------------

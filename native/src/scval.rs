@@ -92,7 +92,7 @@ pub fn u256_decimal(mut limbs: [u64; 4]) -> String {
     out
 }
 
-fn i256_decimal(hi_hi: i64, hi_lo: u64, lo_hi: u64, lo_lo: u64) -> String {
+pub fn i256_decimal(hi_hi: i64, hi_lo: u64, lo_hi: u64, lo_lo: u64) -> String {
     let limbs = [hi_hi as u64, hi_lo, lo_hi, lo_lo];
     if hi_hi >= 0 {
         return u256_decimal(limbs);

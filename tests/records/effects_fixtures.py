@@ -10,6 +10,7 @@ from stellar_sdk import StrKey, xdr
 from beam_pipeline.records import effects
 from beam_pipeline.xdr.ledger import LedgerView, TxView
 from tests.records._load import load_ledgers
+from tests.records.effects_native import check_native
 
 
 def ledger_at(sequence: int) -> LedgerView:
@@ -47,7 +48,11 @@ def tx_from_base64(ledger: LedgerView, envelope: str, result: str, meta: str) ->
 
 
 def effect_rows(ledger: LedgerView, tx: TxView) -> list[dict]:
-    """The effect rows of one transaction with ``details`` parsed back from JSON."""
+    """The effect rows of one transaction with ``details`` parsed back from JSON.
+
+    The native core must build the same rows for the transaction (see `effects_native`).
+    """
+    check_native(ledger, tx)
     rows = effects.transaction_rows(ledger, tx)
     for row in rows:
         row["details"] = json.loads(row["details"])

@@ -39,7 +39,7 @@ pub struct Row {
 }
 
 /// Whether the envelope (the inner one of a fee bump) carries Soroban transaction data.
-fn is_soroban(env: &TransactionEnvelope) -> bool {
+pub(crate) fn is_soroban(env: &TransactionEnvelope) -> bool {
     match env {
         TransactionEnvelope::TxV0(_) => false,
         TransactionEnvelope::Tx(e) => matches!(e.tx.ext, TransactionExt::V1(_)),

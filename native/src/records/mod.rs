@@ -5,14 +5,38 @@ use arrow_array::ArrayRef;
 use crate::ledger::{Decoded, View};
 
 pub mod assets;
+pub mod changes;
 pub mod contract_events;
+pub mod effects;
 pub mod ledgers;
 pub mod operations;
+pub mod token_transfers;
 pub mod trades;
 pub mod transactions;
 
 /// The tables this build implements; the others stay on the Python path.
-pub const TABLES: &[&str] = &["ledgers", "transactions", "contract_events", "trades", "assets"];
+pub const TABLES: &[&str] = &[
+    "ledgers",
+    "transactions",
+    "contract_events",
+    "operations",
+    "token_transfers",
+    "accounts",
+    "account_signers",
+    "trustlines",
+    "offers",
+    "liquidity_pools",
+    "claimable_balances",
+    "contract_data",
+    "contract_code",
+    "config_settings",
+    "ttl",
+    "restored_keys",
+    "ledger_entry_changes",
+    "effects",
+    "trades",
+    "assets",
+];
 
 pub struct Options {
     pub passphrase: String,
@@ -89,12 +113,33 @@ fn run<T: TableBuilder>(mut table: T, blob: &Decoded, positions: &[usize], opts:
 
 /// One table's columns for the ledgers at `positions` of a decoded blob.
 pub fn build(table: &str, metas: &Decoded, positions: &[usize], opts: &Options) -> Result<Built, String> {
+    use changes::*;
+    macro_rules! table {
+        ($builder:expr) => {
+            Ok(run($builder, metas, positions, opts))
+        };
+    }
     match table {
-        "ledgers" => Ok(run(ledgers::Ledgers::new(opts), metas, positions, opts)),
-        "transactions" => Ok(run(transactions::Transactions::new(opts), metas, positions, opts)),
-        "contract_events" => Ok(run(contract_events::ContractEvents::new(opts), metas, positions, opts)),
-        "trades" => Ok(run(trades::Trades::new(opts), metas, positions, opts)),
-        "assets" => Ok(run(assets::Assets::new(opts), metas, positions, opts)),
+        "ledgers" => table!(ledgers::Ledgers::new(opts)),
+        "transactions" => table!(transactions::Transactions::new(opts)),
+        "contract_events" => table!(contract_events::ContractEvents::new(opts)),
+        "operations" => table!(operations::Operations::new(opts)),
+        "token_transfers" => table!(token_transfers::TokenTransfers::new(opts)),
+        "effects" => table!(effects::Effects::new(opts)),
+        "trades" => table!(trades::Trades::new(opts)),
+        "assets" => table!(assets::Assets::new(opts)),
+        "accounts" => table!(accounts::Accounts::new(opts)),
+        "account_signers" => table!(account_signers::AccountSigners::new(opts)),
+        "trustlines" => table!(trustlines::Trustlines::new(opts)),
+        "offers" => table!(offers::Offers::new(opts)),
+        "liquidity_pools" => table!(liquidity_pools::LiquidityPools::new(opts)),
+        "claimable_balances" => table!(claimable_balances::ClaimableBalances::new(opts)),
+        "contract_data" => table!(contract_data::ContractData::new(opts)),
+        "contract_code" => table!(contract_code::ContractCode::new(opts)),
+        "config_settings" => table!(config_settings::ConfigSettings::new(opts)),
+        "ttl" => table!(ttl::Ttl::new(opts)),
+        "restored_keys" => table!(restored_keys::RestoredKeys::new(opts)),
+        "ledger_entry_changes" => table!(ledger_entry_changes::Entries::new(opts)),
         other => Err(format!("table {other:?} is not implemented natively")),
     }
 }

@@ -8,15 +8,16 @@ use arrow_array::builder::{
 };
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{
-    DecoratedSignature, FeeBumpTransactionInnerTx, LedgerEntryChange, LedgerEntryData, Limits, Memo, MuxedAccount,
-    Preconditions, PreconditionsV2, SorobanTransactionDataExt, SorobanTransactionMetaExt, TimeBounds, Transaction,
-    TransactionEnvelope, TransactionExt, TransactionMeta, TransactionResultResult, WriteXdr,
+    DecoratedSignature, FeeBumpTransactionInnerTx, Limits, Memo, MuxedAccount, Preconditions, PreconditionsV2,
+    SorobanTransactionDataExt, SorobanTransactionMetaExt, TimeBounds, Transaction, TransactionEnvelope, TransactionExt,
+    TransactionMeta, TransactionResultResult, WriteXdr,
 };
 
 use super::{toid, Options, RowError, TableBuilder};
 use crate::arrow_out::{base64, go_string, hex, XdrColumn};
 use crate::ledger::{Tx, View};
 use crate::strkey;
+use crate::util::accounts::{balance_span, plain_key};
 
 const ERR: &str = "TransactionTransformError";
 
@@ -52,40 +53,6 @@ fn memo(m: &Memo) -> String {
         Memo::Text(t) => go_string(t.as_slice()),
         Memo::Id(id) => id.to_string(),
         Memo::Hash(h) | Memo::Return(h) => base64(&h.0),
-    }
-}
-
-/// (balance before, balance after) of `address` across changes: STATE is before, UPDATED after; only a plain
-/// account (None for a muxed fee source, which matches nothing, as in stellar-etl) can match.
-fn balances<'a>(changes: impl IntoIterator<Item = &'a LedgerEntryChange>, key: Option<&[u8; 32]>) -> (i64, i64) {
-    let (mut start, mut end) = (0, 0);
-    let Some(key) = key else { return (0, 0) };
-    for change in changes {
-        let (entry, after) = match change {
-            LedgerEntryChange::Updated(e) => (e, true),
-            LedgerEntryChange::State(e) => (e, false),
-            _ => continue,
-        };
-        let LedgerEntryData::Account(account) = &entry.data else {
-            continue;
-        };
-        let stellar_xdr::curr::PublicKey::PublicKeyTypeEd25519(k) = &account.account_id.0;
-        if &k.0 != key {
-            continue;
-        }
-        if after {
-            end = account.balance;
-        } else {
-            start = account.balance;
-        }
-    }
-    (start, end)
-}
-
-fn plain_key(m: &MuxedAccount) -> Option<&[u8; 32]> {
-    match m {
-        MuxedAccount::Ed25519(k) => Some(&k.0),
-        MuxedAccount::MuxedEd25519(_) => None,
     }
 }
 
@@ -127,18 +94,18 @@ fn soroban(tx: &Tx<'_>, protocol: u32, fee_charged: i64) -> Soroban {
         let archived: Vec<u32> = ext.archived_soroban_entries.iter().copied().collect();
         f.archived = if archived.is_empty() { None } else { Some(archived) };
     }
-    let (start, end) = balances(tx.fee_changes.0.iter(), key);
+    let (start, end) = balance_span(tx.fee_changes.0.iter(), key);
     f.inclusion_fee_charged = (start - end) - data.resource_fee;
     let ext = match tx.meta {
         TransactionMeta::V3(m) => {
-            let (start, end) = balances(m.tx_changes_after.0.iter(), key);
+            let (start, end) = balance_span(m.tx_changes_after.0.iter(), key);
             f.resource_fee_refund = end - start;
             m.soroban_meta.as_ref().map(|s| &s.ext)
         }
         TransactionMeta::V4(m) => {
             // From protocol 23 the refund sits in the post-apply fee changes, not in txChangesAfter.
             let post = tx.post_apply_fee_changes.map(|c| c.0.as_slice()).unwrap_or(&[]);
-            let (start, end) = balances(m.tx_changes_after.0.iter().chain(post.iter()), key);
+            let (start, end) = balance_span(m.tx_changes_after.0.iter().chain(post.iter()), key);
             f.resource_fee_refund = end - start;
             m.soroban_meta.as_ref().map(|s| &s.ext)
         }

@@ -1,5 +1,6 @@
 //! Helpers several tables share (the twins of `beam_pipeline/util/*.py`).
 
+pub mod accounts;
 pub mod assets;
 pub mod farmhash;
 pub mod goformat;

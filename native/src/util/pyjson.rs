@@ -13,6 +13,7 @@ pub enum Val {
     Null,
     Bool(bool),
     Int(i64),
+    UInt(u64),
     Float(f64),
     Str(String),
     Static(&'static str),
@@ -125,6 +126,10 @@ impl Val {
             Val::Bool(true) => out.push_str("true"),
             Val::Bool(false) => out.push_str("false"),
             Val::Int(i) => {
+                use std::fmt::Write;
+                let _ = write!(out, "{i}");
+            }
+            Val::UInt(i) => {
                 use std::fmt::Write;
                 let _ = write!(out, "{i}");
             }
@@ -291,10 +296,10 @@ mod tests {
         assert_eq!(float(-0.0), "-0.0");
         assert_eq!(float(0.0), "0.0");
         assert_eq!(float(1e22), "1e+22");
-        assert_eq!(float(12345678901.2345678), "12345678901.234568");
+        assert_eq!(float(12_345_678_901.234_568), "12345678901.234568");
         assert_eq!(float(0.0001), "0.0001");
         assert_eq!(float(0.00001234), "1.234e-05");
-        assert_eq!(float(-922337203685.4775807), "-922337203685.4775");
+        assert_eq!(float(-922_337_203_685.477_5), "-922337203685.4775");
     }
 
     #[test]

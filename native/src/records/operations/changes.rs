@@ -44,6 +44,23 @@ pub fn change_type_name(change: &LedgerEntryChange) -> &'static str {
 
 /// Pairs raw changes into pre/post Changes, sorted (stably) by ledger key XDR (`pair_changes`).
 pub fn pair_changes(changes: &[LedgerEntryChange]) -> Result<Vec<Change<'_>>, String> {
+    let mut out = pair_unsorted(changes)?;
+    sort_changes(&mut out);
+    Ok(out)
+}
+
+/// Sorts paired changes (stably) by the XDR of their ledger keys, as the Go ingest library does.
+pub fn sort_changes(changes: &mut Vec<Change<'_>>) {
+    if changes.len() > 1 {
+        let mut keyed: Vec<(Vec<u8>, Change<'_>)> = changes.drain(..).map(|c| (c.key_bytes(), c)).collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        changes.extend(keyed.into_iter().map(|(_, c)| c));
+    }
+}
+
+/// The pairing of `pair_changes` (with its errors) in the changes' own order: enough where the order does not
+/// matter, and it saves encoding every entry's key.
+pub fn pair_unsorted(changes: &[LedgerEntryChange]) -> Result<Vec<Change<'_>>, String> {
     let mut out: Vec<Change<'_>> = Vec::with_capacity(changes.len());
     for (i, change) in changes.iter().enumerate() {
         let post = match change {
@@ -74,11 +91,6 @@ pub fn pair_changes(changes: &[LedgerEntryChange]) -> Result<Vec<Change<'_>>, St
             pre: Some(pre),
             post,
         });
-    }
-    if out.len() > 1 {
-        let mut keyed: Vec<(Vec<u8>, Change<'_>)> = out.into_iter().map(|c| (c.key_bytes(), c)).collect();
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
-        out = keyed.into_iter().map(|(_, c)| c).collect();
     }
     Ok(out)
 }
@@ -115,11 +127,22 @@ pub fn operation_meta_changes_at(meta: &TransactionMeta, index: usize) -> Option
 ///
 /// Before protocol 13 a `txINTERNAL_ERROR` transaction's operation metas are ignored, as in stellar-etl.
 pub fn operation_changes<'a>(tx: &Tx<'a>, index: usize, protocol_version: u32) -> Result<Vec<Change<'a>>, String> {
+    let mut out = operation_changes_unsorted(tx, index, protocol_version)?;
+    sort_changes(&mut out);
+    Ok(out)
+}
+
+/// `operation_changes` before the sort (same pairs, same errors).
+pub fn operation_changes_unsorted<'a>(
+    tx: &Tx<'a>,
+    index: usize,
+    protocol_version: u32,
+) -> Result<Vec<Change<'a>>, String> {
     if protocol_version <= 12 && matches!(tx.result_pair.result.result, TransactionResultResult::TxInternalError) {
         return Ok(Vec::new());
     }
     match operation_meta_changes_at(tx.meta, index) {
-        Some(changes) => pair_changes(changes),
+        Some(changes) => pair_unsorted(changes),
         None => Ok(Vec::new()),
     }
 }
@@ -159,6 +182,15 @@ fn signer_sponsor(account: &AccountEntry, signer: &str) -> Result<Option<String>
         .into_iter()
         .find(|(s, _)| s == signer)
         .map(|(_, sponsor)| sponsor))
+}
+
+/// Whether `find_sponsor` can find anything in these changes (in any order): a created entry with a sponsor,
+/// or, for a new signer, a changed account. When not, the changes need no sorting to know there is no sponsor.
+pub fn may_have_sponsor(changes: &[Change<'_>], signer_key: Option<&str>) -> bool {
+    changes.iter().any(|c| {
+        (signer_key.is_some() && c.entry_type == LedgerEntryType::Account && c.post.is_some())
+            || (c.pre.is_none() && c.post.is_some_and(|p| sponsoring_id(p).is_some()))
+    })
 }
 
 /// stellar-etl's `sponsor` detail: who sponsors what this operation created (`find_sponsor`).

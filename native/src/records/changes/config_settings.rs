@@ -1,0 +1,340 @@
+//! The `config_settings` table: Soroban network configuration entry changes, one wide row per setting with
+//! the columns of the other arms at zero/empty, as stellar-etl flattens them (reference, which explains the
+//! alias columns: `beam_pipeline/records/changes/config_settings.py`).
+//!
+//! stellar-xdr 25 has no frozen-ledger-key or freeze-bypass settings (newer XDR): those columns are empty
+//! lists here, as they are in the reference for every setting of protocols up to 25.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{Int32Builder, Int64Builder, ListBuilder, StringBuilder, UInt32Builder, UInt64Builder};
+use arrow_array::ArrayRef;
+use stellar_xdr::curr::{ConfigSettingEntry as C, ContractCostParams};
+
+use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType};
+
+use super::common::{reported, ChangeBuilders, ChangeColumns};
+use super::extract::{compacted_of_type, EntryChange, ERR};
+use crate::arrow_out::XdrListColumn;
+use crate::ledger::View;
+use crate::records::{Options, RowError, TableBuilder};
+
+#[derive(Clone, Copy)]
+enum Ty {
+    U32,
+    I64,
+    U64,
+}
+
+/// A column's value in the entry, None when the entry holds another arm (the column is then 0).
+type Get = fn(&C) -> Option<i64>;
+
+/// The arm's number itself.
+macro_rules! num {
+    ($arm:ident) => {
+        |c: &C| match c {
+            C::$arm(v) => Some(*v as i64),
+            _ => None,
+        }
+    };
+}
+
+/// A field of the arm.
+macro_rules! field {
+    ($arm:ident, $f:ident) => {
+        |c: &C| match c {
+            C::$arm(v) => Some(v.$f as i64),
+            _ => None,
+        }
+    };
+}
+
+use Ty::{I64, U32, U64};
+
+const SCALARS: &[(Ty, Get)] = &[
+    (U32, num!(ContractMaxSizeBytes)),
+    (I64, field!(ContractComputeV0, ledger_max_instructions)),
+    (I64, field!(ContractComputeV0, tx_max_instructions)),
+    (I64, field!(ContractComputeV0, fee_rate_per_instructions_increment)),
+    (U32, field!(ContractComputeV0, tx_memory_limit)),
+    (U32, field!(ContractLedgerCostV0, ledger_max_disk_read_entries)), // ledger_max_read_ledger_entries
+    (U32, field!(ContractLedgerCostV0, ledger_max_disk_read_entries)),
+    (U32, field!(ContractLedgerCostV0, ledger_max_disk_read_bytes)), // ledger_max_read_bytes
+    (U32, field!(ContractLedgerCostV0, ledger_max_disk_read_bytes)),
+    (U32, field!(ContractLedgerCostV0, ledger_max_write_ledger_entries)),
+    (U32, field!(ContractLedgerCostV0, ledger_max_write_bytes)),
+    (U32, field!(ContractLedgerCostV0, tx_max_disk_read_entries)), // tx_max_read_ledger_entries
+    (U32, field!(ContractLedgerCostV0, tx_max_disk_read_entries)),
+    (U32, field!(ContractLedgerCostV0, tx_max_disk_read_bytes)), // tx_max_read_bytes
+    (U32, field!(ContractLedgerCostV0, tx_max_disk_read_bytes)),
+    (U32, field!(ContractLedgerCostV0, tx_max_write_ledger_entries)),
+    (U32, field!(ContractLedgerCostV0, tx_max_write_bytes)),
+    (I64, field!(ContractLedgerCostV0, fee_disk_read_ledger_entry)), // fee_read_ledger_entry
+    (I64, field!(ContractLedgerCostV0, fee_disk_read_ledger_entry)),
+    (I64, field!(ContractLedgerCostV0, fee_write_ledger_entry)),
+    (I64, field!(ContractLedgerCostV0, fee_disk_read1_kb)), // fee_read_1kb
+    (I64, field!(ContractLedgerCostExtV0, fee_write1_kb)),  // fee_write_1kb
+    (I64, field!(ContractLedgerCostV0, fee_disk_read1_kb)),
+    (I64, field!(ContractLedgerCostV0, soroban_state_target_size_bytes)), // bucket_list_target_size_bytes
+    (I64, field!(ContractLedgerCostV0, soroban_state_target_size_bytes)),
+    (I64, field!(ContractLedgerCostV0, rent_fee1_kb_soroban_state_size_low)), // write_fee_1kb_bucket_list_low
+    (I64, field!(ContractLedgerCostV0, rent_fee1_kb_soroban_state_size_low)),
+    (I64, field!(ContractLedgerCostV0, rent_fee1_kb_soroban_state_size_high)), // write_fee_1kb_bucket_list_high
+    (I64, field!(ContractLedgerCostV0, rent_fee1_kb_soroban_state_size_high)),
+    (U32, field!(ContractLedgerCostV0, soroban_state_rent_fee_growth_factor)), // bucket_list_write_fee_growth_factor
+    (U32, field!(ContractLedgerCostV0, soroban_state_rent_fee_growth_factor)),
+    (I64, field!(ContractHistoricalDataV0, fee_historical1_kb)),
+    (U32, field!(ContractEventsV0, tx_max_contract_events_size_bytes)),
+    (I64, field!(ContractEventsV0, fee_contract_events1_kb)),
+    (U32, field!(ContractBandwidthV0, ledger_max_txs_size_bytes)),
+    (U32, field!(ContractBandwidthV0, tx_max_size_bytes)),
+    (I64, field!(ContractBandwidthV0, fee_tx_size1_kb)),
+];
+
+const SCALARS_2: &[(Ty, Get)] = &[
+    (U32, num!(ContractDataKeySizeBytes)),
+    (U32, num!(ContractDataEntrySizeBytes)),
+    (U32, field!(StateArchival, max_entry_ttl)),
+    (U32, field!(StateArchival, min_temporary_ttl)),
+    (U32, field!(StateArchival, min_persistent_ttl)),
+    (U32, |_| None), // auto_bump_ledgers: a retired setting stellar-etl still emits as 0
+    (I64, field!(StateArchival, persistent_rent_rate_denominator)),
+    (I64, field!(StateArchival, temp_rent_rate_denominator)),
+    (U32, field!(StateArchival, max_entries_to_archive)),
+    (U32, field!(StateArchival, live_soroban_state_size_window_sample_size)), // bucket_list_size_window_sample_size
+    (U32, field!(StateArchival, live_soroban_state_size_window_sample_size)),
+    (U32, field!(StateArchival, live_soroban_state_size_window_sample_period)),
+    (U64, field!(StateArchival, eviction_scan_size)),
+    (U32, field!(StateArchival, starting_eviction_scan_level)),
+    (U32, field!(ContractExecutionLanes, ledger_max_tx_count)),
+];
+
+const SCALARS_3: &[(Ty, Get)] = &[
+    (U32, field!(ContractParallelComputeV0, ledger_max_dependent_tx_clusters)),
+    (U32, field!(ContractLedgerCostExtV0, tx_max_footprint_entries)),
+    (U32, field!(ScpTiming, ledger_target_close_time_milliseconds)),
+    (U32, field!(ScpTiming, nomination_timeout_initial_milliseconds)),
+    (U32, field!(ScpTiming, nomination_timeout_increment_milliseconds)),
+    (U32, field!(ScpTiming, ballot_timeout_initial_milliseconds)),
+    (U32, field!(ScpTiming, ballot_timeout_increment_milliseconds)),
+];
+
+/// The frozen-key list columns and the bypass-transaction list columns (always empty, see above).
+const FROZEN_KEY_COLUMNS: usize = 3;
+const BYPASS_TX_COLUMNS: usize = 3;
+
+/// Cost parameters as stellar-etl's JSON: `[{"ConstTerm":"..","ExtV":"0","LinearTerm":".."},...]`.
+fn cost_params(params: Option<&ContractCostParams>) -> String {
+    let mut out = String::from("[");
+    for (i, p) in params.map(|p| p.0.as_slice()).unwrap_or(&[]).iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        // ExtensionPoint has only v0
+        out.push_str(&format!(
+            "{{\"ConstTerm\":\"{}\",\"ExtV\":\"0\",\"LinearTerm\":\"{}\"}}",
+            p.const_term, p.linear_term
+        ));
+    }
+    out.push(']');
+    out
+}
+
+pub struct Row {
+    id: i32,
+    scalars: Vec<i64>,
+    cpu: String,
+    mem: String,
+    window: Vec<u64>,
+    change: ChangeColumns,
+}
+
+fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError> {
+    let entry = reported(change)?;
+    let LedgerEntryData::ConfigSetting(cs) = &entry.data else {
+        return Err(RowError::new(
+            ERR,
+            "a config setting change holds another entry type".to_string(),
+        ));
+    };
+    let scalars = SCALARS
+        .iter()
+        .chain(SCALARS_2)
+        .chain(SCALARS_3)
+        .map(|(_, get)| get(cs).unwrap_or(0))
+        .collect();
+    let (cpu, mem) = match cs {
+        C::ContractCostParamsCpuInstructions(p) => (Some(p), None),
+        C::ContractCostParamsMemoryBytes(p) => (None, Some(p)),
+        _ => (None, None),
+    };
+    let window = match cs {
+        C::LiveSorobanStateSizeWindow(w) => w.to_vec(),
+        _ => Vec::new(),
+    };
+    Ok(Row {
+        id: cs.discriminant() as i32,
+        scalars,
+        cpu: cost_params(cpu),
+        mem: cost_params(mem),
+        window,
+        change: ChangeColumns::new(change, entry, view),
+    })
+}
+
+enum Col {
+    U32(UInt32Builder),
+    I64(Int64Builder),
+    U64(UInt64Builder),
+}
+
+impl Col {
+    fn new(t: Ty) -> Self {
+        match t {
+            Ty::U32 => Col::U32(UInt32Builder::new()),
+            Ty::I64 => Col::I64(Int64Builder::new()),
+            Ty::U64 => Col::U64(UInt64Builder::new()),
+        }
+    }
+
+    /// `v` came from a field of this column's type, so the casts are exact.
+    fn append(&mut self, v: i64) {
+        match self {
+            Col::U32(b) => b.append_value(v as u32),
+            Col::I64(b) => b.append_value(v),
+            Col::U64(b) => b.append_value(v as u64),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Col::U32(b) => Arc::new(b.finish()),
+            Col::I64(b) => Arc::new(b.finish()),
+            Col::U64(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+pub struct ConfigSettings {
+    id: Int32Builder,
+    scalars: Vec<Col>,
+    cpu: StringBuilder,
+    mem: StringBuilder,
+    bucket_list_size_window: ListBuilder<UInt64Builder>,
+    live_soroban_state_size_window: ListBuilder<UInt64Builder>,
+    frozen_keys: Vec<XdrListColumn>,
+    bypass_txs: Vec<ListBuilder<StringBuilder>>,
+    change: ChangeBuilders,
+}
+
+impl ConfigSettings {
+    pub fn new(opts: &Options) -> Self {
+        let binary_xdr = opts.binary_xdr;
+        ConfigSettings {
+            id: Int32Builder::new(),
+            scalars: SCALARS
+                .iter()
+                .chain(SCALARS_2)
+                .chain(SCALARS_3)
+                .map(|(t, _)| Col::new(*t))
+                .collect(),
+            cpu: StringBuilder::new(),
+            mem: StringBuilder::new(),
+            bucket_list_size_window: ListBuilder::new(UInt64Builder::new()),
+            live_soroban_state_size_window: ListBuilder::new(UInt64Builder::new()),
+            frozen_keys: (0..FROZEN_KEY_COLUMNS)
+                .map(|_| XdrListColumn::new(binary_xdr))
+                .collect(),
+            bypass_txs: (0..BYPASS_TX_COLUMNS)
+                .map(|_| ListBuilder::new(StringBuilder::new()))
+                .collect(),
+            change: ChangeBuilders::new(),
+        }
+    }
+}
+
+impl TableBuilder for ConfigSettings {
+    type Row = Row;
+
+    fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
+        compacted_of_type(view, &opts.passphrase, LedgerEntryType::ConfigSetting)?
+            .iter()
+            .map(|c| change_row(c, view))
+            .collect()
+    }
+
+    fn append(&mut self, r: Row) {
+        self.id.append_value(r.id);
+        for (col, v) in self.scalars.iter_mut().zip(r.scalars) {
+            col.append(v);
+        }
+        self.cpu.append_value(&r.cpu);
+        self.mem.append_value(&r.mem);
+        for window in [
+            &mut self.bucket_list_size_window,
+            &mut self.live_soroban_state_size_window,
+        ] {
+            window.values().append_slice(&r.window);
+            window.append(true);
+        }
+        for col in self.frozen_keys.iter_mut() {
+            col.append(Some(std::iter::empty::<&[u8]>()));
+        }
+        for col in self.bypass_txs.iter_mut() {
+            col.append(true);
+        }
+        self.change.append(&r.change);
+    }
+
+    fn finish(mut self) -> Vec<ArrayRef> {
+        let (n1, n2) = (SCALARS.len(), SCALARS.len() + SCALARS_2.len());
+        let mut out: Vec<ArrayRef> = vec![Arc::new(self.id.finish())];
+        let mut scalars = self.scalars.iter_mut().map(|c| c.finish());
+        out.extend(scalars.by_ref().take(n1));
+        out.push(Arc::new(self.cpu.finish()));
+        out.push(Arc::new(self.mem.finish()));
+        out.extend(scalars.by_ref().take(n2 - n1));
+        out.push(Arc::new(self.bucket_list_size_window.finish()));
+        out.push(Arc::new(self.live_soroban_state_size_window.finish()));
+        out.extend(scalars);
+        out.extend(self.frozen_keys.into_iter().map(|c| c.finish()));
+        out.extend(self.bypass_txs.iter_mut().map(|c| Arc::new(c.finish()) as ArrayRef));
+        out.extend(self.change.finish());
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stellar_xdr::curr::{ContractCostParamEntry, ExtensionPoint};
+
+    #[test]
+    fn columns_follow_the_reference_lists() {
+        // _SCALARS, _SCALARS_2, _SCALARS_3 of records/changes/config_settings.py
+        assert_eq!((SCALARS.len(), SCALARS_2.len(), SCALARS_3.len()), (37, 15, 7));
+        let cs = C::ContractEventsV0(stellar_xdr::curr::ConfigSettingContractEventsV0 {
+            tx_max_contract_events_size_bytes: 7,
+            fee_contract_events1_kb: -9,
+        });
+        let values: Vec<i64> = SCALARS.iter().map(|(_, get)| get(&cs).unwrap_or(0)).collect();
+        // tx_max_contract_events_size_bytes and fee_contract_events_1kb are columns 33 and 34 (1-based)
+        assert_eq!((values[32], values[33]), (7, -9));
+        assert_eq!(values.iter().filter(|&&v| v != 0).count(), 2);
+    }
+
+    #[test]
+    fn cost_params_are_stellar_etl_json() {
+        assert_eq!(cost_params(None), "[]");
+        let entry = |c, l| ContractCostParamEntry {
+            ext: ExtensionPoint::V0,
+            const_term: c,
+            linear_term: l,
+        };
+        let params = ContractCostParams(vec![entry(4, 0), entry(-1, i64::MAX)].try_into().unwrap());
+        assert_eq!(
+            cost_params(Some(&params)),
+            r#"[{"ConstTerm":"4","ExtV":"0","LinearTerm":"0"},{"ConstTerm":"-1","ExtV":"0","LinearTerm":"9223372036854775807"}]"#
+        );
+    }
+}
