@@ -313,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         f"with only the core's tables (default: {'; '.join(PIPELINE_CASES)})",
     )
     parser.add_argument("--before", help="another checkout (with its built core) timed in the same whole runs")
+    parser.add_argument("--no-core-set", action="store_true", help="whole runs of the given tables only")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "native.json"))
     args = parser.parse_args(argv)
 
@@ -332,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
             store, _, names = case.partition(":")
             root = resolve_store(store, work)
             asked = tuple(t for t in names.split(",") if t)
-            for tables in (asked,) if set(asked) == set(native_tables) else (asked, native_tables):
+            same = args.no_core_set or set(asked) == set(native_tables)
+            for tables in (asked,) if same else (asked, native_tables):
                 print(f"[native bench] {store}: whole CLI runs of {tables}", file=sys.stderr, flush=True)
                 run_dir = Path(tempfile.mkdtemp(dir=work))
                 before = Path(args.before).resolve() if args.before else None
