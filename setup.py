@@ -47,6 +47,9 @@ VERSION = re.search(r'__version__ = "([^"]+)"', Path(__file__).with_name("beam_p
 # (templates/flex/Dockerfile), and a test checks that the two agree.
 BEAM_VERSION = "2.77.0"
 
+# Tested with deltalake 1.6 (RemoveAction in create_write_transaction) and pyiceberg 0.12.
+TABLE_FORMATS = ["deltalake>=1.6,<2", "pyiceberg[sql-sqlite]>=0.12,<1"]
+
 setup(
     name="stellar-beam-archive",
     version=VERSION,
@@ -67,6 +70,9 @@ setup(
         # The SaveToPostgreSQL and SaveToRedis consumers' clients (installed where those consumers run).
         "postgres": ["psycopg[binary]>=3.1,<4"],
         "redis": ["redis>=5,<9"],
+        # table_format: delta | iceberg (sinks/table_formats): delta-rs writes the Delta log, pyiceberg the
+        # Iceberg metadata and (sql-sqlite) the archive's own SQLite catalog.
+        "tables": TABLE_FORMATS,
         "test": [
             "pytest>=8",
             "pytest-timeout>=2.3",
@@ -78,6 +84,7 @@ setup(
             "pandas>=2",
             "polars>=1",
             "pyspark>=3.5",
+            *TABLE_FORMATS,  # tests/sinks/test_table_formats.py reads the Delta and Iceberg tables back
         ],
     },
     rust_extensions=RUST_EXTENSIONS,

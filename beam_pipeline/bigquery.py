@@ -5,9 +5,9 @@ JSON schema format (a list of ``{"name", "type", "mode"}``), generated from the 
 Parquet files, so the two cannot drift. Types follow Hubble (stellar/stellar-etl-airflow
 ``schemas/``) where the stored values allow it:
 
-- every integer column is ``INTEGER`` (signed 64-bit), as in Hubble. The files store ``uint32`` and
-  ``uint64``: uint32 always fits; the uint64 columns (sizes, fee totals, TTLs) would need a value of
-  2^63 or more to overflow, which no ledger holds today, and is not converted here;
+- every integer column is ``INTEGER`` (signed 64-bit), as in Hubble, and the files store every one
+  as int64, so ``bq load`` converts nothing (an XDR uint64 of 2^63 or more fails its ledger at
+  decode, docs/tables.md "Integer types");
 - list columns are ``REPEATED`` of their element type;
 - XDR columns are ``STRING`` (base64, the default) or ``BYTES`` (``xdr_encoding: binary``);
 - columns that hold JSON text are ``JSON`` (`JSON_COLUMNS`); the test suite parses their values.

@@ -6,7 +6,7 @@
     python -m beam_pipeline query --root DIR --sql "SELECT ..."
     python -m beam_pipeline schemas [--out docs/tables.md | --bigquery DIR [--xdr-encoding binary] [--include-metadata]]
     python -m beam_pipeline verify --config FILE | --path ROOT [--manifests] (see beam_pipeline/verify/)
-    python -m beam_pipeline migrate-layout --root ROOT [--dry-run]   (old ledgers/S-E/ dirs -> ledger_range=S-E/)
+    python -m beam_pipeline migrate-layout --root ROOT [--dry-run]   (old range dirs and integer types -> today's)
 
 Exit codes: 0 success, 1 the job failed, 2 bad config or arguments, 3 the job finished but wrote
 dead letters (``on_error: dead_letter``).

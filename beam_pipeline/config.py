@@ -47,6 +47,9 @@ PARTITION_SCHEMES = ("ledger_day", "hour", "ledger_range")
 COMPRESSIONS = ("snappy", "gzip", "zstd", "lz4", "brotli", "none")
 XDR_ENCODINGS = ("base64", "binary")
 ON_ERROR = ("fail", "dead_letter")
+TABLE_FORMATS = ("parquet", "delta", "iceberg")  # see sinks/table_formats
+TABLE_FORMAT_PACKAGES = {"delta": "deltalake", "iceberg": "pyiceberg"}
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LEDGER_MAX = 2**32 - 1  # ledger sequences are uint32 in the protocol
 MAX_WAIT_S = 86400.0  # a wait, timeout or deadline longer than a day is a typo (and time.sleep overflows)
 MAX_RETRIES = 100
@@ -164,6 +167,10 @@ class ParquetSinkConfig:
     allowed_lateness_minutes: float = 0.0
     dry_run: bool = False
     debug: bool = False
+    # A Delta Lake or Iceberg table over each archived table, committed with the run (sinks/table_formats).
+    table_format: str = "parquet"
+    iceberg_catalog: str = ""  # a catalog of pyiceberg's configuration; "": the archive's own SQLite catalog
+    iceberg_namespace: str = "stellar"
 
     @property
     def root(self) -> str:
@@ -515,7 +522,32 @@ def _parse_consumer(
         problems.append(f"{cpath}.path_prefix: must stay inside the root (no '..', leading '/' or URL scheme)")
     if sink.local_path and "://" in sink.local_path:
         problems.append(f"{cpath}.local_path: a local directory, not a URL (use storage_type GCS or S3)")
+    problems.extend(_check_table_format(sink, cpath))
     return sink
+
+
+def _check_table_format(sink: ParquetSinkConfig, cpath: str) -> list[str]:
+    """`table_format` and its keys: a known format whose library is installed, and a catalog it can reach."""
+    import importlib.util
+
+    if sink.table_format not in TABLE_FORMATS:
+        return [f"{cpath}.table_format: {sink.table_format!r} is not one of {', '.join(TABLE_FORMATS)}"]
+    problems = []
+    package = TABLE_FORMAT_PACKAGES.get(sink.table_format)
+    if package and importlib.util.find_spec(package) is None:
+        problems.append(f"{cpath}.table_format: {sink.table_format} needs the {package} package, which is not "
+                        "installed (pip install stellar-beam-archive[tables])")
+    if sink.table_format != "parquet" and ":" in sink.partition_by:
+        problems.append(f"{cpath}.table_format: {sink.table_format} tables take their partition columns from "
+                        "ledger_day, hour or ledger_range; a partition function's directories have none")
+    if not _IDENTIFIER.match(sink.iceberg_namespace):
+        problems.append(f"{cpath}.iceberg_namespace: {sink.iceberg_namespace!r} is not a plain name "
+                        "(letters, digits, underscores)")
+    if sink.table_format == "iceberg" and not sink.iceberg_catalog and sink.storage_type != "FS":
+        problems.append(f"{cpath}.iceberg_catalog: required with table_format iceberg on {sink.storage_type}: the "
+                        "archive's own catalog is a local SQLite file; name a catalog of pyiceberg's configuration "
+                        "(Glue, REST, BigLake, SQL; see docs/table_formats.md)")
+    return problems
 
 
 def select_pipeline(data: Any, source: str, pipeline: str | None) -> Any:
@@ -616,6 +648,11 @@ def parse_config(data: Any, source: str = "<config>", pipeline: str | None = Non
         if streaming and ":" in sink.partition_by:
             problems.append(f"pipeline.consumers[{i}].config.partition_by: a partition function is for batch jobs "
                             "(following the chain windows by ledger_day or hour)")
+        if streaming and sink.table_format != "parquet":
+            problems.append(f"pipeline.consumers[{i}].config.table_format: {sink.table_format} is for batch jobs; "
+                            "following the chain commits pane by pane, and a table-format commit per pane and "
+                            "partition would flood the log (archive the tail as Parquet and register it with a "
+                            "bounded run, see docs/table_formats.md)")
         if sink.rotation_interval_minutes and not streaming:
             warnings.append(f"pipeline.consumers[{i}].config.rotation_interval_minutes: has no effect in a batch "
                             "job (files are cut by partition and ledgers_per_file; it applies when following "

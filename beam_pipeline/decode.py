@@ -33,7 +33,13 @@ from beam_pipeline import METRICS_NAMESPACE as NAMESPACE
 from beam_pipeline.handoff import ChunkPacker, DeadLetter, TableChunk
 from beam_pipeline.native import NativeBatch, NativeCore, table_error
 from beam_pipeline.records import get_table
-from beam_pipeline.records.base import METADATA_FIELDS, encode_xdr_columns, output_schema, rows_to_columns
+from beam_pipeline.records.base import (
+    METADATA_FIELDS,
+    columns_to_batch,
+    encode_xdr_columns,
+    output_schema,
+    rows_to_columns,
+)
 from beam_pipeline.sources.base import BATCH, ERROR, LEDGER, LedgerBlob
 from beam_pipeline.util.secrets import redact
 from beam_pipeline.util.spill import SpillRef
@@ -250,7 +256,7 @@ class _DecodeToRowsFn(beam.DoFn):
         encode_xdr_columns(columns, table.schema, self._settings.xdr_encoding)
         if self._settings.include_metadata:
             self._add_metadata(columns, len(rows), origin)
-        return pa.RecordBatch.from_pydict(columns, schema=self._schemas[table.name])
+        return columns_to_batch(columns, self._schemas[table.name])
 
     def _add_metadata(self, columns: dict, n: int, origin: str) -> None:
         s = self._settings

@@ -186,6 +186,9 @@ def run(argv: list[str], wait: bool = True) -> int:
             ("compression", cfg.sink.compression),
             ("xdr_encoding", cfg.sink.xdr_encoding),
             ("include_metadata", cfg.sink.include_metadata),
+            ("table_format", cfg.sink.table_format),
+            *((("iceberg_catalog", cfg.sink.iceberg_catalog), ("iceberg_namespace", cfg.sink.iceberg_namespace))
+              if cfg.sink.table_format == "iceberg" else ()),
         ),
     )
     t0 = time.monotonic()

@@ -1,4 +1,7 @@
-"""``python -m beam_pipeline migrate-layout``: old ledger-range directories to Hive-style ones.
+"""``python -m beam_pipeline migrate-layout``: an archive of older layouts brought to today's.
+
+Two steps, in this order: old ledger-range directories become Hive-style ones (here), then files of
+the old integer types are rewritten with int64 columns (`beam_pipeline.migrate_integers`).
 
 Archives written with ``partition_by: ledger_range`` before the ranges became Hive-style hold
 ``{table}/ledgers/{start}-{end}/`` directories (so the ``ledgers`` table sat in
@@ -174,14 +177,24 @@ def has_legacy_ranges(root: str, tables: list[str] | tuple[str, ...]) -> bool:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", required=True, help="archive root (local path, gs:// or s3:// prefix)")
-    parser.add_argument("--dry-run", action="store_true", help="print what would move; change nothing")
+    parser.add_argument("--dry-run", action="store_true", help="print what would move or be rewritten; change nothing")
 
 
 def run(args: argparse.Namespace) -> int:
     if fs.is_local(args.root) and not os.path.isdir(args.root):
         print(f"error: {args.root}: no such archive directory", file=sys.stderr)
         return 2
+    from beam_pipeline.migrate_integers import IntegerMigrationError
+    from beam_pipeline.migrate_integers import migrate as migrate_integers
+
     moved, rewritten = migrate(args.root, dry_run=args.dry_run)
     verb = "would move" if args.dry_run else "moved"
     print(f"{verb} {moved} files, {'would rewrite' if args.dry_run else 'rewrote'} {rewritten} manifests")
+    try:
+        files, manifests = migrate_integers(args.root, dry_run=args.dry_run)
+    except IntegerMigrationError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    verb = "would rewrite" if args.dry_run else "rewrote"
+    print(f"{verb} {files} files with int64 integer columns" + ("" if args.dry_run else f", {manifests} manifests"))
     return 0

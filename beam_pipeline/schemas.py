@@ -11,14 +11,51 @@ import argparse
 import pyarrow as pa
 
 from beam_pipeline.records import get_table, table_names
-from beam_pipeline.records.base import METADATA_FIELDS, is_xdr
+from beam_pipeline.records.base import METADATA_FIELDS, is_xdr, uint64_bound
 
 
 def _type(f: pa.Field) -> str:
     if is_xdr(f):
         kind = " list" if pa.types.is_list(f.type) else ""
         return "XDR (base64 string, or binary with `xdr_encoding: binary`)" + kind
+    if uint64_bound(f) is not None:
+        return f"{f.type} (XDR uint64)"
     return str(f.type)
+
+
+def integer_section() -> list[str]:
+    """Why every integer column is int64, and why the XDR uint64 ones fit (from `uint64_field`)."""
+    lines = [
+        "## Integer types",
+        "",
+        "Every integer column is `int64` (signed 64-bit), whatever its XDR type: the one integer type that",
+        "Hubble's BigQuery tables (`INTEGER`), Spark (`bigint`; it reads `uint64` as `decimal(20,0)`),",
+        "Delta Lake and Iceberg (`long`; they have no unsigned types), pandas and Polars all hold as is.",
+        "XDR `uint32`, `int32` and `int64` values always fit. The columns of XDR `uint64` values, and why",
+        "their values stay below 2^63:",
+        "",
+        "| table | column | why it fits |",
+        "|---|---|---|",
+    ]
+    for name in table_names():
+        lines += [f"| `{name}` | `{f.name}` | {uint64_bound(f)} |" for f in get_table(name).schema
+                  if uint64_bound(f) is not None]
+    lines += [
+        "",
+        "A value of 2^63 or more is never wrapped to a negative number: its ledger fails with",
+        "`IntegerRangeError` naming the table, the column and the ledger (or becomes a dead letter with",
+        "`on_error: dead_letter`), on the Python path and the native core's alike.",
+        "",
+        "Nullable integer columns (ids such as `operation_id`) read as pandas' nullable `Int64` with",
+        "`pd.read_parquet`'s default options: each file carries pandas' own schema note (the `pandas`",
+        "key of its metadata) naming that dtype, so pandas does not turn them into float64, which rounds",
+        "ids above 2^53 (TOIDs of today's ledgers) and joins them to other rows.",
+        "",
+        "Archives written before schema version 2 hold the XDR's own types (`uint32`, `uint64`,",
+        "`int32`); a run refuses to add files of the new types beside them, and",
+        "`python -m beam_pipeline migrate-layout --root ROOT` rewrites them (see docs/manifest.md).",
+    ]
+    return lines
 
 
 def markdown() -> str:
@@ -35,6 +72,7 @@ def markdown() -> str:
         "|---|---|",
     ]
     lines += [f"| `{f.name}` | {f.type} |" for f in METADATA_FIELDS]
+    lines += ["", *integer_section()]
     for name in table_names():
         table = get_table(name)
         lines += ["", f"## {name} (schema version {table.version})", "", table.description, "",

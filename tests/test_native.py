@@ -35,7 +35,7 @@ from beam_pipeline.sources import sep54
 from beam_pipeline.sources.base import BATCH, LedgerBlob
 from tests.harness import DATASTORES
 from tests.synthetic_changes import PASSPHRASE as SYNTHETIC_PASSPHRASE
-from tests.synthetic_changes import config_and_code_blob
+from tests.synthetic_changes import config_and_code_blob, soroban_upgrade
 
 if native.mode() == "0":
     pytest.skip("STELLAR_ARCHIVE_NATIVE=0: a pure-Python run", allow_module_level=True)
@@ -185,10 +185,12 @@ def _testnet_blob() -> LedgerBlob:
     return _blobs(DATASTORES / "testnet-p19-lpf64")[0]
 
 
-def _failures(monkeypatch, switch: str, blob: LedgerBlob, on_error: str, tables=TABLES):
+def _failures(
+    monkeypatch, switch: str, blob: LedgerBlob, on_error: str, tables=TABLES, passphrase: str = TESTNET
+):
     """(rows per table, dead letters, raised error) of one blob under the switch."""
     monkeypatch.setenv(native.MODE_ENV, switch)
-    fn = _decode_fn(TESTNET, "base64", False, on_error, tables)
+    fn = _decode_fn(passphrase, "base64", False, on_error, tables)
     rows, dead, raised = {}, [], None
     try:
         for element in fn.process(blob):
@@ -299,7 +301,7 @@ def _with_ledger_damaged(blob: LedgerBlob, seq: int, damage: str) -> LedgerBlob:
 
     "unpaired": its STATE entry dropped, so its UPDATED entry has no pre-state (the reader's rule);
     "created_twice": its UPDATED entry also appended as CREATED (the compactor's rule);
-    "huge_weight": a signer of weight 2^32 - 1 added to the account (more than the int32 column holds);
+    "huge_weight": a signer of weight 2^32 - 1 added to the account (the largest uint32, which int64 holds);
     "far_future": the ledger closed in the year 10000 (past Python's datetime, which the rows' closed_at is).
     """
     batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
@@ -332,7 +334,6 @@ def _with_ledger_damaged(blob: LedgerBlob, seq: int, damage: str) -> LedgerBlob:
         ("unpaired", "table accounts: LedgerChangeError: ledger {bad} transaction "),
         ("unpaired", ": LEDGER_ENTRY_UPDATED change #0 in fee is not preceded by its state"),
         ("created_twice", "table accounts: LedgerChangeError: ledger {bad}: cannot create an entry that already"),
-        ("huge_weight", "table account_signers: ArrowInvalid: Value 4294967295 too large to fit in C integer type"),
         ("far_future", "table accounts: ValueError: year 10000 is out of range"),
     ],
 )
@@ -354,6 +355,20 @@ def test_broken_entry_changes_fail_the_change_tables_the_same_way(monkeypatch, d
             assert words.format(bad=bad) in str(n_raised)
         else:
             assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
+
+
+def test_a_signer_weight_past_int32_is_stored_whole_on_both_paths(monkeypatch, shared_ledgers):
+    """uint32 values are int64 columns (docs/tables.md): the largest weight is a value, not a failure."""
+    blob = _testnet_blob()
+    damaged = _with_ledger_damaged(blob, _first_ledger_with_transactions(blob), "huge_weight")
+    weights = []
+    for switch in ("0", "1"):
+        monkeypatch.setenv(native.MODE_ENV, switch)
+        fn = _decode_fn(TESTNET, "base64", False, "fail", ("account_signers",))
+        schema = fn._schemas["account_signers"]
+        chunks = [getattr(e, "value", e) for e in fn.process(damaged)]
+        weights.append([w for c in chunks for w in chunk_to_batch(c, schema).column("weight").to_pylist()])
+    assert weights[0] == weights[1] and 2**32 - 1 in weights[1]
 
 
 def _with_account_owned_contract_data(blob: LedgerBlob, seq: int) -> LedgerBlob:
@@ -399,6 +414,35 @@ def test_contract_data_not_owned_by_a_contract_fails_the_same_way(monkeypatch, s
             assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
 
 
+SOROBAN_CHANGE_TABLES = (
+    "contract_data",
+    "contract_code",
+    "config_settings",
+    "ttl",
+    "restored_keys",
+    "ledger_entry_changes",
+)
+
+
+@pytest.mark.parametrize("table", SOROBAN_CHANGE_TABLES)
+def test_a_far_future_close_time_fails_the_soroban_change_tables_alike(monkeypatch, table, shared_ledgers):
+    """Past the year 9999 the reference's closed_at (a datetime) raises for each row: each table, on both paths."""
+    blob = _testnet_blob()
+    bad = _first_ledger_with_transactions(blob)
+    batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
+    for lcm in batch.ledger_close_metas:
+        body = lcm.v0 or lcm.v1 or lcm.v2
+        if body.ledger_header.header.ledger_seq.uint32 == bad:
+            body.upgrades_processing.append(soroban_upgrade(bad))  # rows for every one of these tables
+            body.ledger_header.header.scp_value.close_time = xdr.TimePoint(xdr.Uint64(253402300800))
+    damaged = blob._replace(data=batch.to_xdr_bytes())
+    p_rows, _, p_raised = _failures(monkeypatch, "0", damaged, "fail", (table, *PYTHON_TABLES))
+    n_rows, _, n_raised = _failures(monkeypatch, "1", damaged, "fail", (table, *PYTHON_TABLES))
+    assert n_rows == p_rows
+    assert n_raised is not None and n_raised.ledger == bad and str(n_raised) == str(p_raised)
+    assert f"table {table}: ValueError: year 10000 is out of range" in str(n_raised)
+
+
 # --- arbitrary bytes: errors, never a crash ------------------------------------------------------
 
 FUZZ_CASES = 400
@@ -435,3 +479,45 @@ def test_arbitrary_and_mutated_bytes_never_crash_the_extension(shared_ledgers):
         except _native.NativeError:
             outcomes["error"] += 1
     assert outcomes["error"] > 0 and sum(outcomes.values()) == FUZZ_CASES
+
+
+# --- integer ranges: a value the stored int64 cannot hold fails its ledger alike on both paths -----------
+
+
+def _p25_blobs() -> list[LedgerBlob]:
+    return sorted(_blobs(DATASTORES / "standalone-p25-loadtest"), key=lambda b: b.first)  # one ledger each
+
+
+def _with_huge_state_size(seq: int) -> LedgerBlob:
+    """Three consecutive protocol-25 ledgers (LedgerCloseMeta v2) in one batch, ledger `seq` claiming a
+    live Soroban state of 2^64 - 1 bytes: an XDR uint64 beyond int64 (docs/tables.md, Integer types)."""
+    blobs = _p25_blobs()[:3]
+    metas = [m for b in blobs for m in xdr.LedgerCloseMetaBatch.from_xdr_bytes(b.data).ledger_close_metas]
+    for lcm in metas:
+        if lcm.v2.ledger_header.header.ledger_seq.uint32 == seq:
+            lcm.v2.total_byte_size_of_live_soroban_state = xdr.Uint64(2**64 - 1)
+    first, last = blobs[0].first, blobs[-1].last
+    data = xdr.LedgerCloseMetaBatch(xdr.Uint32(first), xdr.Uint32(last), metas).to_xdr_bytes()
+    return LedgerBlob("p25-three", BATCH, data, first, last, first, last)
+
+
+@pytest.mark.parametrize("on_error", ["fail", "dead_letter"])
+def test_a_uint64_beyond_int64_fails_its_ledger_naming_table_column_and_ledger_on_both_paths(
+    monkeypatch, on_error, shared_ledgers
+):
+    assert "ledgers" in NATIVE_TABLES  # the core builds the column as uint64; the cast to int64 is checked
+    first = _p25_blobs()[0].first
+    bad = first + 1
+    blob = _with_huge_state_size(bad)
+    python = _failures(monkeypatch, "0", blob, on_error, passphrase=NETWORKS["standalone"])
+    fast = _failures(monkeypatch, "1", blob, on_error, passphrase=NETWORKS["standalone"])
+    rows, dead, raised = fast
+    assert rows.get("ledgers") == python[0].get("ledgers") == 1  # the ledger before keeps its row
+    want = (f"ledger {bad} (p25-three): table ledgers: IntegerRangeError: column total_byte_size_of_bucket_list: "
+            "value 18446744073709551615 does not fit the stored type int64")
+    if on_error == "fail":
+        assert raised is not None and raised.ledger == bad and str(raised).startswith(want), str(raised)
+        assert str(raised) == str(python[2])
+    else:
+        assert raised is None and len(dead) == 1 and dead[0] == python[1][0]
+        assert (dead[0].ledger, dead[0].error_class) == (bad, "LedgerError") and want in dead[0].message

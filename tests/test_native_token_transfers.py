@@ -251,6 +251,16 @@ def test_ledgers_the_reference_rejects_fail_alike_on_both_paths(damage, shared_l
     assert message.startswith(f"ledger {seq.ledger_header.header.ledger_seq.uint32} tx ")
 
 
+def test_a_close_time_past_pythons_datetime_fails_alike_on_both_paths(shared_ledgers):
+    """The reference reads the ledger's closed_at (a datetime) first, so even a ledger without events fails."""
+    for name in ("burn-ledger-7762802", "revoke-trustline-ledger-56065483"):
+        (lcm,) = _ttp_ledgers(TTP / name)
+        body = lcm.v0 or lcm.v1 or lcm.v2
+        body.ledger_header.header.scp_value.close_time = xdr.TimePoint(xdr.Uint64(253402300800))
+        kind, error = _assert_same(xdr.LedgerCloseMeta.from_xdr_bytes(lcm.to_xdr_bytes()), PUBNET)
+        assert (kind, error) == ("error", ("ValueError", "year 10000 is out of range"))
+
+
 def test_both_xdr_encodings_give_the_same_rows(shared_ledgers):
     """The table has no XDR column: the encoding must not change a value."""
     (lcm,) = _ttp_ledgers(TTP / "revoke-trustline-ledger-56065483")

@@ -5,7 +5,7 @@ One sample store (64 ledgers crossing an hour and a day boundary) is archived wi
 the way an analyst would (a table directory with Hive partition discovery; pandas with its default
 dtypes), and must find the same columns (the partition columns included), the same row counts,
 and the same answers to the README's analyst queries as the `query` command. Tables with no rows
-(contract_code, config_settings on this store) must still read, with their full schema.
+(the Soroban tables, pools and claimable balances on this store) must still read, with their full schema.
 
 Spark runs in local mode in this process's JVM (one session for the module: starting it is most
 of the module's time).
@@ -23,17 +23,18 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import polars as pl
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
 from beam_pipeline import query
-from beam_pipeline.records import get_table
+from beam_pipeline.records import get_table, table_names
 from beam_pipeline.sample import write_sample_datastore
 from tests.harness import REPO, job_config, run_job
 
-TABLES = ["ledgers", "transactions", "operations", "trades", "token_transfers", "effects", "contract_code",
-          "config_settings"]
-EMPTY = {"contract_code", "config_settings"}
+TABLES = list(table_names())  # every table, the ones without rows in the sample included
+EMPTY = {"contract_events", "liquidity_pools", "claimable_balances", "contract_data", "contract_code", "ttl",
+         "config_settings", "restored_keys"}
 LAYOUTS = {"ledger_day": ["year", "month", "day"], "hour": ["year", "month", "day", "hour"],
            "ledger_range": ["ledger_range"]}
 LPF = 16
@@ -206,3 +207,87 @@ def test_an_empty_table_is_one_zero_row_file_set_with_its_schema(scheme, archive
         expected = output_schema(get_table(t), "base64", False)
         assert pf.schema_arrow.equals(expected) and pf.schema_arrow.metadata == expected.metadata
     assert main(["verify", "--path", str(root), "--manifests"]) == 0, capsys.readouterr().out
+
+
+# The partition columns' types as each reader infers them from the directory names (README, Querying):
+# integers for year/month/day/hour, a string for ledger_range, in widths the reader chooses.
+PARTITION_TYPES = {
+    "pyarrow": ("int32", "string"),
+    "pandas": ("category[int32]", "category[str]"),  # pandas makes partition keys categorical
+    "polars": ("Int64", "String"),
+    "spark": ("int", "string"),
+    "duckdb": ("INTEGER", "VARCHAR"),  # the query command's views
+}
+
+
+def _column_types(reader: str, frame) -> dict[str, str]:
+    if reader == "pyarrow":
+        return {f.name: str(f.type) for f in frame.schema}
+    if reader == "pandas":
+        return {c: f"category[{'str' if t.categories.dtype.kind in 'OT' else t.categories.dtype}]"
+                if isinstance(t, pd.CategoricalDtype) else str(t) for c, t in frame.dtypes.items()}
+    if reader == "polars":
+        return {c: str(t) for c, t in frame.schema.items()}
+    return {f.name: f.dataType.simpleString() for f in frame.schema.fields}
+
+
+@pytest.mark.parametrize("scheme", list(LAYOUTS))
+def test_integer_and_partition_columns_have_one_type_per_reader(scheme, archives, spark):
+    """Every integer column is a signed 64-bit integer in every reader (Spark: bigint, not the decimal(20,0)
+    of an unsigned column); nullable ones are pandas' Int64, not float64. Partition columns are integers
+    (strings for ledger_range) everywhere, typed as documented."""
+    root = archives[scheme]
+    readers = Readers(root, spark)
+    con = query.connect(str(root))
+    integer = {"pyarrow": {"int64"}, "pandas": {"int64", "Int64"}, "polars": {"Int64"}, "spark": {"bigint"}}
+    for reader in READERS:
+        for t, frame in readers.tables(reader).items():
+            types = _column_types(reader, frame)
+            for f in get_table(t).schema:
+                if pa.types.is_integer(f.type):
+                    assert types[f.name] in integer[reader], (reader, t, f.name, types[f.name])
+                    if reader == "pandas" and f.nullable:
+                        assert types[f.name] == "Int64", (t, f.name)
+            want = PARTITION_TYPES[reader][1 if scheme == "ledger_range" else 0]
+            assert {types[c] for c in LAYOUTS[scheme]} == {want}, (reader, t, types)
+    kind = 1 if scheme == "ledger_range" else 0
+    for t in TABLES:
+        described = {row[0]: row[1] for row in con.sql(f'DESCRIBE "{t}"').fetchall()}
+        assert {described[f.name] for f in get_table(t).schema if pa.types.is_integer(f.type)} <= {"BIGINT"}, t
+        assert {described[c] for c in LAYOUTS[scheme]} == {PARTITION_TYPES["duckdb"][kind]}, t
+
+
+@pytest.fixture(scope="module")
+def mainnet_ids(tmp_path_factory) -> Path:
+    """operations and ledger_entry_changes of pubnet ledger 56065483: TOIDs near 2^57, far above 2^53."""
+    from tests.harness import datastore
+
+    tmp = tmp_path_factory.mktemp("ids")
+    root = tmp / "archive"
+    cfg = job_config(datastore("mainnet-p22-56065483"), 56065483, 56065483, root,
+                     ["operations", "ledger_entry_changes"])
+    assert run_job(cfg, tmp) == 0
+    return root
+
+
+def test_pandas_default_dtypes_join_operation_ids_as_duckdb_does(mainnet_ids, spark):
+    """The issue's join: ledger_entry_changes.operation_id (nullable) to operations.id.
+
+    As float64 (pandas' default for an integer column with nulls, without the files' dtype note) the ids
+    of this ledger round to multiples of 32 and the join matches 8,838 rows instead of 838.
+    """
+    root = mainnet_ids
+    sql = "SELECT count(*) FROM ledger_entry_changes c JOIN operations o ON c.operation_id = o.id"
+    expected = query.connect(str(root)).sql(sql).fetchall()[0][0]
+    assert expected == 838
+    ops, changes = pd.read_parquet(root / "operations"), pd.read_parquet(root / "ledger_entry_changes")
+    assert str(changes["operation_id"].dtype) == "Int64" and changes["operation_id"].isna().any()
+    assert len(changes.merge(ops, left_on="operation_id", right_on="id")) == expected
+    as_float = changes.assign(operation_id=changes["operation_id"].astype("float64"))
+    assert len(as_float.merge(ops, left_on="operation_id", right_on="id")) == 8838  # the failure the note prevents
+    polars = pl.read_parquet(f"{root}/ledger_entry_changes/**/*.parquet").join(
+        pl.read_parquet(f"{root}/operations/**/*.parquet"), left_on="operation_id", right_on="id")
+    assert len(polars) == expected
+    for name in ("operations", "ledger_entry_changes"):
+        spark.read.parquet(str(root / name)).createOrReplaceTempView(name)
+    assert spark.sql(sql).collect()[0][0] == expected

@@ -8,6 +8,10 @@ or replaced alone (the decode step and the sinks used to import each other).
 from __future__ import annotations
 
 import ast
+import functools
+import json
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -24,7 +28,7 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def imports(path: Path) -> list[tuple[str, str | None]]:
+def parse_imports(path: Path) -> list[tuple[str, str | None]]:
     """(module, imported name or None) for every import in the file, relative ones resolved."""
     me = module_name(path)
     package = me if path.name == "__init__.py" else me.rpartition(".")[0]
@@ -39,6 +43,24 @@ def imports(path: Path) -> list[tuple[str, str | None]]:
                 base = ".".join([*parent, base] if base else parent)
             out.extend((base, alias.name) for alias in node.names)
     return out
+
+
+@functools.cache
+def _imports_of_every_module() -> dict[str, list[tuple[str, str | None]]]:
+    """`parse_imports` of every module, parsed in a child interpreter.
+
+    CPython 3.11 keeps the AST converter's recursion depth per interpreter, not per thread
+    (python/cpython#106905): in the suite's process an `ast.parse` can race a thread an earlier test
+    left running and fail with "AST constructor recursion depth mismatch".
+    """
+    child = ("import json, sys; from tests.test_structure import parse_imports, sources; "
+             "json.dump({str(p): parse_imports(p) for p in sources().values()}, sys.stdout)")
+    done = subprocess.run([sys.executable, "-c", child], cwd=REPO, capture_output=True, text=True, check=True)
+    return {path: [tuple(i) for i in found] for path, found in json.loads(done.stdout).items()}
+
+
+def imports(path: Path) -> list[tuple[str, str | None]]:
+    return _imports_of_every_module()[str(path)]
 
 
 def sources() -> dict[str, Path]:

@@ -30,7 +30,7 @@ SCHEMA = pa.schema(
         pa.field("asset_type", pa.string(), nullable=False),
         pa.field("asset_id", pa.int64(), nullable=False),
         pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
     ]
 )
 
@@ -84,7 +84,7 @@ def transform(ledger: LedgerView) -> list[Row]:
 TABLE = Table(
     name="assets",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="Assets of payments and sell offers, once per run at their first ledger (stellar-etl history_assets).",
     dedupe_key=DEDUPE_KEY,

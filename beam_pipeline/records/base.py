@@ -9,6 +9,7 @@ binary (`xdr_encoding: binary`).
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -33,6 +34,52 @@ def xdr_list_field(name: str) -> pa.Field:
 
 def is_xdr(f: pa.Field) -> bool:
     return bool(f.metadata) and f.metadata.get(b"stellar.xdr") == b"1"
+
+
+# Integer columns are int64, whatever their XDR type (docs/tables.md, "Integer types"): the one integer
+# type that Hubble's BigQuery tables (INTEGER), Spark (bigint), Delta Lake and Iceberg (long), pandas
+# and Polars all hold without a conversion. XDR uint32/int32/int64 values always fit; an XDR uint64
+# column is declared with `uint64_field`, which says why its values stay below 2^63.
+UINT64_BOUND = b"stellar.uint64_bound"
+
+
+def uint64_field(name: str, bound: str, nullable: bool = True, repeated: bool = False) -> pa.Field:
+    """An int64 column (or list of them) holding XDR uint64 values.
+
+    `bound` says why the values stay below 2^63 (docs/tables.md lists it); a value that does not
+    fails its ledger with `IntegerRangeError` naming the table, the column and the ledger, on both
+    the Python path and the native one, instead of wrapping to a negative number.
+    """
+    t = pa.list_(pa.int64()) if repeated else pa.int64()
+    return pa.field(name, t, nullable=nullable, metadata={UINT64_BOUND: bound.encode()})
+
+
+def uint64_bound(f: pa.Field) -> str | None:
+    """Why an XDR uint64 column's values fit int64, or None for other columns."""
+    return f.metadata.get(UINT64_BOUND).decode() if f.metadata and UINT64_BOUND in f.metadata else None
+
+
+class IntegerRangeError(ValueError):
+    """An integer value outside its stored column's int64 range (only an XDR uint64 of 2^63 or more can be)."""
+
+
+def integer_range_error(column: str, value: int, stored: pa.DataType) -> IntegerRangeError:
+    """The error of an out-of-range value, worded alike on the Python and the native path."""
+    return IntegerRangeError(
+        f"column {column}: value {value} does not fit the stored type {stored} (integer columns are int64; "
+        "see docs/tables.md, Integer types)"
+    )
+
+
+def first_out_of_range(values: Iterable, t: pa.DataType) -> int | None:
+    """The first integer of `values` (or of their lists) outside `t`'s range, or None."""
+    bits = t.bit_width
+    lo, hi = (0, 2**bits - 1) if pa.types.is_unsigned_integer(t) else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+    for v in values:
+        for x in v if isinstance(v, list | tuple) else (v,):
+            if x is not None and not lo <= x <= hi:
+                return x
+    return None
 
 
 UTC_TS = pa.timestamp("us", tz="UTC")
@@ -90,6 +137,18 @@ def encode_xdr_columns(columns: dict[str, list], schema: pa.Schema, xdr_encoding
             columns[f.name] = [b64(v) for v in values]
 
 
+def columns_to_batch(columns: dict[str, list], schema: pa.Schema) -> pa.RecordBatch:
+    """Column lists to a batch of `schema`; an integer out of its column's range is an IntegerRangeError."""
+    try:
+        return pa.RecordBatch.from_pydict(columns, schema=schema)
+    except (OverflowError, pa.ArrowInvalid) as e:
+        for f in schema:
+            t = f.type.value_type if pa.types.is_list(f.type) else f.type
+            if pa.types.is_integer(t) and (bad := first_out_of_range(columns[f.name], t)) is not None:
+                raise integer_range_error(f.name, bad, t) from e
+        raise
+
+
 def rows_to_columns(rows: Iterable[Row], schema: pa.Schema) -> dict[str, list]:
     """Row dicts to column lists in schema order; a missing key is an error, not a null."""
     names = schema.names
@@ -118,6 +177,31 @@ def ledger_column(table: Table) -> str:
     return "ledger_sequence" if "ledger_sequence" in table.schema.names else "sequence"
 
 
+def pandas_metadata(schema: pa.Schema) -> bytes | None:
+    """pandas' own schema note, naming the nullable integer columns' dtype: ``Int64``.
+
+    pandas reads an integer column with nulls as float64 by default, which rounds 64-bit ids such as
+    TOIDs above 2^53 (a join of ledger_entry_changes.operation_id to operations.id then matches
+    other operations' rows). pyarrow's ``to_pandas`` (and so ``pd.read_parquet``) applies the
+    dtypes this note names, the way it restores a DataFrame pandas wrote itself, so those columns
+    read as nullable ``Int64`` with the default options. Other readers ignore the ``pandas`` key.
+    """
+    columns = [f.name for f in schema if f.nullable and pa.types.is_integer(f.type)]
+    if not columns:
+        return None
+    note = {
+        "index_columns": [],
+        "column_indexes": [],
+        "columns": [
+            {"name": n, "field_name": n, "pandas_type": "int64", "numpy_type": "Int64", "metadata": None}
+            for n in columns
+        ],
+        "creator": {"library": "beam_pipeline", "version": "1"},
+        "pandas_version": "2.0.0",
+    }
+    return json.dumps(note, separators=(",", ":")).encode()
+
+
 def output_schema(table: Table, xdr_encoding: str, include_metadata: bool) -> pa.Schema:
     """The schema as stored, with the table name and schema version in its key-value metadata."""
     schema = table.storage_schema(xdr_encoding)
@@ -132,4 +216,6 @@ def output_schema(table: Table, xdr_encoding: str, include_metadata: bool) -> pa
             b"stellar.xdr_encoding": xdr_encoding.encode(),
         }
     )
+    if (note := pandas_metadata(schema)) is not None:
+        meta[b"pandas"] = note
     return schema.with_metadata(meta)

@@ -53,11 +53,11 @@ SCHEMA = pa.schema(
         pa.field("transaction_hash", pa.string(), nullable=False),
         pa.field("transaction_id", pa.int64(), nullable=False),
         pa.field("successful", pa.bool_(), nullable=False),
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
         pa.field("closed_at", UTC_TS, nullable=False),
         pa.field("in_successful_contract_call", pa.bool_(), nullable=False),
         pa.field("contract_id", pa.string(), nullable=False),  # "" when the event has none, as in stellar-etl
-        pa.field("type", pa.int32(), nullable=False),
+        pa.field("type", pa.int64(), nullable=False),
         pa.field("type_string", pa.string(), nullable=False),
         xdr_list_field("topics"),
         pa.field("topics_decoded", pa.string(), nullable=False),
@@ -187,7 +187,7 @@ def transform(ledger: LedgerView) -> list[Row]:
 TABLE = Table(
     name="contract_events",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="Contract, system and diagnostic events of every transaction, as stellar-etl exports them.",
 )

@@ -40,7 +40,7 @@ from beam_pipeline.xdr.ledger import LedgerView, TxView, tx_source_account
 
 SCHEMA = pa.schema(
     [
-        pa.field("order", pa.int32(), nullable=False),
+        pa.field("order", pa.int64(), nullable=False),
         pa.field("ledger_closed_at", UTC_TS, nullable=False),
         pa.field("selling_account_address", pa.string(), nullable=False),
         pa.field("selling_asset_code", pa.string(), nullable=False),
@@ -61,11 +61,11 @@ SCHEMA = pa.schema(
         pa.field("selling_liquidity_pool_id", pa.string()),
         pa.field("liquidity_pool_fee", pa.int64()),
         pa.field("history_operation_id", pa.int64(), nullable=False),
-        pa.field("trade_type", pa.int32(), nullable=False),
+        pa.field("trade_type", pa.int64(), nullable=False),
         pa.field("rounding_slippage", pa.int64()),
         pa.field("seller_is_exact", pa.bool_()),
         pa.field("selling_liquidity_pool_id_strkey", pa.string()),
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
     ]
 )
 
@@ -318,7 +318,7 @@ def transform(ledger: LedgerView) -> list[Row]:
 TABLE = Table(
     name="trades",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="One row per offer or liquidity-pool fill of a successful trade (stellar-etl history_trades).",
 )

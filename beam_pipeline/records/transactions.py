@@ -13,7 +13,7 @@ import base64
 import pyarrow as pa
 from stellar_sdk import StrKey, xdr
 
-from beam_pipeline.records.base import UTC_TS, Row, Table, xdr_field
+from beam_pipeline.records.base import UTC_TS, Row, Table, uint64_field, xdr_field
 from beam_pipeline.util.accounts import (
     account_address,
     balance_span,
@@ -28,13 +28,13 @@ from beam_pipeline.xdr.ledger import LedgerView, TxView
 SCHEMA = pa.schema(
     [
         pa.field("transaction_hash", pa.string(), nullable=False),
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
         pa.field("account", pa.string(), nullable=False),
         pa.field("account_muxed", pa.string()),
         pa.field("account_sequence", pa.int64(), nullable=False),
-        pa.field("max_fee", pa.uint32(), nullable=False),
+        pa.field("max_fee", pa.int64(), nullable=False),
         pa.field("fee_charged", pa.int64(), nullable=False),
-        pa.field("operation_count", pa.int32(), nullable=False),
+        pa.field("operation_count", pa.int64(), nullable=False),
         xdr_field("tx_envelope", nullable=False),
         xdr_field("tx_result", nullable=False),
         xdr_field("tx_meta", nullable=False),
@@ -51,16 +51,20 @@ SCHEMA = pa.schema(
         pa.field("new_max_fee", pa.int64()),
         pa.field("ledger_bounds", pa.string(), nullable=False),
         pa.field("min_account_sequence", pa.int64()),
-        pa.field("min_account_sequence_age", pa.uint64()),
-        pa.field("min_account_sequence_ledger_gap", pa.uint32()),
+        uint64_field(
+            "min_account_sequence_age",
+            "seconds; stellar-core includes a transaction only once its source account's sequence is that old, "
+            "so the age is at most the close time (seconds since 1970), far below 2^63",
+        ),
+        pa.field("min_account_sequence_ledger_gap", pa.int64()),
         pa.field("extra_signers", pa.list_(pa.string())),
         pa.field("closed_at", UTC_TS, nullable=False),
         pa.field("resource_fee", pa.int64(), nullable=False),
-        pa.field("soroban_resources_instructions", pa.uint32(), nullable=False),
-        pa.field("soroban_resources_read_bytes", pa.uint32(), nullable=False),
-        pa.field("soroban_resources_disk_read_bytes", pa.uint32(), nullable=False),
-        pa.field("soroban_resources_write_bytes", pa.uint32(), nullable=False),
-        pa.field("soroban_resources_archived_entries", pa.list_(pa.uint32())),
+        pa.field("soroban_resources_instructions", pa.int64(), nullable=False),
+        pa.field("soroban_resources_read_bytes", pa.int64(), nullable=False),
+        pa.field("soroban_resources_disk_read_bytes", pa.int64(), nullable=False),
+        pa.field("soroban_resources_write_bytes", pa.int64(), nullable=False),
+        pa.field("soroban_resources_archived_entries", pa.list_(pa.int64())),
         pa.field("transaction_result_code", pa.string(), nullable=False),
         pa.field("inclusion_fee_bid", pa.int64(), nullable=False),
         pa.field("inclusion_fee_charged", pa.int64(), nullable=False),
@@ -311,7 +315,7 @@ def transform(ledger: LedgerView) -> list[Row]:
 TABLE = Table(
     name="transactions",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="One row per applied transaction (stellar-etl history_transactions).",
 )

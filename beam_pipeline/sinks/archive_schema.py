@@ -67,10 +67,24 @@ def differences(old: pa.Schema, new: pa.Schema) -> tuple[list[str], list[str], l
     return added, dropped, changed
 
 
-def _explain(table: str, old: pa.Schema, new: pa.Schema, added: list[str], dropped: list[str],
+def _integer_columns_changed(old: pa.Schema, new: pa.Schema, changed: list[str]) -> list[str]:
+    """The changed columns that are integers on both sides (an archive of the old unsigned/int32 types)."""
+
+    def integer(t: pa.DataType) -> bool:
+        return pa.types.is_integer(t.value_type if pa.types.is_list(t) else t)
+
+    names = [c.split(":", 1)[0] for c in changed]
+    return [n for n in names if integer(old.field(n).type) and integer(new.field(n).type)]
+
+
+def _explain(root: str, table: str, old: pa.Schema, new: pa.Schema, added: list[str], dropped: list[str],
              changed: list[str], cfg_xdr: str, include_metadata: bool) -> str:
     """Which option explains the difference, in the user's words."""
     hints = []
+    if _integer_columns_changed(old, new, changed):
+        hints.append("the archive holds the integer types of schema version 1 (uint32, uint64, int32; every integer "
+                     "column is int64 since version 2, docs/tables.md): rewrite its files with "
+                     f"`python -m beam_pipeline migrate-layout --root {root}`")
     if set(added) & _METADATA or set(dropped) & _METADATA:
         hints.append(f"include_metadata is {str(include_metadata).lower()} in this run and "
                      f"{str(not include_metadata).lower()} where the archive was written")
@@ -110,7 +124,7 @@ def check_archive_schema(root: str, tables, xdr_encoding: str, include_metadata:
                     else "schema_evolution is false")
             raise SchemaMismatchError(
                 f"table {table!r}: this run's schema differs from {path} (run {run_id}): {', '.join(parts)}; "
-                f"{_explain(table, old, new, added, dropped, changed, xdr_encoding, include_metadata)}. "
+                f"{_explain(root, table, old, new, added, dropped, changed, xdr_encoding, include_metadata)}. "
                 f"One schema per table across the archive ({rule}): write to another root or path_prefix, "
                 "or rerun the whole table with the new settings into a fresh one"
             )

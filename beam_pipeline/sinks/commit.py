@@ -17,7 +17,9 @@ Both sinks drive it from their own DoFns (`parquet.py` per partition then once p
    committed meanwhile. Then it writes the run's *journal* (``_commits/{run_id}.json``: every
    rename, delete and small file such as the manifest) — the commit point — and carries it out.
    A crash before the journal leaves nothing final; a crash after it is rolled forward by the
-   next run (`repair`), so the archive never keeps half a commit.
+   next run (`repair`), so the archive never keeps half a commit. With ``table_format: delta |
+   iceberg`` the journal also says so, and carrying it out commits the table format's transaction
+   between the renames and the deletes (`table_formats.sync_journal`).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ import pyarrow.compute as pc
 from beam_pipeline.config import ParquetSinkConfig
 from beam_pipeline.records import get_table
 from beam_pipeline.records.base import ledger_column, output_schema
-from beam_pipeline.sinks import filesets
+from beam_pipeline.sinks import filesets, table_formats
 from beam_pipeline.sinks.parquet_files import RollingParquetWriter, read_batches, read_schema
 from beam_pipeline.sinks.partitioning import chunk_bounds
 from beam_pipeline.util import fs
@@ -474,7 +476,8 @@ def _check_unchanged(plan: PartitionPlan, current: dict[SetKey, list[str]]) -> N
 
 
 def apply_plans(root: str, run_id: str, plans: Sequence[PartitionPlan], writes: dict[str, bytes] | None = None,
-                before_journal=None, scope: tuple[str, str] | None = None) -> None:
+                before_journal=None, scope: tuple[str, str] | None = None,
+                table_format: dict | None = None) -> None:
     """Makes a run's plans final, all or nothing: check, journal (the commit point), then carry out.
 
     `writes` are small files written with the commit (the manifest, the dead letters);
@@ -483,6 +486,8 @@ def apply_plans(root: str, run_id: str, plans: Sequence[PartitionPlan], writes: 
     pane id is shared by every partition's pane of that index): the journal is that partition's own,
     and carrying it out removes only that partition's temporary files, not the other partitions'
     files still waiting for their commit.
+    `table_format` (`table_formats.TableFormat.as_dict()`): the Delta or Iceberg tables to commit the
+    file changes to, recorded in the journal so that a roll-forward after a crash commits them too.
     """
     journal_file = journal_path(root, run_id, scope)
     with commit_lock(root, run_id):
@@ -507,6 +512,8 @@ def apply_plans(root: str, run_id: str, plans: Sequence[PartitionPlan], writes: 
             "journal": journal_file,
             "cleanup": fs.join(temp_root(root, run_id), *scope) if scope else temp_root(root, run_id),
         }
+        if table_format:
+            journal["table_format"] = table_format
         if before_journal is not None:
             before_journal()
         fs.write_bytes(journal_file, json.dumps(journal).encode())
@@ -530,7 +537,9 @@ def roll_forward(root: str, journal: dict) -> None:
     """Carries out a journal; every step is idempotent, so a crash anywhere can be rolled forward again.
 
     All renames happen before any delete, so an interrupted roll-forward never leaves a ledger with
-    no rows: at worst old and new sets side by side until the journal is completed.
+    no rows: at worst old and new sets side by side until the journal is completed. A table format's
+    transaction (Delta, Iceberg) comes between the two: the files it adds are in place and the files
+    it removes still exist, so its readers never see a table listing a missing file.
     """
 
     def move(pair: list[str]) -> None:
@@ -550,6 +559,7 @@ def roll_forward(root: str, journal: dict) -> None:
     else:
         for pair in renames:
             move(pair)
+    table_formats.sync_journal(root, journal)
     fs.delete(list(journal.get("deletes", [])))
     for path, text in journal.get("writes", {}).items():
         fs.write_bytes(path, base64.b64decode(text))

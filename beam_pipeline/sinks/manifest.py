@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.transforms.window import GlobalWindows
 
-from beam_pipeline.sinks import commit
+from beam_pipeline.sinks import commit, table_formats
 from beam_pipeline.sinks.commit import FileRecord, PartitionPlan, temp_root
 from beam_pipeline.util import fs
 
@@ -149,7 +149,9 @@ def _apply_and_finalize(plans: list[PartitionPlan], dead_letters: list, run: Run
     files = [r for plan in plans for r in plan.records]
     manifest = build_manifest(run, files, len(dead_letters))
     if not run.dry_run:
-        commit.apply_plans(run.root, run.run_id, plans, run_files(run, manifest, dead_letters))
+        fmt = table_formats.from_layout(dict(run.layout))
+        commit.apply_plans(run.root, run.run_id, plans, run_files(run, manifest, dead_letters),
+                           table_format=dict(fmt.as_dict(), tables=list(run.tables)) if fmt else None)
     return manifest
 
 

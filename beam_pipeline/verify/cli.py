@@ -182,6 +182,9 @@ def _target(args: argparse.Namespace, options) -> Target:
             end=cfg.source.end_ledger,
             tables=tables or cfg.processors,
             check_manifests=args.manifests,
+            table_format=cfg.sink.table_format,
+            iceberg_catalog=cfg.sink.iceberg_catalog,
+            iceberg_namespace=cfg.sink.iceberg_namespace,
         )
     storage.prepare(args.path)
     args.config_network = None

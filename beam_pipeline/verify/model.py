@@ -33,6 +33,10 @@ class Target:
     end: int | None
     tables: tuple[str, ...] | None  # None: every table directory found
     check_manifests: bool = False
+    # delta | iceberg | parquet (None: the newest manifest's layout says), and the Iceberg catalog settings.
+    table_format: str | None = None
+    iceberg_catalog: str = ""
+    iceberg_namespace: str = "stellar"
 
 
 @dataclass

@@ -15,6 +15,7 @@ from beam_pipeline.verify.checks import check_table
 from beam_pipeline.verify.manifests import check_manifests, filtered_tables, load_manifests, newest_layout
 from beam_pipeline.verify.model import ArchiveFile, Report, Target, VerifyError
 from beam_pipeline.verify.scan import ArchiveDb, find_tables, infer_layout, list_table, refuse_legacy_ranges
+from beam_pipeline.verify.table_format import check_table_format, table_format_of
 
 CORE_TABLES = ("ledgers", "transactions", "operations")  # their rows follow from the ledgers table's counts
 
@@ -70,6 +71,10 @@ def verify(target: Target) -> Report:
                     report.tables[-1].add("filtered", message)
         finally:
             db.close()
+    fmt = table_format_of(target, _newest_manifest_layout(manifests))
+    if fmt is not None:
+        for t in report.tables:
+            check_table_format(root, fmt, t, archive[t.table])
     if target.check_manifests:
         report.manifest_problems = list(manifest_problems)
         if not manifests:
@@ -79,6 +84,13 @@ def verify(target: Target) -> Report:
             report.manifest_problems.extend(problems)
             report.manifest_summary = summary
     return report
+
+
+def _newest_manifest_layout(manifests: list[dict]) -> dict:
+    for m in reversed(manifests):  # sorted by run id, oldest first
+        if isinstance(m.get("layout"), dict):
+            return m["layout"]
+    return {}
 
 
 def _layout(

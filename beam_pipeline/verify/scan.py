@@ -53,6 +53,8 @@ def list_table(root: str, table: str) -> tuple[list[ArchiveFile], list[str]]:
     for path, size in listed:
         rel = relative_path(table_dir, path)
         partition, _, base = rel.rpartition("/")
+        if any(p.startswith("_") for p in partition.split("/")):
+            continue  # a table format's log (Delta's _delta_log/): not data, checked by `table_format`
         if not base.endswith(".parquet"):
             other.append(path)
             continue

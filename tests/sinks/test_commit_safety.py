@@ -149,14 +149,14 @@ def test_a_run_that_committed_meanwhile_makes_the_older_run_fail(listing, tmp_pa
     assert run_text(capsys, cfg, tmp_path)[0] == 0  # alone, a rerun passes the check (and retires every old set)
     real = commit.apply_plans
 
-    def other_run_commits_first(root, run_id, plans, writes=None, before_journal=None):
+    def other_run_commits_first(root, run_id, plans, writes=None, before_journal=None, **kwargs):
         # What B's commit leaves: a newer set of the same ledgers in one of A's partitions.
         plan = next(p for p in plans if p.table == "ledgers" and p.deletes)
         old = Path(plan.deletes[0])
         parsed = parse_file_name(old.name)
         newer = run_id[:-4] + "ffff" if run_id[-4:] != "ffff" else run_id[:-4] + "fffe"
         shutil.copy(old, old.with_name(file_name("ledgers", parsed.coverage, newer, 0, 0)))
-        return real(root, run_id, plans, writes, before_journal)
+        return real(root, run_id, plans, writes, before_journal, **kwargs)
 
     monkeypatch.setattr(commit, "apply_plans", other_run_commits_first)
     before = {p for p in parquet_files(out)}

@@ -161,7 +161,7 @@ def test_metadata_columns_and_schema_version(tmp_path):
     _run(tmp_path, cfg, "--run_id", "r20260101T000000000000Zabcd")
     for f in parquet_files(out):
         schema = pq.read_schema(f)
-        assert schema.metadata[b"stellar.schema_version"] == b"1"
+        assert schema.metadata[b"stellar.schema_version"] == b"2"
         assert schema.metadata[b"stellar.table"].decode() in TABLES
     txs = read_table(out, "transactions")
     assert set(txs.column("_run_id").to_pylist()) == {"r20260101T000000000000Zabcd"}

@@ -27,13 +27,13 @@ SCHEMA = pa.schema(
     [
         pa.field("account_id", pa.string(), nullable=False),
         pa.field("signer", pa.string(), nullable=False),
-        pa.field("weight", pa.int32(), nullable=False),
+        pa.field("weight", pa.int64(), nullable=False),
         pa.field("sponsor", pa.string()),
-        pa.field("last_modified_ledger", pa.uint32(), nullable=False),
-        pa.field("ledger_entry_change", pa.uint32(), nullable=False),
+        pa.field("last_modified_ledger", pa.int64(), nullable=False),
+        pa.field("ledger_entry_change", pa.int64(), nullable=False),
         pa.field("deleted", pa.bool_(), nullable=False),
         pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
     ]
 )
 
@@ -136,7 +136,7 @@ def transform(ledger: LedgerView) -> list[Row]:
 TABLE = Table(
     name="account_signers",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="Signers of accounts whose signers changed, one row per signer (stellar-etl signers).",
 )

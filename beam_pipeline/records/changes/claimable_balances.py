@@ -28,12 +28,12 @@ SCHEMA = pa.schema(
         pa.field("asset_id", pa.int64(), nullable=False),
         pa.field("asset_amount", pa.float64(), nullable=False),
         pa.field("sponsor", pa.string()),
-        pa.field("flags", pa.uint32(), nullable=False),
-        pa.field("last_modified_ledger", pa.uint32(), nullable=False),
-        pa.field("ledger_entry_change", pa.uint32(), nullable=False),
+        pa.field("flags", pa.int64(), nullable=False),
+        pa.field("last_modified_ledger", pa.int64(), nullable=False),
+        pa.field("ledger_entry_change", pa.int64(), nullable=False),
         pa.field("deleted", pa.bool_(), nullable=False),
         pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
         pa.field("balance_id_strkey", pa.string(), nullable=False),
     ]
 )
@@ -107,7 +107,7 @@ def transform(ledger: LedgerView) -> list[dict]:
 TABLE = Table(
     name="claimable_balances",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="Claimable balance entry changes per ledger (stellar-etl claimable_balances).",
 )

@@ -13,19 +13,21 @@ from __future__ import annotations
 import pyarrow as pa
 from stellar_sdk import xdr
 
-from beam_pipeline.records.base import UTC_TS, Table, xdr_list_field
+from beam_pipeline.records.base import UTC_TS, Table, uint64_field, xdr_list_field
 from beam_pipeline.records.changes._common import change_columns
 from beam_pipeline.records.changes._extract import EntryChange, compacted_of_type
 from beam_pipeline.util.scval import json_text
 from beam_pipeline.xdr.ledger import LedgerView
 
-_U32, _I64, _U64 = pa.uint32(), pa.int64(), pa.uint64()
+# The settings' XDR types; every one is stored as int64 (docs/tables.md, Integer types).
+_U32, _I64 = "uint32", "int64"
+_WINDOW_BOUND = "sizes in bytes of the live Soroban state: 2^63 bytes is 8 EiB"
 _COST = "contract_ledger_cost"
 _ARCHIVAL = "state_archival_settings"
 _TIMING = "contract_scp_timing"
 
 # (column, type, ConfigSettingEntry arm, field of the arm or None when the arm is the number)
-_SCALARS: list[tuple[str, pa.DataType, str, str | None]] = [
+_SCALARS: list[tuple[str, str, str, str | None]] = [
     ("contract_max_size_bytes", _U32, "contract_max_size_bytes", None),
     ("ledger_max_instructions", _I64, "contract_compute", "ledger_max_instructions"),
     ("tx_max_instructions", _I64, "contract_compute", "tx_max_instructions"),
@@ -64,7 +66,7 @@ _SCALARS: list[tuple[str, pa.DataType, str, str | None]] = [
     ("tx_max_size_bytes", _U32, "contract_bandwidth", "tx_max_size_bytes"),
     ("fee_tx_size_1kb", _I64, "contract_bandwidth", "fee_tx_size1_kb"),
 ]
-_SCALARS_2: list[tuple[str, pa.DataType, str, str | None]] = [
+_SCALARS_2: list[tuple[str, str, str, str | None]] = [
     ("contract_data_key_size_bytes", _U32, "contract_data_key_size_bytes", None),
     ("contract_data_entry_size_bytes", _U32, "contract_data_entry_size_bytes", None),
     ("max_entry_ttl", _U32, _ARCHIVAL, "max_entry_ttl"),
@@ -77,11 +79,11 @@ _SCALARS_2: list[tuple[str, pa.DataType, str, str | None]] = [
     ("bucket_list_size_window_sample_size", _U32, _ARCHIVAL, "live_soroban_state_size_window_sample_size"),
     ("live_soroban_state_size_window_sample_size", _U32, _ARCHIVAL, "live_soroban_state_size_window_sample_size"),
     ("live_soroban_state_size_window_sample_period", _U32, _ARCHIVAL, "live_soroban_state_size_window_sample_period"),
-    ("eviction_scan_size", _U64, _ARCHIVAL, "eviction_scan_size"),
+    ("eviction_scan_size", _U32, _ARCHIVAL, "eviction_scan_size"),  # stellar-etl's Go struct: uint64
     ("starting_eviction_scan_level", _U32, _ARCHIVAL, "starting_eviction_scan_level"),
     ("ledger_max_tx_count", _U32, "contract_execution_lanes", "ledger_max_tx_count"),
 ]
-_SCALARS_3: list[tuple[str, pa.DataType, str, str | None]] = [
+_SCALARS_3: list[tuple[str, str, str, str | None]] = [
     ("ledger_max_dependent_tx_clusters", _U32, "contract_parallel_compute", "ledger_max_dependent_tx_clusters"),
     ("tx_max_footprint_entries", _U32, "contract_ledger_cost_ext", "tx_max_footprint_entries"),
     ("ledger_target_close_time_milliseconds", _U32, _TIMING, "ledger_target_close_time_milliseconds"),
@@ -103,26 +105,26 @@ _BYPASS_TXS = [
 
 
 def _scalar_fields(specs) -> list[pa.Field]:
-    return [pa.field(name, t, nullable=False) for name, t, _, _ in specs]
+    return [pa.field(name, pa.int64(), nullable=False) for name, _, _, _ in specs]
 
 
 SCHEMA = pa.schema(
     [
-        pa.field("config_setting_id", pa.int32(), nullable=False),
+        pa.field("config_setting_id", pa.int64(), nullable=False),
         *_scalar_fields(_SCALARS),
         pa.field("contract_cost_params_cpu_insns", pa.string(), nullable=False),
         pa.field("contract_cost_params_mem_bytes", pa.string(), nullable=False),
         *_scalar_fields(_SCALARS_2),
-        pa.field("bucket_list_size_window", pa.list_(pa.uint64()), nullable=False),
-        pa.field("live_soroban_state_size_window", pa.list_(pa.uint64()), nullable=False),
+        uint64_field("bucket_list_size_window", _WINDOW_BOUND, nullable=False, repeated=True),
+        uint64_field("live_soroban_state_size_window", _WINDOW_BOUND, nullable=False, repeated=True),
         *_scalar_fields(_SCALARS_3),
         *[xdr_list_field(name) for name, _, _ in _FROZEN_KEYS],
         *[pa.field(name, pa.list_(pa.string()), nullable=False) for name, _, _ in _BYPASS_TXS],
-        pa.field("last_modified_ledger", pa.uint32(), nullable=False),
-        pa.field("ledger_entry_change", pa.uint32(), nullable=False),
+        pa.field("last_modified_ledger", pa.int64(), nullable=False),
+        pa.field("ledger_entry_change", pa.int64(), nullable=False),
         pa.field("deleted", pa.bool_(), nullable=False),
         pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
     ]
 )
 
@@ -192,7 +194,7 @@ def transform(ledger: LedgerView) -> list[dict]:
 TABLE = Table(
     name="config_settings",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="Soroban config setting entry changes per ledger (stellar-etl config_settings).",
 )

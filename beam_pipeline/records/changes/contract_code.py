@@ -30,14 +30,14 @@ _COST_INPUTS = [
 SCHEMA = pa.schema(
     [
         pa.field("contract_code_hash", pa.string(), nullable=False),
-        pa.field("contract_code_ext_v", pa.int32(), nullable=False),
-        pa.field("last_modified_ledger", pa.uint32(), nullable=False),
-        pa.field("ledger_entry_change", pa.uint32(), nullable=False),
+        pa.field("contract_code_ext_v", pa.int64(), nullable=False),
+        pa.field("last_modified_ledger", pa.int64(), nullable=False),
+        pa.field("ledger_entry_change", pa.int64(), nullable=False),
         pa.field("deleted", pa.bool_(), nullable=False),
         pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
         pa.field("ledger_key_hash", pa.string(), nullable=False),
-        *[pa.field(name, pa.uint32(), nullable=False) for name in _COST_INPUTS],
+        *[pa.field(name, pa.int64(), nullable=False) for name in _COST_INPUTS],
         xdr_field("ledger_key_hash_base_64", nullable=False),
     ]
 )
@@ -67,7 +67,7 @@ def transform(ledger: LedgerView) -> list[dict]:
 TABLE = Table(
     name="contract_code",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="Contract code (Wasm) entry changes per ledger (stellar-etl contract_code).",
 )

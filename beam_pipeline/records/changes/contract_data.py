@@ -39,11 +39,11 @@ SCHEMA = pa.schema(
         pa.field("asset_type", pa.string(), nullable=False),
         pa.field("balance_holder", pa.string(), nullable=False),
         pa.field("balance", pa.string(), nullable=False),
-        pa.field("last_modified_ledger", pa.uint32(), nullable=False),
-        pa.field("ledger_entry_change", pa.uint32(), nullable=False),
+        pa.field("last_modified_ledger", pa.int64(), nullable=False),
+        pa.field("ledger_entry_change", pa.int64(), nullable=False),
         pa.field("deleted", pa.bool_(), nullable=False),
         pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
         pa.field("ledger_key_hash", pa.string(), nullable=False),
         xdr_field("key", nullable=False),
         pa.field("key_decoded", pa.string(), nullable=False),
@@ -222,7 +222,7 @@ def transform(ledger: LedgerView) -> list[dict]:
 TABLE = Table(
     name="contract_data",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="Contract data entry changes per ledger, with SAC assets and balances (stellar-etl contract_data).",
 )

@@ -31,20 +31,20 @@ from beam_pipeline.xdr.ledger import LedgerView
 
 SCHEMA = pa.schema(
     [
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
         pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("change_index", pa.uint32(), nullable=False),
+        pa.field("change_index", pa.int64(), nullable=False),
         pa.field("phase", pa.string(), nullable=False),
         pa.field("transaction_hash", pa.string()),
         pa.field("transaction_id", pa.int64()),
-        pa.field("operation_index", pa.uint32()),
+        pa.field("operation_index", pa.int64()),
         pa.field("operation_id", pa.int64()),
-        pa.field("upgrade_index", pa.uint32()),
+        pa.field("upgrade_index", pa.int64()),
         pa.field("ledger_entry_type", pa.string(), nullable=False),
         pa.field("change_type", pa.string(), nullable=False),
-        pa.field("ledger_entry_change", pa.uint32(), nullable=False),
+        pa.field("ledger_entry_change", pa.int64(), nullable=False),
         pa.field("deleted", pa.bool_(), nullable=False),
-        pa.field("last_modified_ledger", pa.uint32()),
+        pa.field("last_modified_ledger", pa.int64()),
         pa.field("ledger_key_hash", pa.string(), nullable=False),
         xdr_field("key_xdr", nullable=False),
         xdr_field("val_xdr"),
@@ -87,7 +87,7 @@ def transform(ledger: LedgerView) -> list[dict]:
 TABLE = Table(
     name="ledger_entry_changes",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="Every ledger entry change, uncompacted, with its transaction/operation context.",
 )

@@ -14,8 +14,8 @@ SCHEMA = pa.schema(
     [
         pa.field("liquidity_pool_id", pa.string(), nullable=False),
         pa.field("type", pa.string(), nullable=False),
-        pa.field("fee", pa.uint32(), nullable=False),
-        pa.field("trustline_count", pa.uint64(), nullable=False),
+        pa.field("fee", pa.int64(), nullable=False),
+        pa.field("trustline_count", pa.int64(), nullable=False),
         pa.field("pool_share_count", pa.float64(), nullable=False),
         pa.field("asset_a_type", pa.string(), nullable=False),
         pa.field("asset_a_code", pa.string(), nullable=False),
@@ -27,11 +27,11 @@ SCHEMA = pa.schema(
         pa.field("asset_b_issuer", pa.string(), nullable=False),
         pa.field("asset_b_amount", pa.float64(), nullable=False),
         pa.field("asset_b_id", pa.int64(), nullable=False),
-        pa.field("last_modified_ledger", pa.uint32(), nullable=False),
-        pa.field("ledger_entry_change", pa.uint32(), nullable=False),
+        pa.field("last_modified_ledger", pa.int64(), nullable=False),
+        pa.field("ledger_entry_change", pa.int64(), nullable=False),
         pa.field("deleted", pa.bool_(), nullable=False),
         pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
         pa.field("liquidity_pool_id_strkey", pa.string(), nullable=False),
     ]
 )
@@ -76,7 +76,7 @@ def transform(ledger: LedgerView) -> list[dict]:
 TABLE = Table(
     name="liquidity_pools",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="Liquidity pool entry changes per ledger (stellar-etl liquidity_pools).",
 )

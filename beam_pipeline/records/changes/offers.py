@@ -24,16 +24,16 @@ SCHEMA = pa.schema(
         pa.field("buying_asset_issuer", pa.string(), nullable=False),
         pa.field("buying_asset_id", pa.int64(), nullable=False),
         pa.field("amount", pa.float64(), nullable=False),
-        pa.field("pricen", pa.int32(), nullable=False),
-        pa.field("priced", pa.int32(), nullable=False),
+        pa.field("pricen", pa.int64(), nullable=False),
+        pa.field("priced", pa.int64(), nullable=False),
         pa.field("price", pa.float64(), nullable=False),
-        pa.field("flags", pa.uint32(), nullable=False),
-        pa.field("last_modified_ledger", pa.uint32(), nullable=False),
-        pa.field("ledger_entry_change", pa.uint32(), nullable=False),
+        pa.field("flags", pa.int64(), nullable=False),
+        pa.field("last_modified_ledger", pa.int64(), nullable=False),
+        pa.field("ledger_entry_change", pa.int64(), nullable=False),
         pa.field("deleted", pa.bool_(), nullable=False),
         pa.field("sponsor", pa.string()),
         pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
     ]
 )
 
@@ -76,7 +76,7 @@ def transform(ledger: LedgerView) -> list[dict]:
 TABLE = Table(
     name="offers",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="Offer entry changes per ledger (stellar-etl offers).",
 )

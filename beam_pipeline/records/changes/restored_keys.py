@@ -17,9 +17,9 @@ SCHEMA = pa.schema(
     [
         xdr_field("ledger_key_hash", nullable=False),
         pa.field("ledger_entry_type", pa.string(), nullable=False),
-        pa.field("last_modified_ledger", pa.uint32(), nullable=False),
+        pa.field("last_modified_ledger", pa.int64(), nullable=False),
         pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
     ]
 )
 
@@ -47,7 +47,7 @@ def transform(ledger: LedgerView) -> list[dict]:
 TABLE = Table(
     name="restored_keys",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="Ledger keys restored from the archive per ledger (stellar-etl restored_key).",
 )

@@ -25,13 +25,13 @@ SCHEMA = pa.schema(
         pa.field("liquidity_pool_id", pa.string(), nullable=False),
         pa.field("buying_liabilities", pa.float64(), nullable=False),
         pa.field("selling_liabilities", pa.float64(), nullable=False),
-        pa.field("flags", pa.uint32(), nullable=False),
-        pa.field("last_modified_ledger", pa.uint32(), nullable=False),
-        pa.field("ledger_entry_change", pa.uint32(), nullable=False),
+        pa.field("flags", pa.int64(), nullable=False),
+        pa.field("last_modified_ledger", pa.int64(), nullable=False),
+        pa.field("ledger_entry_change", pa.int64(), nullable=False),
         pa.field("sponsor", pa.string()),
         pa.field("deleted", pa.bool_(), nullable=False),
         pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
         pa.field("liquidity_pool_id_strkey", pa.string(), nullable=False),
     ]
 )
@@ -79,7 +79,7 @@ def transform(ledger: LedgerView) -> list[dict]:
 TABLE = Table(
     name="trustlines",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="Trustline entry changes per ledger (stellar-etl trust_lines).",
 )

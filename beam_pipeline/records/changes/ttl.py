@@ -17,12 +17,12 @@ from beam_pipeline.xdr.ledger import LedgerView
 SCHEMA = pa.schema(
     [
         pa.field("key_hash", pa.string(), nullable=False),
-        pa.field("live_until_ledger_seq", pa.uint32(), nullable=False),
-        pa.field("last_modified_ledger", pa.uint32(), nullable=False),
-        pa.field("ledger_entry_change", pa.uint32(), nullable=False),
+        pa.field("live_until_ledger_seq", pa.int64(), nullable=False),
+        pa.field("last_modified_ledger", pa.int64(), nullable=False),
+        pa.field("ledger_entry_change", pa.int64(), nullable=False),
         pa.field("deleted", pa.bool_(), nullable=False),
         pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
     ]
 )
 
@@ -45,7 +45,7 @@ def transform(ledger: LedgerView) -> list[dict]:
 TABLE = Table(
     name="ttl",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="TTL entry changes per ledger (stellar-etl ttl).",
 )

@@ -34,12 +34,12 @@ SCHEMA = pa.schema(
         pa.field("address", pa.string(), nullable=False),
         pa.field("address_muxed", pa.string()),
         pa.field("operation_id", pa.int64(), nullable=False),
-        pa.field("type", pa.int32(), nullable=False),
+        pa.field("type", pa.int64(), nullable=False),
         pa.field("type_string", pa.string(), nullable=False),
         pa.field("details", pa.string(), nullable=False),
         pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
-        pa.field("index", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
+        pa.field("index", pa.int64(), nullable=False),
         pa.field("id", pa.string(), nullable=False),
     ]
 )
@@ -119,7 +119,7 @@ def transform(ledger: LedgerView) -> list[Row]:
 TABLE = Table(
     name="effects",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="One row per effect of an operation on an account (stellar-etl history_effects).",
 )

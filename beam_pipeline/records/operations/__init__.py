@@ -55,7 +55,7 @@ SCHEMA = pa.schema(
     [
         pa.field("source_account", pa.string(), nullable=False),
         pa.field("source_account_muxed", pa.string()),
-        pa.field("type", pa.int32(), nullable=False),
+        pa.field("type", pa.int64(), nullable=False),
         pa.field("type_string", pa.string(), nullable=False),
         pa.field("details", pa.string(), nullable=False),
         pa.field("transaction_id", pa.int64(), nullable=False),
@@ -63,7 +63,7 @@ SCHEMA = pa.schema(
         pa.field("closed_at", UTC_TS, nullable=False),
         pa.field("operation_result_code", pa.string(), nullable=False),
         pa.field("operation_trace_code", pa.string(), nullable=False),
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
         pa.field("details_json", pa.string(), nullable=False),
     ]
 )
@@ -165,7 +165,7 @@ def transform(ledger: LedgerView) -> list[Row]:
 TABLE = Table(
     name="operations",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="One row per operation with its type-specific details (stellar-etl history_operations).",
 )

@@ -51,7 +51,7 @@ SCHEMA = pa.schema(
         pa.field("amount", pa.float64(), nullable=False),
         pa.field("amount_raw", pa.string(), nullable=False),  # exact, up to i128 for contract tokens
         pa.field("contract_id", pa.string(), nullable=False),
-        pa.field("ledger_sequence", pa.uint32(), nullable=False),
+        pa.field("ledger_sequence", pa.int64(), nullable=False),
         pa.field("closed_at", UTC_TS, nullable=False),
         pa.field("to_muxed", pa.string(), nullable=True),
         pa.field("to_muxed_id", pa.string(), nullable=True),  # a uint64 as decimal text, as stellar-etl
@@ -143,7 +143,7 @@ def transform(ledger: LedgerView) -> list[Row]:
 TABLE = Table(
     name="token_transfers",
     schema=SCHEMA,
-    version=1,
+    version=2,
     transform=transform,
     description="Every movement of value (fees, transfers, mints, burns, clawbacks), as stellar-etl's CAP-67 export.",
 )

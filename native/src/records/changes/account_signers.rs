@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBuilder, Int32Builder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder};
+use arrow_array::builder::{BooleanBuilder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{
     AccountEntry, AccountEntryExt, AccountEntryExtensionV1Ext, LedgerEntryChangeType, LedgerEntryType,
 };
 
 use super::accounts::account_of;
-use super::common::{closed_at_us, int32, reported};
+use super::common::{closed_at_us, reported};
 use super::extract::{compacted_of_type, EntryChange};
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
@@ -150,7 +150,7 @@ fn change_rows(change: &EntryChange<'_>, view: &View<'_>, out: &mut Vec<Row>) ->
 pub struct AccountSigners {
     account_id: StringBuilder,
     signer: StringBuilder,
-    weight: Int32Builder,
+    weight: Int64Builder,
     sponsor: StringBuilder,
     last_modified_ledger: UInt32Builder,
     ledger_entry_change: UInt32Builder,
@@ -164,7 +164,7 @@ impl AccountSigners {
         AccountSigners {
             account_id: StringBuilder::new(),
             signer: StringBuilder::new(),
-            weight: Int32Builder::new(),
+            weight: Int64Builder::new(),
             sponsor: StringBuilder::new(),
             last_modified_ledger: UInt32Builder::new(),
             ledger_entry_change: UInt32Builder::new(),
@@ -185,10 +185,6 @@ impl TableBuilder for AccountSigners {
                 change_rows(&change, view, &mut rows)?;
             }
         }
-        // What the reference's pyarrow conversion refuses, after every row of the ledger transformed.
-        for r in &rows {
-            int32(r.weight)?;
-        }
         let closed_at_us = (view.close_time() as i64).wrapping_mul(1_000_000);
         Ok(rows.into_iter().map(|r| (r, closed_at_us, view.sequence())).collect())
     }
@@ -196,7 +192,7 @@ impl TableBuilder for AccountSigners {
     fn append(&mut self, (r, closed_at_us, sequence): Self::Row) {
         self.account_id.append_value(&r.account_id);
         self.signer.append_value(&r.signer);
-        self.weight.append_value(r.weight as i32);
+        self.weight.append_value(r.weight.into());
         self.sponsor.append_option(r.sponsor.as_deref());
         self.last_modified_ledger.append_value(r.last_modified_ledger);
         self.ledger_entry_change.append_value(r.ledger_entry_change);

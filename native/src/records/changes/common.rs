@@ -56,31 +56,10 @@ pub fn stroops_to_real(amount: i64) -> f64 {
     }
 }
 
-/// A signed XDR value bound for an unsigned column: the reference's pyarrow refuses a negative one, and the
-/// decode step reports that error (class and words) for the ledger, so the core does too.
-pub fn unsigned(value: i64) -> Result<u64, RowError> {
-    u64::try_from(value).map_err(|_| {
-        RowError::new(
-            "OverflowError",
-            "can't convert negative value to unsigned int".to_string(),
-        )
-    })
-}
-
 /// An unsigned 64-bit XDR value bound for an int64 column (pyarrow's refusal above 2^63 - 1).
 pub fn int64(value: u64) -> Result<i64, RowError> {
     i64::try_from(value)
         .map_err(|_| RowError::new("OverflowError", "Python int too large to convert to C long".to_string()))
-}
-
-/// An unsigned 32-bit XDR value bound for an int32 column (pyarrow's refusal above 2^31 - 1).
-pub fn int32(value: u32) -> Result<i32, RowError> {
-    i32::try_from(value).map_err(|_| {
-        RowError::new(
-            "ArrowInvalid",
-            format!("Value {value} too large to fit in C integer type"),
-        )
-    })
 }
 
 /// The entry's sponsoring account (LedgerEntry ext v1), or None.

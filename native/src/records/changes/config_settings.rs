@@ -178,7 +178,7 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
         cpu: cost_params(cpu),
         mem: cost_params(mem),
         window,
-        change: ChangeColumns::new(change, entry, view),
+        change: ChangeColumns::checked(change, entry, view)?,
     })
 }
 

@@ -55,7 +55,7 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
     Ok(Row {
         hash: code.hash.0,
         ext_v,
-        change: ChangeColumns::new(change, entry, view),
+        change: ChangeColumns::checked(change, entry, view)?,
         key_hash: Sha256::digest(&change.key_bytes).into(),
         costs,
         key_bytes: change.key_bytes.clone(),

@@ -206,7 +206,7 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>, net: &Network) -> Resul
         },
         asset,
         balance,
-        change: ChangeColumns::new(change, entry, view),
+        change: ChangeColumns::checked(change, entry, view)?,
         ledger_key_hash,
         key,
         key_decoded,

@@ -10,6 +10,7 @@ use arrow_array::ArrayRef;
 use sha2::{Digest, Sha256};
 use stellar_xdr::curr::{LedgerEntryChangeType, LedgerEntryType, Limits, WriteXdr};
 
+use super::common::closed_at_us;
 use super::extract::{ledger_changes, Phase};
 use crate::arrow_out::{hex, XdrColumn};
 use crate::ledger::View;
@@ -90,8 +91,10 @@ impl TableBuilder for Entries {
 
     fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
         let seq = view.sequence();
-        let closed_at_us = (view.close_time() as i64).wrapping_mul(1_000_000);
         let changes = ledger_changes(view, &opts.passphrase)?;
+        // The reference's closed_at fails each row it builds for a close time Python cannot hold (before the
+        // row's TOIDs).
+        let closed_at_us = if changes.is_empty() { 0 } else { closed_at_us(view)? };
         let mut rows = Vec::with_capacity(changes.len());
         for (i, c) in changes.into_iter().enumerate() {
             let toid_error = |e: String| RowError::new("ValueError", e);

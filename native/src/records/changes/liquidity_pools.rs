@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Float64Builder, StringBuilder, UInt32Builder, UInt64Builder};
+use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType, LiquidityPoolEntryBody};
 
 use super::common::{
-    asset_columns, pool_strkey, reported, stroops_to_real, unsigned, AssetBuilders, AssetColumns, ChangeBuilders,
+    asset_columns, pool_strkey, reported, stroops_to_real, AssetBuilders, AssetColumns, ChangeBuilders,
     ChangeColumns,
 };
 use super::extract::{compacted_of_type, EntryChange, ERR};
@@ -56,8 +56,8 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
 pub struct LiquidityPools {
     liquidity_pool_id: StringBuilder,
     type_: StringBuilder,
-    fee: UInt32Builder,
-    trustline_count: UInt64Builder,
+    fee: Int64Builder,
+    trustline_count: Int64Builder,
     pool_share_count: Float64Builder,
     a: AssetBuilders,
     b: AssetBuilders,
@@ -70,8 +70,8 @@ impl LiquidityPools {
         LiquidityPools {
             liquidity_pool_id: StringBuilder::new(),
             type_: StringBuilder::new(),
-            fee: UInt32Builder::new(),
-            trustline_count: UInt64Builder::new(),
+            fee: Int64Builder::new(),
+            trustline_count: Int64Builder::new(),
             pool_share_count: Float64Builder::new(),
             a: AssetBuilders::new(true),
             b: AssetBuilders::new(true),
@@ -85,25 +85,17 @@ impl TableBuilder for LiquidityPools {
     type Row = Row;
 
     fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
-        let rows = compacted_of_type(view, &opts.passphrase, LedgerEntryType::LiquidityPool)?
+        compacted_of_type(view, &opts.passphrase, LedgerEntryType::LiquidityPool)?
             .iter()
             .map(|c| change_row(c, view))
-            .collect::<Result<Vec<Row>, RowError>>()?;
-        // What the reference's pyarrow conversion refuses, after every row of the ledger transformed.
-        for r in &rows {
-            unsigned(r.fee.into())?;
-        }
-        for r in &rows {
-            unsigned(r.trustline_count)?;
-        }
-        Ok(rows)
+            .collect()
     }
 
     fn append(&mut self, r: Row) {
         self.liquidity_pool_id.append_value(&r.liquidity_pool_id);
         self.type_.append_value("constant_product");
-        self.fee.append_value(r.fee as u32);
-        self.trustline_count.append_value(r.trustline_count as u64);
+        self.fee.append_value(r.fee.into());
+        self.trustline_count.append_value(r.trustline_count);
         self.pool_share_count.append_value(r.pool_share_count);
         self.a.append(&r.asset_a, r.asset_a_amount);
         self.b.append(&r.asset_b, r.asset_b_amount);

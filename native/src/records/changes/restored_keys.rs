@@ -9,6 +9,7 @@ use arrow_array::builder::{StringBuilder, TimestampMicrosecondBuilder, UInt32Bui
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{LedgerEntryChangeType, LedgerEntryType};
 
+use super::common::closed_at_us;
 use super::extract::compacted_changes;
 use crate::arrow_out::XdrColumn;
 use crate::ledger::View;
@@ -47,7 +48,11 @@ impl TableBuilder for RestoredKeys {
 
     fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
         let compacted = compacted_changes(view, &opts.passphrase)?;
-        let closed_at_us = (view.close_time() as i64).wrapping_mul(1_000_000);
+        let restored = compacted
+            .iter()
+            .any(|c| c.change_type == LedgerEntryChangeType::Restored);
+        // The reference's closed_at fails each row it builds for a close time Python cannot hold.
+        let closed_at_us = if restored { closed_at_us(view)? } else { 0 };
         Ok(compacted
             .into_iter()
             .filter(|c| c.change_type == LedgerEntryChangeType::Restored)

@@ -28,7 +28,7 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
     Ok(Row {
         key_hash: ttl.key_hash.0,
         live_until_ledger_seq: ttl.live_until_ledger_seq,
-        change: ChangeColumns::new(change, entry, view),
+        change: ChangeColumns::checked(change, entry, view)?,
     })
 }
 

@@ -13,6 +13,7 @@ use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder, Timestam
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::Asset;
 
+use super::operations::closed_at_error;
 use super::{toid, Options, RowError, TableBuilder};
 use crate::arrow_out::hex;
 use crate::ledger::{network_id, View};
@@ -180,6 +181,10 @@ impl TableBuilder for TokenTransfers {
 
     fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
         let seq = view.sequence();
+        // The reference reads `ledger.closed_at` (a Python datetime) first, for every ledger.
+        if let Some(e) = closed_at_error(view.close_time()) {
+            return Err(e);
+        }
         let closed_at_us = view.close_time() as i64 * 1_000_000;
         let events = ledger_events(view, opts, &self.sacs)?;
         let value_error = |m: String| RowError::new("ValueError", m);
