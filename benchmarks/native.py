@@ -313,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         f"with only the core's tables (default: {'; '.join(PIPELINE_CASES)})",
     )
     parser.add_argument("--before", help="another checkout (with its built core) timed in the same whole runs")
+    parser.add_argument("--no-core-set", action="store_true", help="whole runs of the given tables only")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "native.json"))
     args = parser.parse_args(argv)
 
@@ -331,7 +332,9 @@ def main(argv: list[str] | None = None) -> int:
         for case in args.pipeline or PIPELINE_CASES:
             store, _, names = case.partition(":")
             root = resolve_store(store, work)
-            for tables in (tuple(t for t in names.split(",") if t), native_tables):
+            asked = tuple(t for t in names.split(",") if t)
+            same = args.no_core_set or set(asked) == set(native_tables)
+            for tables in (asked,) if same else (asked, native_tables):
                 print(f"[native bench] {store}: whole CLI runs of {tables}", file=sys.stderr, flush=True)
                 run_dir = Path(tempfile.mkdtemp(dir=work))
                 before = Path(args.before).resolve() if args.before else None

@@ -20,6 +20,7 @@ pub struct AssetColumns {
     pub id: i64,
 }
 
+// MERGE: n-changes' records/changes/common.rs has an `asset_columns` (as a tuple); keep one in util/assets.rs.
 pub fn asset_columns(asset: &Asset) -> AssetColumns {
     let (kind, code, issuer) = extract_asset(asset);
     let id = asset_id(&code, &issuer, kind);

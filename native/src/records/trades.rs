@@ -265,6 +265,8 @@ fn synthetic_offer_id(operation_id: i64) -> Result<i64, Fail> {
 }
 
 /// `amount / 10_000_000` as Python divides integers: the float nearest to the exact quotient (ties to even).
+// MERGE: n-ops (operations/common.rs) and n-changes (changes/common.rs) each have this conversion too; keep one
+// in util once their branches land.
 pub fn stroops_to_units(amount: i64) -> f64 {
     const D: u128 = 10_000_000;
     let x = amount.unsigned_abs();
