@@ -10,22 +10,7 @@ use stellar_xdr::curr::{Asset, FeeBumpTransactionInnerTx, Operation, OperationBo
 
 use super::{Options, RowError, TableBuilder};
 use crate::ledger::View;
-use crate::util::assets::{asset_id, extract_asset};
-
-/// An asset as stellar-etl's asset columns hold it: code, issuer, type name and `asset_id`.
-pub struct AssetColumns {
-    pub code: String,
-    pub issuer: String,
-    pub kind: &'static str,
-    pub id: i64,
-}
-
-// MERGE: n-changes' records/changes/common.rs has an `asset_columns` (as a tuple); keep one in util/assets.rs.
-pub fn asset_columns(asset: &Asset) -> AssetColumns {
-    let (kind, code, issuer) = extract_asset(asset);
-    let id = asset_id(&code, &issuer, kind);
-    AssetColumns { code, issuer, kind, id }
-}
+use crate::util::assets::{asset_columns, AssetColumns};
 
 /// The operations of an envelope (the inner transaction's for a fee bump; `envelope_operations`).
 pub fn operations_of(envelope: &TransactionEnvelope) -> &[Operation] {

@@ -18,10 +18,11 @@ use stellar_xdr::curr::{
 use super::{toid, Options, RowError, TableBuilder};
 use crate::arrow_out::hex;
 use crate::ledger::{Tx, View};
-use crate::records::assets::{asset_columns, operations_of, AssetColumns};
+use crate::records::assets::operations_of;
 use crate::records::operations::changes::{operation_changes, Change};
 use crate::strkey;
-use crate::util::assets::{pool_id_hex, pool_id_strkey};
+use crate::util::amounts::stroops_to_real;
+use crate::util::assets::{asset_columns, pool_id_hex, pool_id_strkey, AssetColumns};
 
 const ERR: &str = "TradeError";
 const TRADE_TYPE_ORDER_BOOK: i32 = 1;
@@ -264,36 +265,6 @@ fn synthetic_offer_id(operation_id: i64) -> Result<i64, Fail> {
     Ok(value | OFFER_ID_TOID_TYPE)
 }
 
-/// `amount / 10_000_000` as Python divides integers: the float nearest to the exact quotient (ties to even).
-// MERGE: n-ops (operations/common.rs) and n-changes (changes/common.rs) each have this conversion too; keep one
-// in util once their branches land.
-pub fn stroops_to_units(amount: i64) -> f64 {
-    const D: u128 = 10_000_000;
-    let x = amount.unsigned_abs();
-    if x <= 1 << 53 {
-        return amount as f64 / 1e7; // both exact, so IEEE division rounds the exact quotient once
-    }
-    // Scale so the integer quotient has 55 bits (53 kept, a guard bit, a round bit), then round by hand.
-    let mut k = 0i32;
-    while ((x as u128) << k) / D < 1 << 54 {
-        k += 1;
-    }
-    let num = (x as u128) << k;
-    let (m, rem) = (num / D, num % D);
-    let mut mantissa = (m >> 2) as u64;
-    let half = (m >> 1) & 1 == 1;
-    let rest = m & 1 == 1 || rem != 0;
-    if half && (rest || mantissa & 1 == 1) {
-        mantissa += 1;
-    }
-    let value = mantissa as f64 * 2f64.powi(2 - k);
-    if amount < 0 {
-        -value
-    } else {
-        value
-    }
-}
-
 pub struct Row {
     order: i32,
     seller: String,
@@ -379,10 +350,10 @@ fn operation_trades(
                     order: order as i32,
                     seller: String::new(),
                     selling: asset_columns(f.asset_sold),
-                    selling_amount: stroops_to_units(f.amount_sold),
+                    selling_amount: stroops_to_real(f.amount_sold),
                     buyer: buyer.clone(),
                     buying: asset_columns(f.asset_bought),
-                    buying_amount: stroops_to_units(f.amount_bought),
+                    buying_amount: stroops_to_real(f.amount_bought),
                     price_n: f.amount_bought,
                     price_d: f.amount_sold,
                     selling_offer_id: None,
@@ -410,10 +381,10 @@ fn operation_trades(
                     order: order as i32,
                     seller: seller.unwrap_or_default(),
                     selling: asset_columns(f.asset_sold),
-                    selling_amount: stroops_to_units(f.amount_sold),
+                    selling_amount: stroops_to_real(f.amount_sold),
                     buyer: buyer.clone(),
                     buying: asset_columns(f.asset_bought),
-                    buying_amount: stroops_to_units(f.amount_bought),
+                    buying_amount: stroops_to_real(f.amount_bought),
                     price_n: offer.price.n as i64,
                     price_d: offer.price.d as i64,
                     selling_offer_id: Some(*offer_id),
@@ -641,17 +612,6 @@ impl TableBuilder for Trades {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stroops_divide_as_python_does() {
-        // Python: x / 10_000_000 for each x (correctly rounded int / int).
-        assert_eq!(stroops_to_units(15), 1.5e-6);
-        assert_eq!(stroops_to_units(-25_000_000), -2.5);
-        assert_eq!(stroops_to_units(i64::MAX), 922337203685.4775);
-        assert_eq!(stroops_to_units(i64::MIN), -922337203685.4775);
-        assert_eq!(stroops_to_units((1 << 53) + 1), 900719925.4740993);
-        assert_eq!(stroops_to_units(9_007_199_254_740_993_123), 900719925474.0994);
-    }
 
     #[test]
     fn pool_payout_matches_the_reference() {

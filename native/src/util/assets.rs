@@ -53,6 +53,21 @@ pub fn extract_asset(asset: &Asset) -> (&'static str, String, String) {
     }
 }
 
+/// An asset as stellar-etl's asset columns hold it: code, issuer, type name and `asset_id`.
+pub struct AssetColumns {
+    pub code: String,
+    pub issuer: String,
+    pub kind: &'static str,
+    pub id: i64,
+}
+
+/// (type, code, issuer, farm-hash id) like stellar-etl's transformSingleAsset.
+pub fn asset_columns(asset: &Asset) -> AssetColumns {
+    let (kind, code, issuer) = extract_asset(asset);
+    let id = asset_id(&code, &issuer, kind);
+    AssetColumns { code, issuer, kind, id }
+}
+
 /// `native` or `CODE:ISSUER` (SEP-11 canonical form).
 pub fn canonical_asset(asset: &Asset) -> String {
     match asset {

@@ -9,7 +9,9 @@ use stellar_xdr::curr::{
     ClaimPredicate, ClaimableBalanceEntryExt, ClaimableBalanceId, Claimant, LedgerEntryData, LedgerEntryType,
 };
 
-use super::common::{asset_columns, claimable_balance_strkey, reported, sponsor, ChangeBuilders, ChangeColumns};
+use super::common::{
+    asset_columns, claimable_balance_strkey, reported, sponsor, AssetColumns, ChangeBuilders, ChangeColumns,
+};
 use super::extract::{compacted_of_type, EntryChange, ERR};
 use crate::arrow_out::hex;
 use crate::ledger::View;
@@ -21,7 +23,7 @@ use crate::util::goformat::go_rfc3339;
 pub struct Row {
     balance_id: String,
     claimants: Option<String>,
-    asset: (&'static str, String, String, i64),
+    asset: AssetColumns,
     asset_amount: f64,
     sponsor: Option<String>,
     flags: u32,
@@ -168,13 +170,13 @@ impl TableBuilder for ClaimableBalances {
     }
 
     fn append(&mut self, r: Row) {
-        let (kind, code, issuer, id) = &r.asset;
+        let a = &r.asset;
         self.balance_id.append_value(&r.balance_id);
         self.claimants.append_option(r.claimants.as_deref());
-        self.asset_code.append_value(code);
-        self.asset_issuer.append_value(issuer);
-        self.asset_type.append_value(kind);
-        self.asset_id.append_value(*id);
+        self.asset_code.append_value(&a.code);
+        self.asset_issuer.append_value(&a.issuer);
+        self.asset_type.append_value(a.kind);
+        self.asset_id.append_value(a.id);
         self.asset_amount.append_value(r.asset_amount);
         self.sponsor.append_option(r.sponsor.as_deref());
         self.flags.append_value(r.flags);

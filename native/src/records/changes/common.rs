@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow_array::builder::{BooleanBuilder, TimestampMicrosecondBuilder, UInt32Builder};
 use arrow_array::ArrayRef;
-use stellar_xdr::curr::{Asset, AssetType, LedgerEntry, LedgerEntryExt};
+use stellar_xdr::curr::{AssetType, LedgerEntry, LedgerEntryExt};
 
 use super::extract::{EntryChange, ERR};
 use crate::ledger::View;
@@ -14,7 +14,7 @@ use crate::records::RowError;
 use crate::strkey;
 use crate::util::accounts::account_id_address;
 
-use crate::util::assets::{asset_id, extract_asset, pool_id_strkey, CLAIMABLE_BALANCE_VERSION};
+use crate::util::assets::{pool_id_strkey, CLAIMABLE_BALANCE_VERSION};
 use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder};
 
 /// Go's String() of xdr.AssetType: stellar-etl hashes trustline assets with these names.
@@ -27,34 +27,9 @@ pub fn go_asset_type_enum_name(t: AssetType) -> &'static str {
     }
 }
 
-/// (type, code, issuer, farm-hash id) like stellar-etl's transformSingleAsset (`asset_columns`).
-pub fn asset_columns(asset: &Asset) -> AssetColumns {
-    let (kind, code, issuer) = extract_asset(asset);
-    let id = asset_id(&code, &issuer, kind);
-    (kind, code, issuer, id)
-}
+pub use crate::util::assets::{asset_columns, AssetColumns};
 
-/// Stroops as a float64, rounded once from the exact quotient (Python's int / int, Go's `big.Rat.Float64`).
-///
-/// Below 2^53 both operands are exact doubles and IEEE division rounds once. Above, the quotient is formed in
-/// 128-bit integers with 64 extra bits and a sticky bit for the remainder, so converting it rounds once too.
-pub fn stroops_to_real(amount: i64) -> f64 {
-    const D: u128 = 10_000_000;
-    let n = amount.unsigned_abs();
-    let magnitude = if n < 1 << 53 {
-        n as f64 / 1e7
-    } else {
-        let scaled = (n as u128) << 64;
-        let (q, r) = (scaled / D, scaled % D);
-        // q >= 2^93: bit 0 lies far below the rounding position, so it can carry the sticky bit.
-        ((q | (r != 0) as u128) as f64) * (-64f64).exp2()
-    };
-    if amount < 0 {
-        -magnitude
-    } else {
-        magnitude
-    }
-}
+pub use crate::util::amounts::stroops_to_real;
 
 /// An unsigned 64-bit XDR value bound for an int64 column (pyarrow's refusal above 2^63 - 1).
 pub fn int64(value: u64) -> Result<i64, RowError> {
@@ -121,9 +96,6 @@ impl ChangeColumns {
     }
 }
 
-/// (type, code, issuer, asset_id) of one asset, as `asset_columns` returns them.
-pub type AssetColumns = (&'static str, String, String, i64);
-
 /// The columns of one asset in the order offers and liquidity pools have them: type, code, issuer, then (pools
 /// only) the amount, then the id.
 pub struct AssetBuilders {
@@ -147,14 +119,14 @@ impl AssetBuilders {
     }
 
     /// `amount` is ignored without an amount column.
-    pub fn append(&mut self, (kind, code, issuer, id): &AssetColumns, amount: f64) {
-        self.kind.append_value(kind);
-        self.code.append_value(code);
-        self.issuer.append_value(issuer);
+    pub fn append(&mut self, asset: &AssetColumns, amount: f64) {
+        self.kind.append_value(asset.kind);
+        self.code.append_value(&asset.code);
+        self.issuer.append_value(&asset.issuer);
         if let Some(a) = &mut self.amount {
             a.append_value(amount);
         }
-        self.id.append_value(*id);
+        self.id.append_value(asset.id);
     }
 
     pub fn finish(&mut self) -> Vec<ArrayRef> {
@@ -227,20 +199,4 @@ pub fn claimable_balance_strkey(hash: &[u8; 32]) -> String {
     let mut raw = [0u8; 33];
     raw[1..].copy_from_slice(hash);
     strkey::encode(CLAIMABLE_BALANCE_VERSION, &raw)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stroops_round_once_like_python_true_division() {
-        assert_eq!(stroops_to_real(0), 0.0);
-        assert_eq!(stroops_to_real(1), 1e-7);
-        assert_eq!(stroops_to_real(-15_000_000), -1.5);
-        assert_eq!(stroops_to_real(i64::MAX), 922337203685.4775);
-        // Python: 9007199254740993 / 10_000_000 == 900719925.4740993 (float(n) / 1e7 gives ...4740992).
-        assert_eq!(stroops_to_real(9_007_199_254_740_993), 900719925.4740993);
-        assert_eq!(stroops_to_real(i64::MIN), -922337203685.4775);
-    }
 }

@@ -8,8 +8,7 @@ use arrow_array::ArrayRef;
 use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType, LiquidityPoolEntryBody};
 
 use super::common::{
-    asset_columns, pool_strkey, reported, stroops_to_real, AssetBuilders, AssetColumns, ChangeBuilders,
-    ChangeColumns,
+    asset_columns, pool_strkey, reported, stroops_to_real, AssetBuilders, AssetColumns, ChangeBuilders, ChangeColumns,
 };
 use super::extract::{compacted_of_type, EntryChange, ERR};
 use crate::arrow_out::hex;

@@ -14,7 +14,7 @@ use crate::strkey;
 use crate::util::assets::{asset_id, extract_asset};
 use crate::util::pyjson::{Details, Val};
 
-const STROOPS_PER_UNIT: u128 = 10_000_000;
+use crate::util::amounts::STROOPS_PER_UNIT;
 
 /// Why a details builder failed: an `OperationError` message of its own (`ctx.error(...)`), or another
 /// exception (class name, message) that the row wraps as the reference does (`<type> details: <class>: <msg>`).
@@ -182,43 +182,7 @@ impl<'a, 'c> OpContext<'a, 'c> {
 
 // --- Go value formats ----------------------------------------------------------------------------
 
-/// `num / den` correctly rounded to the nearest double (ties to even), as Python's int true division.
-pub fn div_to_f64(num: u128, den: u128) -> f64 {
-    if num == 0 || den == 0 {
-        return 0.0;
-    }
-    let bits = |x: u128| 128 - x.leading_zeros() as i32;
-    let mut k: i32 = 52 - bits(num) + bits(den);
-    for _ in 0..8 {
-        let (n, d) = if k >= 0 { (num << k, den) } else { (num, den << -k) };
-        let q = n / d;
-        if q >= 1 << 53 {
-            k -= 1;
-            continue;
-        }
-        if q < 1 << 52 {
-            k += 1;
-            continue;
-        }
-        let r = n % d;
-        let mut q = q;
-        if 2 * r > d || (2 * r == d && q & 1 == 1) {
-            q += 1;
-        }
-        return (q as f64) * 2f64.powi(-k);
-    }
-    num as f64 / den as f64
-}
-
-/// An amount in stroops as stellar-etl's float64 (exact rational rounded to the nearest double).
-pub fn stroops_to_real(value: i128) -> f64 {
-    let magnitude = div_to_f64(value.unsigned_abs(), STROOPS_PER_UNIT);
-    if value < 0 {
-        -magnitude
-    } else {
-        magnitude
-    }
-}
+pub use crate::util::amounts::{div_to_f64, stroops_to_real};
 
 /// Go's `big.Rat.FloatString`: `prec` decimals, halves rounded away from zero, sign kept on a rounded zero.
 pub fn rat_float_string(num: i128, den: i128, prec: u32) -> Result<String, Fail> {
