@@ -304,9 +304,9 @@ mod tests {
         // Past 2^53 a plain `as f64` would round twice; Python prints 922337203685.4775 for int64 max.
         assert_eq!(stroops_to_real(i64::MAX as i128), 922_337_203_685.477_5);
         // Values where `v as f64 / 1e7` is one ulp off (Python: v / 10**7 vs float(v) / 1e7).
-        assert_eq!(stroops_to_real(5258986265376043509), 525_898_626_537.604_4);
-        assert_eq!(stroops_to_real(-7408596316092197599), -740_859_631_609.219_7);
-        assert_eq!(stroops_to_real(591064915700530116), 59_106_491_570.053_01);
+        assert_eq!(stroops_to_real(5258986265376043509i64), 525_898_626_537.604_4);
+        assert_eq!(stroops_to_real(-7408596316092197599i64), -740_859_631_609.219_7);
+        assert_eq!(stroops_to_real(591064915700530116i64), 59_106_491_570.053_01);
         assert_eq!(amount_string(0), "0.0000000");
         assert_eq!(amount_string(-5), "-0.0000005");
         assert_eq!(rat_float_string(1, 3, 7).unwrap(), "0.3333333");
