@@ -170,17 +170,7 @@ def whole_run(root: Path, tables: tuple[str, ...], repeat: int, work: Path, befo
     decode alone of the same objects and the zstd floor (reading and decompressing them).
     """
     blobs = _blobs(root)
-    first, last = min(b.first for b in blobs), max(b.last for b in blobs)
-    cfg = {
-        "pipeline": {
-            "name": "bench-native",
-            "source": {"type": "datastore", "config": {"path": str(root), "start_ledger": first, "end_ledger": last}},
-            "processors": [{"type": t} for t in tables],
-            "consumers": [{"type": "SaveToParquet", "config": {"storage_type": "FS", "local_path": str(work / "out")}}],
-        }
-    }
-    cfg_path = work / "job.yaml"
-    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    cfg_path = _job_config(root, blobs, tables, work, "job.yaml")
     variants = [("python", REPO, "0"), ("native", REPO, "1")] + ([("before", before, "1")] if before else [])
     times: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _ in variants}
     for _ in range(repeat):
@@ -189,7 +179,8 @@ def whole_run(root: Path, tables: tuple[str, ...], repeat: int, work: Path, befo
             cmd = [sys.executable, "-m", "beam_pipeline", "run", "--config", str(cfg_path)]
             times[name].append(_timed_child(cmd, env))
     mb = round(sum(len(b.data) for b in blobs) / 1e6, 2)
-    out = {"tables": list(tables), "ledgers": last - first + 1, "xdr_mb": mb}
+    ledgers = max(b.last for b in blobs) - min(b.first for b in blobs) + 1
+    out = {"tables": list(tables), "ledgers": ledgers, "xdr_mb": mb}
     for name, runs in times.items():
         out[f"{name}_s"] = round(statistics.median(w for w, _ in runs), 3)
         out[f"{name}_cpu_s"] = round(statistics.median(c for _, c in runs), 3)
@@ -208,9 +199,8 @@ def whole_run(root: Path, tables: tuple[str, ...], repeat: int, work: Path, befo
     return out
 
 
-def phases(root: Path, tables: tuple[str, ...], work: Path) -> dict:
-    """CPU seconds of one native run by phase, in a child (see `_phases_child`)."""
-    blobs = _blobs(root)
+def _job_config(root: Path, blobs: list, tables: tuple[str, ...], work: Path, name: str) -> Path:
+    """A job file archiving every ledger of `blobs` (from the store at `root`) into `work`/out."""
     first, last = min(b.first for b in blobs), max(b.last for b in blobs)
     cfg = {
         "pipeline": {
@@ -220,8 +210,14 @@ def phases(root: Path, tables: tuple[str, ...], work: Path) -> dict:
             "consumers": [{"type": "SaveToParquet", "config": {"storage_type": "FS", "local_path": str(work / "out")}}],
         }
     }
-    cfg_path = work / "phases.yaml"
-    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    path = work / name
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def phases(root: Path, tables: tuple[str, ...], work: Path) -> dict:
+    """CPU seconds of one native run by phase, in a child (see `_phases_child`)."""
+    cfg_path = _job_config(root, _blobs(root), tables, work, "phases.yaml")
     env = dict(os.environ, STELLAR_ARCHIVE_NATIVE="1", PYTHONPATH=str(REPO))
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.native", "--phases-child", str(cfg_path)],

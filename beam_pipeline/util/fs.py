@@ -129,6 +129,18 @@ def list_tree(directory: str) -> list[tuple[str, int]]:
     return _match(glob_escape(directory.rstrip("/")) + "/**", directory)
 
 
+def list_tree_if_any(directory: str) -> list[tuple[str, int]]:
+    """`list_tree`, or nothing when the directory (a local folder or an object-store prefix) does not exist."""
+    if is_local(directory) and not os.path.isdir(directory):
+        return []
+    try:
+        return list_tree(directory)
+    except Exception as e:  # noqa: BLE001 - object stores raise for an absent prefix
+        if is_local(directory) or "No files found" not in str(e):
+            raise
+        return []
+
+
 def _match(glob: str, directory: str) -> list[tuple[str, int]]:
     """(path, size) of the files matching `glob`; a remote listing within REMOTE_DEADLINE_S, else
     DeadlineExceeded names the directory (Beam retries an unreachable store's listing for minutes)."""

@@ -43,12 +43,7 @@ def relative_path(root: str, path: str) -> str:
 def list_table(root: str, table: str) -> tuple[list[ArchiveFile], list[str]]:
     """The Parquet files of one table, with their partition directory and parsed name; other files."""
     table_dir = fs.join(root, table)
-    try:
-        listed = fs.list_tree(table_dir)
-    except Exception as e:  # noqa: BLE001 - object stores raise for an absent prefix
-        if fs.is_local(table_dir) or "No files found" not in str(e):
-            raise
-        listed = []
+    listed = fs.list_tree_if_any(table_dir)
     files, other = [], []
     for path, size in listed:
         rel = relative_path(table_dir, path)

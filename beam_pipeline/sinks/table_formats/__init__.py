@@ -109,15 +109,7 @@ def data_file(root: str, path: str, size: int = 0) -> DataFile | None:
 
 def archive_files(root: str, table: str) -> list[DataFile]:
     """Every data file of `table` in the archive now (what a newly created table format lists)."""
-    table_dir = fs.join(root, table)
-    if fs.is_local(table_dir) and not os.path.isdir(table_dir):
-        return []
-    try:
-        listed = fs.list_tree(table_dir)
-    except Exception as e:  # noqa: BLE001 - object stores raise for an absent prefix
-        if fs.is_local(table_dir) or "No files found" not in str(e):
-            raise
-        listed = []
+    listed = fs.list_tree_if_any(fs.join(root, table))
     return [f for path, size in listed if (f := data_file(root, path, size)) is not None]
 
 
