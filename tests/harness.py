@@ -114,6 +114,26 @@ def assert_exact(root: str | os.PathLike, start: int, end: int, tx_rows: int | N
     return tx
 
 
+def file_tree(root: str | os.PathLike) -> dict[str, bytes]:
+    """Every file below `root` (relative posix path -> bytes): to assert what a command changed, byte for byte."""
+    root = Path(root)
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def two_run_archive(tmp: Path, tables, ledgers_per_file: int) -> tuple[Path, Path]:
+    """(store, archive): the sample store archived with ``partition_by: ledger_range``, ledgers 2-65 and then
+    20-40, so the second run replaces files and its manifest holds replaced paths."""
+    from beam_pipeline.sample import write_sample_datastore
+
+    store, out = tmp / "store", tmp / "archive"
+    write_sample_datastore(str(store))
+    for start, end in ((2, 65), (20, 40)):
+        cfg = job_config(str(store), start, end, out, tables, partition_by="ledger_range",
+                         ledgers_per_file=ledgers_per_file)
+        assert run_job(cfg, tmp) == 0
+    return store, out
+
+
 def parquet_files(root: str | os.PathLike, table: str | None = None) -> list[str]:
     base = glob.escape(str(root))
     pattern = f"{base}/{table}/**/*.parquet" if table else f"{base}/**/*.parquet"

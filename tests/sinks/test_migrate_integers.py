@@ -21,8 +21,7 @@ import pytest
 
 from beam_pipeline.cli import main
 from beam_pipeline.records.base import UINT64_BOUND
-from beam_pipeline.sample import write_sample_datastore
-from tests.harness import job_config, run_job
+from tests.harness import file_tree, job_config, run_job, two_run_archive
 
 TABLES = ["ledgers", "transactions", "operations", "config_settings"]
 LPF = 16
@@ -50,10 +49,6 @@ V1_TYPES = {
         "bucket_list_size_window": pa.list_(pa.uint64()),
     },
 }
-
-
-def _tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def _v1_schema(schema: pa.Schema, table: str) -> pa.Schema:
@@ -103,14 +98,8 @@ def _to_v1(root: Path, bigger: dict[str, int] | None = None) -> None:
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory) -> tuple[Path, Path, dict[str, bytes]]:
     """An archive of two runs (the second overlaps: manifests hold replaced paths)."""
-    tmp = tmp_path_factory.mktemp("migrate_ints")
-    store = tmp / "store"
-    write_sample_datastore(str(store))
-    out = tmp / "archive"
-    for start, end in ((2, 65), (20, 40)):
-        cfg = job_config(str(store), start, end, out, TABLES, partition_by="ledger_range", ledgers_per_file=LPF)
-        assert run_job(cfg, tmp) == 0
-    return store, out, _tree(out)
+    store, out = two_run_archive(tmp_path_factory.mktemp("migrate_ints"), TABLES, LPF)
+    return store, out, file_tree(out)
 
 
 def _same_archive(root: Path, out: Path, written: dict[str, bytes]) -> None:
@@ -120,7 +109,7 @@ def _same_archive(root: Path, out: Path, written: dict[str, bytes]) -> None:
     columns name their items ``element``; the migration writes today's schema (``item``), so those
     files hold the same rows and types under another list item name, with their own size and digest.
     """
-    tree = _tree(root)
+    tree = file_tree(root)
     assert tree.keys() == written.keys()
     carried = {e["path"].rsplit("/", 1)[-1] for rel, data in written.items() if rel.startswith("_manifests/")
                for e in json.loads(data)["files"] if e["action"] == "carried"}
@@ -149,7 +138,7 @@ def test_an_old_archive_is_refused_then_migrated_back_to_the_run_byte_for_byte(a
     shutil.copytree(out, old)
     _to_v1(old)
     assert pq.read_schema(next((old / "ledgers").rglob("*.parquet"))).field("sequence").type == pa.uint32()
-    before = _tree(old)
+    before = file_tree(old)
     assert main(["verify", "--path", str(old), "--manifests"]) == 0, capsys.readouterr().out  # consistent, old
 
     # A run of today's types refuses to write beside the old ones, naming the migration.
@@ -158,13 +147,13 @@ def test_an_old_archive_is_refused_then_migrated_back_to_the_run_byte_for_byte(a
     assert run_job(cfg, tmp_path) == 2
     err = capsys.readouterr().err
     assert "sequence: uint32 -> int64" in err and f"migrate-layout --root {old}" in err, err
-    assert _tree(old) == before
+    assert file_tree(old) == before
 
     assert main(["migrate-layout", "--root", str(old), "--dry-run"]) == 0
     text = capsys.readouterr().out
     files = sum(len(list((old / t).rglob("*.parquet"))) for t in TABLES)
     assert "sequence: uint32 -> int64" in text and f"would rewrite {files} files" in text, text
-    assert _tree(old) == before  # a dry run changes nothing
+    assert file_tree(old) == before  # a dry run changes nothing
 
     assert main(["migrate-layout", "--root", str(old)]) == 0
     assert f"rewrote {files} files with int64 integer columns" in capsys.readouterr().out
@@ -211,11 +200,11 @@ def test_a_value_that_does_not_fit_int64_stops_the_migration_naming_file_and_col
     old = tmp_path / "old"
     shutil.copytree(out, old)
     _to_v1(old, bigger={"total_byte_size_of_bucket_list": 2**64 - 1})
-    before = _tree(old)
+    before = file_tree(old)
     assert main(["migrate-layout", "--root", str(old)]) == 2
     err = capsys.readouterr().err
     assert "ledgers_" in err and "column total_byte_size_of_bucket_list: value 18446744073709551615" in err, err
-    assert _tree(old) == before  # nothing rewritten, no hidden file left behind
+    assert file_tree(old) == before  # nothing rewritten, no hidden file left behind
 
 
 def test_a_table_format_log_over_the_old_files_is_named_and_nothing_is_rewritten(archive, tmp_path, capsys):
@@ -226,8 +215,8 @@ def test_a_table_format_log_over_the_old_files_is_named_and_nothing_is_rewritten
     _to_v1(old)
     (old / "operations" / "_delta_log").mkdir()
     (old / "operations" / "_delta_log" / "00000000000000000000.json").write_text("{}\n")
-    before = _tree(old)
+    before = file_tree(old)
     assert main(["migrate-layout", "--root", str(old)]) == 2
     err = capsys.readouterr().err
     assert f"{old}/operations/_delta_log" in err and "table_format" in err and "nothing was rewritten" in err, err
-    assert _tree(old) == before
+    assert file_tree(old) == before

@@ -16,15 +16,10 @@ import duckdb
 import pytest
 
 from beam_pipeline.cli import main
-from beam_pipeline.sample import write_sample_datastore
-from tests.harness import job_config, run_job
+from tests.harness import file_tree, job_config, run_job, two_run_archive
 
 TABLES = ["ledgers", "transactions", "operations"]
 LPF = 16
-
-
-def _tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def _to_old_layout(root: Path) -> None:
@@ -48,14 +43,8 @@ def _to_old_layout(root: Path) -> None:
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory) -> tuple[Path, Path, dict[str, bytes]]:
     """A ledger_range archive with two runs (the second overlaps: manifests hold replaced paths)."""
-    tmp = tmp_path_factory.mktemp("migrate")
-    store = tmp / "store"
-    write_sample_datastore(str(store))
-    out = tmp / "archive"
-    for start, end in ((2, 65), (20, 40)):
-        cfg = job_config(str(store), start, end, out, TABLES, partition_by="ledger_range", ledgers_per_file=LPF)
-        assert run_job(cfg, tmp) == 0
-    return store, out, _tree(out)
+    store, out = two_run_archive(tmp_path_factory.mktemp("migrate"), TABLES, LPF)
+    return store, out, file_tree(out)
 
 
 def test_ledger_range_partitions_are_hive_style_and_the_ledgers_table_is_not_doubled(archive):
@@ -78,7 +67,7 @@ def test_migrate_layout_dry_run_then_migration_restores_the_run(archive, tmp_pat
     shutil.copytree(out, old)
     _to_old_layout(old)
     assert (old / "ledgers" / "ledgers" / "0-15").is_dir()  # the doubled directory of the old layout
-    before = _tree(old)
+    before = file_tree(old)
 
     # verify and a new run refuse the old layout, naming the migration.
     assert main(["verify", "--path", str(old), "--manifests"]) == 2
@@ -87,22 +76,22 @@ def test_migrate_layout_dry_run_then_migration_restores_the_run(archive, tmp_pat
     cfg = job_config(str(store), 2, 65, old, TABLES, partition_by="ledger_range", ledgers_per_file=LPF)
     assert run_job(cfg, tmp_path) == 2
     assert "migrate-layout --root" in capsys.readouterr().err
-    assert _tree(old) == before
+    assert file_tree(old) == before
 
     assert main(["migrate-layout", "--root", str(old), "--dry-run"]) == 0
     out_text = capsys.readouterr().out
     assert f"would move {old}/ledgers/ledgers/0-15/" in out_text and "would rewrite" in out_text
-    assert _tree(old) == before  # a dry run changes nothing
+    assert file_tree(old) == before  # a dry run changes nothing
 
     assert main(["migrate-layout", "--root", str(old)]) == 0
     capsys.readouterr()
-    assert _tree(old).keys() == written.keys()
+    assert file_tree(old).keys() == written.keys()
     for rel, data in written.items():
         if rel.startswith("_manifests/"):
             # paths in manifests are absolute: the copy's root differs, nothing else may
-            assert json.loads(_tree(old)[rel].decode().replace(str(old), str(out))) == json.loads(data), rel
+            assert json.loads(file_tree(old)[rel].decode().replace(str(old), str(out))) == json.loads(data), rel
         else:
-            assert _tree(old)[rel] == data, rel
+            assert file_tree(old)[rel] == data, rel
     assert not list(old.glob("*/ledgers"))
 
     assert main(["migrate-layout", "--root", str(old)]) == 0
