@@ -124,3 +124,22 @@ def test_a_mistyped_flag_stops_the_benchmark_before_any_work(tmp_path, capsys):
     assert "unknown flag --repeet" in err and "(did you mean --repeat?)" in err
     assert "usage: python -m benchmarks" in err
     assert not out.exists()
+
+
+def test_native_bench_times_every_whole_run_against_the_same_baselines(tmp_path, shared_ledgers):
+    from benchmarks import native
+
+    out = tmp_path / "native.json"
+    store = datastore("mainnet-p13-30820015-metav2")
+    rc = native.main(["--no-per-table", "--pipeline", f"{store}:ledgers,transactions", "--no-core-set",
+                      "--repeat", "1", "--out", str(out)])
+    assert rc == 0
+    report = json.loads(out.read_text())
+    [run] = report["whole_runs"]
+    assert run["tables"] == ["ledgers", "transactions"] and run["ledgers"] == 1
+    for name in ("python", "native", "beam_floor"):
+        assert run[f"{name}_s"] > 0 and run[f"{name}_cpu_s"] > 0
+        # Every ratio divides the same run's stellar_sdk decode by that variant's own time.
+        assert run[f"sdk_decode_over_{name}_cpu"] == round(run["sdk_decode_cpu_s"] / run[f"{name}_cpu_s"], 2)
+    [phases] = report["phases"]
+    assert phases["import_apache_beam"] > 0 and phases["pipeline_run"] > 0
