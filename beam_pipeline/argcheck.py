@@ -8,10 +8,13 @@ Which flags are valid depends on the command:
 
 - ``run``: ours (`beam_pipeline.options`), Beam's standard options, the options the chosen runner
   registers (its module is imported first, as Beam does when it builds the runner), options of any
-  other `PipelineOptions` subclass loaded in the process (a user's custom options), and, for a runner
-  that talks to a job service at ``--job_endpoint``, the options that job service describes.
-  This is the parser Beam builds in ``PipelineOptions.get_all_options`` (every registered subclass's
-  ``_add_argparse_args``), walked recursively so subclasses of subclasses count too.
+  other `PipelineOptions` subclass loaded in the process (a user's custom options), and, for a
+  portable runner, the options its job service describes (a Flink job server's Java-side
+  ``--checkpointing_interval``, ``--flink_conf_dir`` ...): the one at ``--job_endpoint``, or the job
+  server the runner would start itself (FlinkRunner from ``--flink_job_server_jar``), started here for
+  the question when a flag is left that nothing else defines. This is the parser Beam builds in
+  ``PipelineOptions.get_all_options`` (every registered subclass's ``_add_argparse_args``), walked
+  recursively so subclasses of subclasses count too, plus what ``PortableRunner`` adds at submission.
 - the flex template's entry point: the same, except that of this project's own options only the
   template parameters ``templates/flex/metadata.json`` declares are accepted (Dataflow passes its
   own options, Beam's, beside them).
@@ -130,10 +133,12 @@ def pipeline_option_classes() -> list[type]:
     return list(seen.values())
 
 
-def pipeline_flags(argv: Sequence[str], exclude: Iterable[type] = ()) -> _FlagCollector:
+def pipeline_flags(argv: Sequence[str], exclude: Iterable[type] = (), also_valid: Iterable[str] = ()) -> _FlagCollector:
     """A parser knowing every flag the pipeline options of ``argv`` can mean (see the module docstring).
 
-    ``exclude``: option classes whose flags do not count (the flex template's undeclared ones).
+    ``exclude``: option classes whose flags do not count (the flex template's undeclared ones);
+    ``also_valid``: flags the caller defines itself. The runner's job service is asked only when a
+    flag is left that nothing else defines: that may start a job server, which takes seconds.
     """
     runner = _runner_class(argv)  # imported first: a runner module may register its own options
     skip = set(exclude)
@@ -141,7 +146,9 @@ def pipeline_flags(argv: Sequence[str], exclude: Iterable[type] = ()) -> _FlagCo
     for cls in pipeline_option_classes():
         if cls not in skip and "_add_argparse_args" in vars(cls):  # an inherited one was added with its class
             cls._add_argparse_args(parser)
-    if runner is not None:
+    for flag in also_valid:
+        parser.add_argument(flag, nargs="?")
+    if runner is not None and parser.parse_known_args(list(argv))[1]:
         for name in _job_service_options(runner, argv):
             parser.add_argument(f"--{name}", nargs="?")
     return parser
@@ -154,12 +161,10 @@ def check_pipeline_args(
     if any(a in ("-h", "--help") for a in argv):
         print(usage.rstrip(), flush=True)
         raise SystemExit(0)
-    parser = pipeline_flags(argv, exclude)
+    parser = pipeline_flags(argv, exclude, also_valid)
     _, rest = parser.parse_known_args(list(argv))
-    also = set(also_valid)
-    rest = [r for r in rest if r.split("=", 1)[0] not in also]
     if rest:
-        refuse(rest, option_strings(parser) + sorted(also), usage)
+        refuse(rest, option_strings(parser), usage)
 
 
 def usage(prog: str, classes: Iterable[type], note: str = "") -> str:
@@ -200,31 +205,66 @@ def _runner_class(argv: Sequence[str]) -> type | None:
 
 
 def _job_service_options(runner: type, argv: Sequence[str]) -> list[str]:
-    """The options a portable runner's job service at ``--job_endpoint`` describes ([] without one).
+    """The options a portable runner's job service describes ([] for a runner that is not portable).
 
-    PortableRunner asks the job service the same question when it submits; asking before anything
-    runs lets those flags (a Flink job server's ``--checkpointing_interval`` ...) pass the check. A
-    runner that starts its own job server (FlinkRunner from a jar, Prism) has none to ask yet.
+    PortableRunner asks its job service the same question when it submits, and hands the service
+    the flags it describes (FlinkRunner's job server: every Java ``FlinkPipelineOptions`` option of
+    the jar's version); asking before anything runs lets those flags pass this check. The service
+    is the one at ``--job_endpoint``, or else the job server the runner starts itself.
     """
     from apache_beam.options.pipeline_options import PipelineOptions, PortableOptions
     from apache_beam.runners.portability.portable_runner import PortableRunner
 
-    endpoint = PipelineOptions(list(argv)).view_as(PortableOptions).job_endpoint
-    if not issubclass(runner, PortableRunner) or not endpoint or endpoint == "embed":
+    options = PipelineOptions(list(argv))
+    endpoint = options.view_as(PortableOptions).job_endpoint
+    if not issubclass(runner, PortableRunner) or endpoint == "embed":
         return []
+    if not endpoint:
+        return _own_job_server_options(runner, options)
     import grpc
-    from apache_beam.portability.api import beam_job_api_pb2, beam_job_api_pb2_grpc
+    from apache_beam.portability.api import beam_job_api_pb2_grpc
 
     with grpc.insecure_channel(endpoint) as channel:
         try:
             grpc.channel_ready_future(channel).result(timeout=JOB_SERVICE_TIMEOUT_S)
-            response = beam_job_api_pb2_grpc.JobServiceStub(channel).DescribePipelineOptions(
-                beam_job_api_pb2.DescribePipelineOptionsRequest(), timeout=JOB_SERVICE_TIMEOUT_S
-            )
+            return _described(beam_job_api_pb2_grpc.JobServiceStub(channel))
         except (grpc.FutureTimeoutError, grpc.RpcError) as e:
             log.warning("job service %s did not describe its options (%s); checking flags without them",
                         endpoint, type(e).__name__)
             return []
+
+
+def _own_job_server_options(runner: type, options) -> list[str]:
+    """The options described by the job server ``runner`` starts at submission, started here and stopped.
+
+    It is the very server Beam would start (``default_job_server``: FlinkRunner's
+    ``java -jar`` of ``--flink_job_server_jar``, or the jar Beam fetches), so what it describes is
+    what it will take. Asking costs one more start of it (seconds for a JVM), paid only by a run
+    with a flag no Python options class defines: a Java-side option, or a typo that is then refused.
+    A service that describes nothing (Prism, an uber-jar submission) leaves such flags refused.
+    """
+    try:
+        server = runner().default_job_server(options)
+    except NotImplementedError:  # PortableRunner itself: it needs --job_endpoint
+        return []
+    log.warning("starting %s's job server to ask which options it takes (a flag no Python options class "
+                "defines)", runner.__name__)
+    try:
+        return _described(server.start())
+    except Exception as e:  # noqa: BLE001 - the flags are then refused, and this says why
+        log.warning("%s's job server did not describe its options (%s: %s); checking flags without them",
+                    runner.__name__, type(e).__name__, e)
+        return []
+    finally:
+        server.stop()
+
+
+def _described(service) -> list[str]:
+    """The option names a job service (a gRPC stub, or Beam's in-process servicer) describes."""
+    from apache_beam.portability.api import beam_job_api_pb2
+
+    response = service.DescribePipelineOptions(beam_job_api_pb2.DescribePipelineOptionsRequest(),
+                                               timeout=JOB_SERVICE_TIMEOUT_S)
     return [o.name for o in response.options]
 
 
@@ -253,9 +293,7 @@ def check_template(argv: Sequence[str], metadata: Path, prog: str) -> None:
         raise SystemExit(EXIT_USAGE) from None
     template_usage = usage(prog, [ArchiveOptions], "  template parameters (metadata.json): "
                            + ", ".join(declared) + "\n" + BEAM_NOTE)
-    parser = pipeline_flags(argv, exclude=own_option_classes())
-    for flag in declared:
-        parser.add_argument(flag)
+    parser = pipeline_flags(argv, exclude=own_option_classes(), also_valid=declared)
     _, rest = parser.parse_known_args(list(argv))
     if rest:
         refuse(rest, option_strings(parser), template_usage)

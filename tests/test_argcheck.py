@@ -14,6 +14,8 @@ import grpc
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.portability.api import beam_job_api_pb2, beam_job_api_pb2_grpc
+from apache_beam.runners.portability.job_server import JobServer
+from apache_beam.runners.portability.portable_runner import PortableRunner
 
 from beam_pipeline import argcheck
 from beam_pipeline.cli import main
@@ -134,6 +136,48 @@ def test_options_a_job_service_describes_are_accepted(job_service, capsys):
     assert "did you mean --checkpointing_interval?" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # without the job service, nobody describes it
         argcheck.check_run(["--config=x.yaml", "--checkpointing_interval=1000"])
+
+
+class _OwnJobServer(JobServer):
+    """What FlinkRunner's ``default_job_server`` returns, in miniature: a job service the runner starts itself
+    (here a gRPC server in this process describing ``--checkpointing_interval``), recording starts and stops."""
+
+    events: list[str] = []
+
+    def start(self):
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        beam_job_api_pb2_grpc.add_JobServiceServicer_to_server(_DescribingJobService(), self._server)
+        port = self._server.add_insecure_port("127.0.0.1:0")
+        self._server.start()
+        self.events.append("start")
+        return beam_job_api_pb2_grpc.JobServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+
+    def stop(self):
+        self._server.stop(0)
+        self.events.append("stop")
+
+
+class SelfStartingRunner(PortableRunner):
+    """A portable runner that starts its own job server, as FlinkRunner does without --job_endpoint."""
+
+    def default_job_server(self, options):
+        return _OwnJobServer()
+
+
+def test_a_runner_starting_its_own_job_server_is_asked_before_the_run(capsys):
+    """Without --job_endpoint the job server the runner would start is started, asked and stopped, and
+    only when a flag is left that no Python options class defines (it costs a JVM start for Flink)."""
+    own = ["--config=x.yaml", f"--runner={__name__}.SelfStartingRunner"]
+    _OwnJobServer.events.clear()
+    argcheck.check_run([*own, "--parallelism=2"])
+    assert _OwnJobServer.events == []  # nothing left to ask about: no job server started
+    argcheck.check_run([*own, "--checkpointing_interval", "1000"])
+    assert _OwnJobServer.events == ["start", "stop"]
+    with pytest.raises(SystemExit) as e:
+        argcheck.check_run([*own, "--checkpointing_intervl=1000"])
+    assert e.value.code == 2
+    assert "unknown flag --checkpointing_intervl (did you mean --checkpointing_interval?)" in capsys.readouterr().err
+    assert _OwnJobServer.events == ["start", "stop"] * 2
 
 
 @pytest.mark.parametrize(

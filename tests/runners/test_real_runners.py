@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from beam_pipeline import argcheck
 from beam_pipeline.cli import main
 from beam_pipeline.sinks import filesets
 from beam_pipeline.sinks.streaming import is_pane_of
@@ -151,6 +152,48 @@ def test_archival_job_equals_the_in_process_run(name, request, in_process_archiv
     assert started and service in started[0], job.log()
     if name == "flink_external":  # the harnesses came from the pool (two task slots: at least one worker)
         assert request.getfixturevalue("worker_pool")[1], "the worker pool started no SDK worker"
+
+
+# Options of Beam's Java SDK and Flink runner that the Python SDK does not define: only the Flink job
+# server describes them (FlinkPipelineOptions.checkpointingInterval, ApplicationNameOptions.appName).
+JAVA_SIDE = ["--checkpointing_interval=60000", "--app_name=archiveprobe"]
+
+
+def test_java_side_flink_options_are_refused_without_a_runner_to_describe_them(capsys):
+    """Runner: none. The flags below are not Python options: the Flink tests that follow would pass
+    vacuously if Beam's Python SDK ever defined them."""
+    for flag in JAVA_SIDE:
+        with pytest.raises(SystemExit):
+            argcheck.check_run(["--config=x.yaml", flag])
+        assert f"unknown flag {flag.split('=')[0]}" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(240)
+def test_java_side_flink_options_reach_the_flink_job(flink_args, jobs, tmp_path):
+    """Runner: FlinkRunner (embedded Flink 1.19) started by Beam from the jar, no --job_endpoint: the CLI
+    asks that job server which options it takes, so Java-side flags pass, and Flink gets them (the job
+    is named after --app_name; data store testnet-p19-lpf64, ledgers 1410100-1410120)."""
+    out = tmp_path / "out"
+    job = jobs(job_config(datastore(STORE), START, START + 20, out, tables=["ledgers"]), tmp_path, "java_side",
+               *flink_args, *JAVA_SIDE)
+    assert job.wait(200) == 0, job.log()
+    assert sorted(read_table(out, "ledgers")["sequence"].to_pylist()) == list(range(START, START + 21))
+    named = [line for line in job.text().splitlines() if "switched from state RUNNING to FINISHED" in line]
+    assert named and "Job archiveprobe-" in named[-1], job.log()
+
+
+@pytest.mark.timeout(120)
+def test_a_typo_of_a_java_side_flink_option_is_refused(flink_args, jobs, tmp_path):
+    """Runner: FlinkRunner's job server (the jar) is started to be asked, then stopped; the typo exits 2
+    naming the nearest option it describes, nothing is archived, and no process of the run is left."""
+    out = tmp_path / "out"
+    job = jobs(job_config(datastore(STORE), START, START + 20, out, tables=["ledgers"]), tmp_path, "typo",
+               *flink_args, "--checkpointing_intervl=60000")
+    assert job.wait(100) == 2, job.log()
+    assert "unknown flag --checkpointing_intervl (did you mean --checkpointing_interval?)" in job.text()
+    assert parquet_files(out) == [] and not manifests(out)
+    with pytest.raises(ProcessLookupError):  # the job server (java) went with the CLI: its group is empty
+        os.killpg(job.proc.pid, 0)
 
 
 def _assert_same_assets(expected_root: Path, actual_root: Path) -> None:
