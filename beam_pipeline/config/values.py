@@ -115,8 +115,13 @@ _CONVERTERS: dict[Any, Callable[[Any], Any]] = {
 }
 
 
-def build_config(cls, data: Any, path: str, problems: list[str], renames: Mapping[str, str] | None = None):
-    """Builds dataclass `cls` from a mapping, recording every problem with its key path."""
+def build_config(cls: type, data: Any, path: str, problems: list[str], renames: Mapping[str, str] | None = None) -> Any:
+    """Builds dataclass `cls` from a mapping, recording every problem with its key path.
+
+    A field's type annotation (a string, under ``from __future__ import annotations``) picks its
+    converter; `renames` maps another spelling of a key (the Go consumers') onto the field's name.
+    Returns None only when a required key is missing: the others' problems leave their defaults.
+    """
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -151,6 +156,9 @@ def build_config(cls, data: Any, path: str, problems: list[str], renames: Mappin
     if missing:
         return None
     return cls(**kwargs)
+
+
+# --- checks beyond types: each appends "<key path>: <why>" to `problems` -------------------------
 
 
 def check_choice(value: str, choices: tuple[str, ...], path: str, problems: list[str], fold: bool = False) -> None:
