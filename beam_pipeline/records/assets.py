@@ -16,25 +16,11 @@ the archive keeps both rows, since a rerun replaces rows ledger by ledger, not a
 
 from __future__ import annotations
 
-import pyarrow as pa
 from stellar_sdk import xdr
 
-from beam_pipeline.records.base import UTC_TS, Row, Table
+from beam_pipeline.records.base import Row
 from beam_pipeline.util.assets import asset_id, extract_asset
 from beam_pipeline.xdr.ledger import LedgerView
-
-SCHEMA = pa.schema(
-    [
-        pa.field("asset_code", pa.string(), nullable=False),
-        pa.field("asset_issuer", pa.string(), nullable=False),
-        pa.field("asset_type", pa.string(), nullable=False),
-        pa.field("asset_id", pa.int64(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
-    ]
-)
-
-DEDUPE_KEY = "asset_id"
 
 _OT = xdr.OperationType
 
@@ -79,13 +65,3 @@ def transform(ledger: LedgerView) -> list[Row]:
                     "ledger_sequence": ledger.sequence,
                 }
     return list(rows.values())
-
-
-TABLE = Table(
-    name="assets",
-    schema=SCHEMA,
-    version=2,
-    transform=transform,
-    description="Assets of payments and sell offers, once per run at their first ledger (stellar-etl history_assets).",
-    dedupe_key=DEDUPE_KEY,
-)
