@@ -6,8 +6,9 @@ in transaction-set order, and writes each ``asset_id`` once per run: the row of 
 that mentions it (``closed_at`` and ``ledger_sequence`` are that ledger's).
 
 The transform gives each ledger's assets once, in first-mention order. The run-wide part is not a
-per-worker set here but a Beam combine (`beam_pipeline.dedupe`), keyed by ``DEDUPE_KEY`` and keeping
-the lowest ``ledger_sequence``: the same result on every runner and worker count.
+per-worker set here but a Beam combine (`beam_pipeline.dedupe`), keyed by the table's ``dedupe_key``
+(``asset_id``) and keeping the lowest ``ledger_sequence``: the same result on every runner and
+worker count.
 
 "Once" is per run, as in stellar-etl (each export run dedupes alone): a later run over a range
 that starts after an asset's first mention lists it again at its first ledger in that range, and

@@ -90,6 +90,15 @@ def first_out_of_range(values: Iterable, t: pa.DataType) -> int | None:
 
 UTC_TS = pa.timestamp("us", tz="UTC")
 
+# The columns most change tables end with (`records.changes._common.change_columns` fills them).
+CHANGE_FIELDS = (
+    pa.field("last_modified_ledger", pa.int64(), nullable=False),
+    pa.field("ledger_entry_change", pa.int64(), nullable=False),
+    pa.field("deleted", pa.bool_(), nullable=False),
+    pa.field("closed_at", UTC_TS, nullable=False),
+    pa.field("ledger_sequence", pa.int64(), nullable=False),
+)
+
 
 @dataclass(frozen=True)
 class LazyTransform:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from beam_pipeline.records.base import UTC_TS, LazyTransform, Table
+from beam_pipeline.records.base import CHANGE_FIELDS, LazyTransform, Table
 
 SCHEMA = pa.schema(
     [
@@ -29,11 +29,7 @@ SCHEMA = pa.schema(
         pa.field("sponsor", pa.string()),
         pa.field("num_sponsored", pa.int64(), nullable=False),
         pa.field("num_sponsoring", pa.int64(), nullable=False),
-        pa.field("last_modified_ledger", pa.int64(), nullable=False),
-        pa.field("ledger_entry_change", pa.int64(), nullable=False),
-        pa.field("deleted", pa.bool_(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
+        *CHANGE_FIELDS,
     ]
 )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from beam_pipeline.records.base import UTC_TS, LazyTransform, Table, uint64_field, xdr_list_field
+from beam_pipeline.records.base import CHANGE_FIELDS, LazyTransform, Table, uint64_field, xdr_list_field
 
 # The settings' XDR types; every one is stored as int64 (docs/tables.md, Integer types).
 _U32, _I64 = "uint32", "int64"
@@ -111,11 +111,7 @@ SCHEMA = pa.schema(
         *_scalar_fields(SCALARS_3),
         *[xdr_list_field(name) for name, _, _ in FROZEN_KEYS],
         *[pa.field(name, pa.list_(pa.string()), nullable=False) for name, _, _ in BYPASS_TXS],
-        pa.field("last_modified_ledger", pa.int64(), nullable=False),
-        pa.field("ledger_entry_change", pa.int64(), nullable=False),
-        pa.field("deleted", pa.bool_(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
+        *CHANGE_FIELDS,
     ]
 )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from beam_pipeline.records.base import UTC_TS, LazyTransform, Table, xdr_field
+from beam_pipeline.records.base import CHANGE_FIELDS, LazyTransform, Table, xdr_field
 
 # The ContractCodeCostInputs fields, each a column.
 COST_INPUTS = [
@@ -27,11 +27,7 @@ SCHEMA = pa.schema(
     [
         pa.field("contract_code_hash", pa.string(), nullable=False),
         pa.field("contract_code_ext_v", pa.int64(), nullable=False),
-        pa.field("last_modified_ledger", pa.int64(), nullable=False),
-        pa.field("ledger_entry_change", pa.int64(), nullable=False),
-        pa.field("deleted", pa.bool_(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
+        *CHANGE_FIELDS,
         pa.field("ledger_key_hash", pa.string(), nullable=False),
         *[pa.field(name, pa.int64(), nullable=False) for name in COST_INPUTS],
         xdr_field("ledger_key_hash_base_64", nullable=False),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from beam_pipeline.records.base import UTC_TS, LazyTransform, Table, xdr_field
+from beam_pipeline.records.base import CHANGE_FIELDS, LazyTransform, Table, xdr_field
 
 SCHEMA = pa.schema(
     [
@@ -19,11 +19,7 @@ SCHEMA = pa.schema(
         pa.field("asset_type", pa.string(), nullable=False),
         pa.field("balance_holder", pa.string(), nullable=False),
         pa.field("balance", pa.string(), nullable=False),
-        pa.field("last_modified_ledger", pa.int64(), nullable=False),
-        pa.field("ledger_entry_change", pa.int64(), nullable=False),
-        pa.field("deleted", pa.bool_(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
+        *CHANGE_FIELDS,
         pa.field("ledger_key_hash", pa.string(), nullable=False),
         xdr_field("key", nullable=False),
         pa.field("key_decoded", pa.string(), nullable=False),
