@@ -2,9 +2,10 @@
 
 Importing stellar_sdk costs ~0.4 s of CPU, in the launcher and in every worker, which dominates a
 short run. A table's schema and metadata (`beam_pipeline/records/tables/`) import no XDR library;
-its Python row code and the Python path's decoder are imported on first use. Each run here is the
-CLI in a child process (the suite's own process imported stellar_sdk long ago), on the default
-in-process FnApiRunner, reporting what it had imported when it finished.
+its Python row code and the Python path's decoder are imported on first use, and a time range is
+resolved from the close times the native core reads. Each run here is the CLI in a child process
+(the suite's own process imported stellar_sdk long ago), on the default in-process FnApiRunner,
+reporting what it had imported when it finished.
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ import subprocess
 import sys
 import textwrap
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from beam_pipeline import native
+from beam_pipeline.config import DatastoreSourceConfig
 from beam_pipeline.records import get_table, table_names
 from beam_pipeline.records.base import LazyTransform
 from beam_pipeline.sample import write_sample_datastore
+from beam_pipeline.sources.timerange import resolve
 from tests.harness import REPO, datastore, job_config, read_table, write_config
 
 # Runs the CLI with the arguments after the report path, then writes its exit code and whether
@@ -51,10 +55,19 @@ def _child(code: str, *args: str, native_mode: str | None = None, timeout: float
     assert done.returncode == 0, f"child failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
 
-def _run(tmp_path: Path, name: str, source: str, start: int, end: int, native_mode: str | None) -> tuple[Path, dict]:
-    """(archive root, report) of a CLI run of every table over `source` in a child process."""
+def _run(tmp_path: Path, name: str, source: str, start: int, end: int, native_mode: str | None,
+         **times: str) -> tuple[Path, dict]:
+    """(archive root, report) of a CLI run of every table over `source` in a child process.
+
+    `times` (start_time, end_time) replace the ledger range.
+    """
     out = tmp_path / name
-    config = write_config(job_config(source, start, end, out, table_names()), tmp_path, f"{name}.yaml")
+    cfg = job_config(source, start, end, out, table_names())
+    if times:
+        src = cfg["pipeline"]["source"]["config"]
+        del src["start_ledger"], src["end_ledger"]
+        src.update(times)
+    config = write_config(cfg, tmp_path, f"{name}.yaml")
     report = tmp_path / f"{name}.json"
     _child(_RUN_AND_REPORT, str(report), "run", "--config", config, native_mode=native_mode)
     return out, json.loads(report.read_text())
@@ -98,6 +111,22 @@ def test_an_all_native_run_never_imports_stellar_sdk_and_writes_the_python_paths
         assert _rows(native_out, table) == want, f"{store}: table {table} differs between the two runs"
         written += bool(want)
     assert written >= 10, f"{store}: only {written} tables have rows; the comparison would say little"
+
+
+def test_a_time_range_is_resolved_without_stellar_sdk_too(tmp_path, monkeypatch):
+    """start_time/end_time: the data store's close times are read by the native core."""
+    if native.mode() == "0":
+        pytest.skip("STELLAR_ARCHIVE_NATIVE=0: a pure-Python run")
+    assert native.core() is not None, "the native core is not built: run make native-dev (or pip install . with cargo)"
+    start, end = "2022-06-10T04:30:00Z", "2022-06-10T04:31:00Z"
+    out, report = _run(tmp_path, "native", datastore("testnet-p19-lpf64"), 0, 0, None, start_time=start,
+                       end_time=end)
+    assert report == {"code": 0, "stellar_sdk": []}
+    monkeypatch.setenv(native.MODE_ENV, "0")  # the expected range, from the Python path's reading of the headers
+    times = {k: datetime.fromisoformat(v.replace("Z", "+00:00")) for k, v in (("start_time", start), ("end_time", end))}
+    want = resolve(DatastoreSourceConfig(path=datastore("testnet-p19-lpf64"), **times))
+    got = sorted(read_table(out, "ledgers").column("sequence").to_pylist())
+    assert got == list(range(want.start_ledger, want.end_ledger + 1)) and len(got) > 5
 
 
 def test_the_cli_the_graph_and_every_table_schema_import_without_stellar_sdk():
