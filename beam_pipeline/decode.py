@@ -8,6 +8,9 @@ the close time of its first ledger so that windows and partitions follow event t
 
 This step knows nothing of sinks: its values are defined in `handoff.py`, and which ledgers share
 a file group is the sink's function, passed in with the `DecodeSettings` by `pipeline.py`.
+
+A job whose tables the native core builds never imports stellar_sdk (~0.4 s of CPU per process):
+the Python path's decoder (`_ledgers_in`) and each table's row code are imported on first use.
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ from beam_pipeline.records.base import (
 from beam_pipeline.sources.base import BATCH, ERROR, LEDGER, LedgerBlob
 from beam_pipeline.util.secrets import redact
 from beam_pipeline.util.spill import SpillRef
-from beam_pipeline.xdr.ledger import LedgerDecodeError, LedgerView, decode_batch, decode_ledger, lcm_sequence
 
 log = logging.getLogger(__name__)
 
@@ -153,24 +155,25 @@ class _DecodeToRowsFn(beam.DoFn):
         """(chunks, ledgers converted, the first error, decode + convert ms per ledger) of one blob."""
         native = _NativeBlob(self._native, blob) if self._native is not None else None
         python_tables = [t for t in self._tables if native is None or t.name not in native.core.tables]
-        metas = list(_ledgers_in(blob)) if native is None or python_tables else native.ledgers()
-        gathered, error = self._gather(blob, metas, python_tables)
-        del metas  # the XDR objects: rows and chunks hold none of them
+        if native is None or python_tables:
+            ledgers = list(_ledgers_in(blob, self._settings.network_passphrase))
+        else:
+            ledgers = native.ledgers()
+        gathered, error = self._gather(blob, ledgers, python_tables)
+        del ledgers  # the XDR objects: rows and chunks hold none of them
         if native is not None:  # the native core's tables, for the same ledgers (or fewer, if one fails there)
             gathered, error = native.add_batches(gathered, error, self._tables, self._schemas, blob.origin)
         chunks, converted, convert_error = self._convert(gathered, blob.origin)
         per_ledger_ms = (time.perf_counter() - started) * 1000 / max(1, len(gathered))
         return chunks, converted, convert_error or error, per_ledger_ms
 
-    def _gather(self, blob: LedgerBlob, metas: list, tables: list) -> tuple[list[_Gathered], LedgerError | None]:
+    def _gather(self, blob: LedgerBlob, ledgers: list, tables: list) -> tuple[list[_Gathered], LedgerError | None]:
         """Every table's rows for each ledger of the blob in range, up to the first that fails.
 
-        `metas` are decoded ledgers, or (when the native core builds every table) `_NativeLedger`s.
+        `ledgers` are `LedgerView`s, or (when the native core builds every table) `_NativeLedger`s.
         """
         gathered = []
-        for lcm in metas:
-            is_native = isinstance(lcm, _NativeLedger)
-            view = lcm if is_native else LedgerView(lcm, self._settings.network_passphrase, blob.origin)
+        for view in ledgers:
             seq = view.sequence
             if not blob.first <= seq <= blob.last:
                 if blob.kind == LEDGER:
@@ -286,13 +289,26 @@ def _rows_of_group(batch: pa.RecordBatch, members: list[int], offsets: list[int]
     return pa.concat_batches([batch.slice(offsets[i], offsets[i + 1] - offsets[i]) for i in members])
 
 
-def _ledgers_in(blob: LedgerBlob):
-    """Decodes a blob and checks it is what its origin promised: sequences, order, no repeats."""
+def _ledgers_in(blob: LedgerBlob, network_passphrase: str):
+    """The Python path: decodes a blob into `LedgerView`s, checking it is what its origin promised.
+
+    Sequences, order, no repeats. The decoder (stellar_sdk) is imported here, on first use, so that a
+    job whose tables the native core builds never imports it.
+    """
+    from beam_pipeline.xdr.ledger import LedgerDecodeError, LedgerView, decode_batch, decode_ledger, lcm_sequence
+
+    def sequence(lcm) -> int:
+        try:
+            return lcm_sequence(lcm)
+        except LedgerDecodeError as e:
+            raise LedgerError(str(e)) from None
+
     if blob.kind == LEDGER:
         try:
-            yield decode_ledger(blob.data)
+            lcm = decode_ledger(blob.data)
         except Exception as e:
             raise _named(f"{blob.origin}: ledger {blob.first}: undecodable LedgerCloseMeta XDR: {e}", blob.first) from e
+        yield LedgerView(lcm, network_passphrase, blob.origin)
         return
     if blob.kind != BATCH:
         raise LedgerError(f"{blob.origin}: unknown blob kind {blob.kind!r}")
@@ -302,7 +318,8 @@ def _ledgers_in(blob: LedgerBlob):
         raise _named(f"{blob.origin}: undecodable LedgerCloseMetaBatch XDR: {type(e).__name__}: {e}", None) from e
     start, end = batch.start_sequence.uint32, batch.end_sequence.uint32
     _check_range(blob, start, end)
-    yield from _checked(blob, start, end, batch.ledger_close_metas, _sequence)
+    for lcm in _checked(blob, start, end, batch.ledger_close_metas, sequence):
+        yield LedgerView(lcm, network_passphrase, blob.origin)
 
 
 def _check_range(blob: LedgerBlob, start: int, end: int) -> None:
@@ -336,13 +353,6 @@ def _checked(blob: LedgerBlob, start: int, end: int, metas: list, sequence_of: C
                 start + i,
             )
         yield lcm
-
-
-def _sequence(lcm) -> int:
-    try:
-        return lcm_sequence(lcm)
-    except LedgerDecodeError as e:
-        raise LedgerError(str(e)) from None
 
 
 def _named(message: str, ledger: int | None) -> LedgerError:

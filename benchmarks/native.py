@@ -294,6 +294,7 @@ def _phases_child(config: str) -> int:
     with contextlib.redirect_stdout(io.StringIO()):
         rc = beam_pipeline.cli.main(["run", "--config", config])
     marks["cli_run"] = clock() - t
+    marks["stellar_sdk_imported_at_end"] = "stellar_sdk" in sys.modules  # an all-native run never imports it
     marks.update(spent)
     marks["runner_own"] = spent["pipeline_run"] - spent["decode_step"] - spent["read_objects"] - spent["write_parquet"]
     marks["total"] = clock() - start

@@ -19,6 +19,7 @@ from stellar_sdk import Asset, xdr
 
 from beam_pipeline import native
 from beam_pipeline.records import operations
+from beam_pipeline.records.tables.operations import SCHEMA
 from beam_pipeline.util.assets import asset_contract_id
 from beam_pipeline.xdr.ledger import LedgerView, network_id, transaction_hash
 from tests.records._load import load_ledgers
@@ -213,7 +214,7 @@ def both_paths(host: LedgerView, txs: list[Tx], close_time: int | None = None) -
             return schema_capsule, array_capsule
 
     batch = pa.record_batch(Capsules())
-    names = operations.SCHEMA.names
+    names = SCHEMA.names
     native_rows = [dict(zip(names, row.values(), strict=True)) for row in batch.to_pylist()]
     assert offsets == [0, len(native_rows)]
     return python, native_rows

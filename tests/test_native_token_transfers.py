@@ -22,6 +22,7 @@ from stellar_sdk import Network, xdr
 
 from beam_pipeline import native
 from beam_pipeline.records import token_transfers
+from beam_pipeline.records.tables.token_transfers import SCHEMA
 from beam_pipeline.xdr.ledger import LedgerView
 from tests.harness import SHARED_LEDGERS
 from tests.records._load import load_ledgers
@@ -45,12 +46,12 @@ def _python(lcm: xdr.LedgerCloseMeta, passphrase: str) -> Outcome:
         rows = token_transfers.transform(LedgerView(lcm, passphrase))
     except Exception as e:  # noqa: BLE001 - the class and message are what is compared
         return "error", (type(e).__name__, str(e))
-    return "rows", pa.RecordBatch.from_pylist(rows, schema=token_transfers.SCHEMA)
+    return "rows", pa.RecordBatch.from_pylist(rows, schema=SCHEMA)
 
 
 def _native_outcome(lcm: xdr.LedgerCloseMeta, passphrase: str, xdr_encoding: str = "base64") -> Outcome:
     core = native.NativeCore([TABLE], passphrase, xdr_encoding)
-    built = core.batch(core.decode(lcm.to_xdr_bytes(), "ledger"), TABLE, [0], token_transfers.SCHEMA)
+    built = core.batch(core.decode(lcm.to_xdr_bytes(), "ledger"), TABLE, [0], SCHEMA)
     if built.error is not None:
         _, class_name, message = built.error
         return "error", (class_name, message)
@@ -64,7 +65,7 @@ def _assert_same(lcm: xdr.LedgerCloseMeta, passphrase: str) -> Outcome:
         assert got[1] == want[1]
     else:
         if not got[1].equals(want[1]):
-            for name in token_transfers.SCHEMA.names:
+            for name in SCHEMA.names:
                 assert got[1].column(name).to_pylist() == want[1].column(name).to_pylist(), name
         assert got[1].equals(want[1])
     return want

@@ -6,8 +6,9 @@ in transaction-set order, and writes each ``asset_id`` once per run: the row of 
 that mentions it (``closed_at`` and ``ledger_sequence`` are that ledger's).
 
 The transform gives each ledger's assets once, in first-mention order. The run-wide part is not a
-per-worker set here but a Beam combine (`beam_pipeline.dedupe`), keyed by ``DEDUPE_KEY`` and keeping
-the lowest ``ledger_sequence``: the same result on every runner and worker count.
+per-worker set here but a Beam combine (`beam_pipeline.dedupe`), keyed by the table's ``dedupe_key``
+(``asset_id``) and keeping the lowest ``ledger_sequence``: the same result on every runner and
+worker count.
 
 "Once" is per run, as in stellar-etl (each export run dedupes alone): a later run over a range
 that starts after an asset's first mention lists it again at its first ledger in that range, and
@@ -16,25 +17,11 @@ the archive keeps both rows, since a rerun replaces rows ledger by ledger, not a
 
 from __future__ import annotations
 
-import pyarrow as pa
 from stellar_sdk import xdr
 
-from beam_pipeline.records.base import UTC_TS, Row, Table
+from beam_pipeline.records.base import Row
 from beam_pipeline.util.assets import asset_id, extract_asset
 from beam_pipeline.xdr.ledger import LedgerView
-
-SCHEMA = pa.schema(
-    [
-        pa.field("asset_code", pa.string(), nullable=False),
-        pa.field("asset_issuer", pa.string(), nullable=False),
-        pa.field("asset_type", pa.string(), nullable=False),
-        pa.field("asset_id", pa.int64(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
-    ]
-)
-
-DEDUPE_KEY = "asset_id"
 
 _OT = xdr.OperationType
 
@@ -79,13 +66,3 @@ def transform(ledger: LedgerView) -> list[Row]:
                     "ledger_sequence": ledger.sequence,
                 }
     return list(rows.values())
-
-
-TABLE = Table(
-    name="assets",
-    schema=SCHEMA,
-    version=2,
-    transform=transform,
-    description="Assets of payments and sell offers, once per run at their first ledger (stellar-etl history_assets).",
-    dedupe_key=DEDUPE_KEY,
-)

@@ -4,18 +4,24 @@ A table is a pure function from one decoded ledger to rows (plain dicts) plus an
 pyarrow schema. Raw XDR columns are declared with `xdr_field`: transforms put raw bytes in them
 and the sink encodes them as base64 strings (stellar-etl compatible, the default) or keeps them
 binary (`xdr_encoding: binary`).
+
+Nothing here imports stellar_sdk: a table's schema and metadata (`beam_pipeline/records/tables/`)
+are read by every run, its Python row code only by the Python path (`LazyTransform`).
 """
 
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from beam_pipeline.xdr.ledger import LedgerView
+if TYPE_CHECKING:
+    from beam_pipeline.xdr.ledger import LedgerView
 
 XDR_METADATA = {b"stellar.xdr": b"1"}
 
@@ -84,6 +90,32 @@ def first_out_of_range(values: Iterable, t: pa.DataType) -> int | None:
 
 UTC_TS = pa.timestamp("us", tz="UTC")
 
+# The columns most change tables end with (`records.changes._common.change_columns` fills them).
+CHANGE_FIELDS = (
+    pa.field("last_modified_ledger", pa.int64(), nullable=False),
+    pa.field("ledger_entry_change", pa.int64(), nullable=False),
+    pa.field("deleted", pa.bool_(), nullable=False),
+    pa.field("closed_at", UTC_TS, nullable=False),
+    pa.field("ledger_sequence", pa.int64(), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class LazyTransform:
+    """A table's Python row function, named by module and imported on its first call.
+
+    Row code reads stellar_sdk XDR objects, so importing it imports stellar_sdk (~0.4 s of CPU per
+    process). A job whose tables the native core builds (`beam_pipeline.native`) never calls it, and
+    so never pays for it; the Python path imports it on its first ledger. A plain value: it pickles
+    as its two names.
+    """
+
+    module: str
+    function: str = "transform"
+
+    def __call__(self, ledger: LedgerView) -> list[Row]:
+        return getattr(importlib.import_module(self.module), self.function)(ledger)
+
 
 @dataclass(frozen=True)
 class Table:
@@ -93,7 +125,8 @@ class Table:
         name: table (and directory) name, e.g. ``transactions``.
         schema: explicit schema; XDR columns are binary with `XDR_METADATA`.
         version: bumped on every schema change; written into each file's metadata.
-        transform: ``LedgerView -> list[Row]``; must not keep references to XDR objects.
+        transform: ``LedgerView -> list[Row]``; must not keep references to XDR objects. Table modules
+            name their row code with a `LazyTransform`, so that reading a schema imports no XDR library.
         description: one line for the README and ``--help``.
         dedupe_key: for a table whose rows are one per value of this column over a whole run (not per
             ledger), the column; the graph keeps the row of the lowest ledger (`beam_pipeline.dedupe`).

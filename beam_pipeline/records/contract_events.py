@@ -38,35 +38,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pyarrow as pa
 from stellar_sdk import xdr
 
-from beam_pipeline.records.base import UTC_TS, Row, Table, xdr_field, xdr_list_field
+from beam_pipeline.records.base import Row
 from beam_pipeline.util.scval import json_text, scval_to_json
 from beam_pipeline.util.strkey import contract_strkey
 from beam_pipeline.util.toid import toid
 from beam_pipeline.xdr.fast import xdr_bytes
 from beam_pipeline.xdr.ledger import LedgerView, TxView
-
-SCHEMA = pa.schema(
-    [
-        pa.field("transaction_hash", pa.string(), nullable=False),
-        pa.field("transaction_id", pa.int64(), nullable=False),
-        pa.field("successful", pa.bool_(), nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("in_successful_contract_call", pa.bool_(), nullable=False),
-        pa.field("contract_id", pa.string(), nullable=False),  # "" when the event has none, as in stellar-etl
-        pa.field("type", pa.int64(), nullable=False),
-        pa.field("type_string", pa.string(), nullable=False),
-        xdr_list_field("topics"),
-        pa.field("topics_decoded", pa.string(), nullable=False),
-        xdr_field("data", nullable=False),
-        pa.field("data_decoded", pa.string(), nullable=False),
-        xdr_field("contract_event_xdr", nullable=False),
-        pa.field("operation_id", pa.int64(), nullable=True),
-    ]
-)
 
 # The Go XDR package's names for ContractEventType, which stellar-etl writes to type_string.
 _TYPE_STRINGS = {
@@ -182,12 +161,3 @@ def transform(ledger: LedgerView) -> list[Row]:
                 f"ledger {sequence}: transaction {tx.hash_hex} (order {tx.index}): contract events: {err}"
             ) from err
     return rows
-
-
-TABLE = Table(
-    name="contract_events",
-    schema=SCHEMA,
-    version=2,
-    transform=transform,
-    description="Contract, system and diagnostic events of every transaction, as stellar-etl exports them.",
-)

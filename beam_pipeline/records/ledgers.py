@@ -11,49 +11,14 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 
-import pyarrow as pa
 from stellar_sdk import xdr
 
-from beam_pipeline.records.base import UTC_TS, Row, Table, uint64_field, xdr_field, xdr_list_field
+from beam_pipeline.records.base import Row
 from beam_pipeline.records.transactions import go_enum_name
 from beam_pipeline.util.strkey import account_strkey
 from beam_pipeline.util.toid import toid
 from beam_pipeline.xdr.fast import xdr_bytes
 from beam_pipeline.xdr.ledger import LedgerView
-
-# Why these XDR uint64 values fit the stored int64 (docs/tables.md, Integer types).
-_SIZE_BOUND = "a size in bytes of the ledger state: 2^63 bytes is 8 EiB"
-
-SCHEMA = pa.schema(
-    [
-        pa.field("sequence", pa.int64(), nullable=False),
-        pa.field("ledger_hash", pa.string(), nullable=False),
-        pa.field("previous_ledger_hash", pa.string(), nullable=False),
-        xdr_field("ledger_header", nullable=False),
-        pa.field("transaction_count", pa.int64(), nullable=False),
-        pa.field("operation_count", pa.int64(), nullable=False),
-        pa.field("successful_transaction_count", pa.int64(), nullable=False),
-        pa.field("failed_transaction_count", pa.int64(), nullable=False),
-        # A decimal string, because stellar-etl emits it as one.
-        pa.field("tx_set_operation_count", pa.string(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("total_coins", pa.int64(), nullable=False),
-        pa.field("fee_pool", pa.int64(), nullable=False),
-        pa.field("base_fee", pa.int64(), nullable=False),
-        pa.field("base_reserve", pa.int64(), nullable=False),
-        pa.field("max_tx_set_size", pa.int64(), nullable=False),
-        pa.field("protocol_version", pa.int64(), nullable=False),
-        pa.field("id", pa.int64(), nullable=False),
-        pa.field("soroban_fee_write_1kb", pa.int64(), nullable=False),
-        pa.field("node_id", pa.string(), nullable=False),
-        pa.field("signature", pa.string(), nullable=False),
-        uint64_field("total_byte_size_of_bucket_list", _SIZE_BOUND, nullable=False),
-        uint64_field("total_byte_size_of_live_soroban_state", _SIZE_BOUND, nullable=False),
-        pa.field("evicted_ledger_keys_type", pa.list_(pa.string())),
-        # stellar-etl calls these "hash" but they are the base64 XDR of each evicted LedgerKey.
-        xdr_list_field("evicted_ledger_keys_hash"),
-    ]
-)
 
 # The columns `header_fields` produces (what can be checked without a LedgerCloseMeta).
 HEADER_FIELDS = (
@@ -204,12 +169,3 @@ def transform(ledger: LedgerView) -> list[Row]:
         raise
     except (AttributeError, TypeError, ValueError, KeyError) as exc:
         raise LedgerTransformError(f"ledger {ledger.sequence}: {type(exc).__name__}: {exc}") from exc
-
-
-TABLE = Table(
-    name="ledgers",
-    schema=SCHEMA,
-    version=2,
-    transform=transform,
-    description="One row per ledger (stellar-etl history_ledgers).",
-)

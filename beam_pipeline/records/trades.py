@@ -27,47 +27,15 @@ before protocol 18, whose seller is a bare ed25519 key) or against a liquidity p
 
 from __future__ import annotations
 
-import pyarrow as pa
 from stellar_sdk import xdr
 
-from beam_pipeline.records.base import UTC_TS, Row, Table
+from beam_pipeline.records.base import Row
 from beam_pipeline.records.operations.changes import Change, operation_changes
 from beam_pipeline.util.accounts import account_address, account_id_address
 from beam_pipeline.util.assets import asset_id, extract_asset, pool_id_hex, pool_id_strkey
 from beam_pipeline.util.toid import toid
 from beam_pipeline.xdr.fast import xdr_bytes
 from beam_pipeline.xdr.ledger import LedgerView, TxView, tx_source_account
-
-SCHEMA = pa.schema(
-    [
-        pa.field("order", pa.int64(), nullable=False),
-        pa.field("ledger_closed_at", UTC_TS, nullable=False),
-        pa.field("selling_account_address", pa.string(), nullable=False),
-        pa.field("selling_asset_code", pa.string(), nullable=False),
-        pa.field("selling_asset_issuer", pa.string(), nullable=False),
-        pa.field("selling_asset_type", pa.string(), nullable=False),
-        pa.field("selling_asset_id", pa.int64(), nullable=False),
-        pa.field("selling_amount", pa.float64(), nullable=False),
-        pa.field("buying_account_address", pa.string(), nullable=False),
-        pa.field("buying_asset_code", pa.string(), nullable=False),
-        pa.field("buying_asset_issuer", pa.string(), nullable=False),
-        pa.field("buying_asset_type", pa.string(), nullable=False),
-        pa.field("buying_asset_id", pa.int64(), nullable=False),
-        pa.field("buying_amount", pa.float64(), nullable=False),
-        pa.field("price_n", pa.int64(), nullable=False),
-        pa.field("price_d", pa.int64(), nullable=False),
-        pa.field("selling_offer_id", pa.int64()),
-        pa.field("buying_offer_id", pa.int64()),
-        pa.field("selling_liquidity_pool_id", pa.string()),
-        pa.field("liquidity_pool_fee", pa.int64()),
-        pa.field("history_operation_id", pa.int64(), nullable=False),
-        pa.field("trade_type", pa.int64(), nullable=False),
-        pa.field("rounding_slippage", pa.int64()),
-        pa.field("seller_is_exact", pa.bool_()),
-        pa.field("selling_liquidity_pool_id_strkey", pa.string()),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
-    ]
-)
 
 _OT = xdr.OperationType
 _CA = xdr.ClaimAtomType
@@ -313,12 +281,3 @@ def transform(ledger: LedgerView) -> list[Row]:
             except TradeError as e:
                 raise TradeError(f"ledger {ledger.sequence} tx {tx.hash_hex} operation {index + 1}: {e}") from e
     return rows
-
-
-TABLE = Table(
-    name="trades",
-    schema=SCHEMA,
-    version=2,
-    transform=transform,
-    description="One row per offer or liquidity-pool fill of a successful trade (stellar-etl history_trades).",
-)

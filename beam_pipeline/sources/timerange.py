@@ -9,8 +9,10 @@ of a ledger (`close_time`):
 
 - a data store lists its partitions and the newest/oldest partition's objects (one delimited
   listing each, never the whole store) for its bounds, and reads the object that holds a probe. The
-  search runs first over batches, reading only the first header of each probed object, then inside
-  the one batch that holds the answer;
+  search runs first over batches, by the first close time of each probed object, then inside the one
+  batch that holds the answer. The native core decodes the objects when it is on (a whole object in
+  milliseconds, and no stellar_sdk import: ~0.4 s of CPU); the Python path decodes only the first
+  header of a probed batch;
 - an RPC server gives its retention window in every ``getLedgers`` answer and the close time of a
   ledger in a one-ledger page.
 
@@ -28,6 +30,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import lru_cache
 
+from beam_pipeline import native
 from beam_pipeline.config import DatastoreSourceConfig, PipelineConfig, RpcSourceConfig
 
 log = logging.getLogger(__name__)
@@ -156,16 +159,29 @@ class DatastoreClock:
         return decompress_object(data, path, self._max_bytes * 8)
 
     def batch_first_close(self, i: int) -> datetime:
-        """The close time of batch `i`'s first ledger: only its first header is decoded."""
+        """The close time of batch `i`'s first ledger (the Python path decodes only its first header)."""
         return _utc(self._batch_first(i)[1])
 
     @lru_cache(maxsize=256)  # noqa: B019 - one clock per resolution; the cache dies with it
     def _batch_first(self, i: int) -> tuple[int, int]:
+        start, _, key = self.batch(i)
+        if native.core() is not None:
+            first_seq, closes = self._native_closes(key)
+            if not closes:
+                raise TimeRangeError(f"{self.root}/{key}: the batch holds no ledgers")
+            seq, close = closes[0]
+        else:
+            first_seq, seq, close = self._python_first(key)
+        if seq != first_seq or seq != start:
+            raise TimeRangeError(f"{self.root}/{key}: first ledger is {seq}, but the object key says {start}")
+        return seq, close
+
+    def _python_first(self, key: str) -> tuple[int, int, int]:
+        """(the batch's start sequence, its first ledger, that ledger's close time), decoding one header."""
         from stellar_sdk.xdr.base import Unpacker
 
         from beam_pipeline.xdr.ledger import LedgerDecodeError, unpack_header_entry
 
-        start, _, key = self.batch(i)
         u = Unpacker(self._read(key))
         first_seq = u.unpack_uint()
         u.unpack_uint()  # endSequence
@@ -175,14 +191,21 @@ class DatastoreClock:
             header = unpack_header_entry(u).header
         except LedgerDecodeError as e:
             raise TimeRangeError(f"{self.root}/{key}: {e}") from None
-        seq = header.ledger_seq.uint32
-        if seq != first_seq or seq != start:
-            raise TimeRangeError(f"{self.root}/{key}: first ledger is {seq}, but the object key says {start}")
-        return seq, header.scp_value.close_time.time_point.uint64
+        return first_seq, header.ledger_seq.uint32, header.scp_value.close_time.time_point.uint64
+
+    def _native_closes(self, key: str) -> tuple[int, list[tuple[int, int]]]:
+        """(the batch's start sequence, (ledger, close time) of each of its ledgers), by the native core."""
+        try:
+            decoded = native.core().decode(self._read(key), "batch")
+        except ValueError as e:  # the core's NativeError: malformed XDR
+            raise TimeRangeError(f"{self.root}/{key}: {e}") from None
+        return decoded.start, list(zip(decoded.sequences(), decoded.close_times(), strict=True))
 
     @lru_cache(maxsize=4)  # noqa: B019
     def batch_closes(self, i: int) -> tuple[tuple[int, int], ...]:
         """(ledger, close time) of every ledger in batch `i`; decodes the whole batch."""
+        if native.core() is not None:
+            return tuple(self._native_closes(self.batch(i)[2])[1])
         from stellar_sdk import xdr
 
         from beam_pipeline.xdr.ledger import lcm_body

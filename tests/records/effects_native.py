@@ -14,6 +14,7 @@ from stellar_sdk import xdr
 
 from beam_pipeline import native
 from beam_pipeline.records import effects
+from beam_pipeline.records.tables.effects import SCHEMA
 from beam_pipeline.xdr.ledger import LedgerView, TxView, network_id, transaction_hash
 
 # How many transactions went through both paths (a test requires some did, so the check cannot go quiet).
@@ -55,11 +56,11 @@ def check_native(ledger: LedgerView, tx: TxView, close_time: int | None = None) 
     passphrase = ledger.network_passphrase
     try:
         rows = effects.transform(LedgerView(lcm, passphrase))
-        want, error = pa.RecordBatch.from_pylist(rows, schema=effects.SCHEMA), None
+        want, error = pa.RecordBatch.from_pylist(rows, schema=SCHEMA), None
     except Exception as e:  # noqa: BLE001 - compared with the core's error below
         want, error = None, (type(e).__name__, str(e))
     binding = native.NativeCore(["effects"], passphrase, "binary")
-    got = binding.batch(binding.decode(lcm.to_xdr_bytes(), "ledger"), "effects", [0], effects.SCHEMA)
+    got = binding.batch(binding.decode(lcm.to_xdr_bytes(), "ledger"), "effects", [0], SCHEMA)
     if error is not None:
         assert got.error is not None and tuple(got.error[1:]) == error, (got.error, error)
     else:

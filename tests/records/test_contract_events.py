@@ -20,13 +20,12 @@ from stellar_sdk import Keypair, StrKey, xdr
 from beam_pipeline.records import get_table
 from beam_pipeline.records.base import encode_xdr_columns, rows_to_columns
 from beam_pipeline.records.contract_events import (
-    SCHEMA,
-    TABLE,
     ContractEventError,
     event_fields,
     transaction_events,
     transform,
 )
+from beam_pipeline.records.tables.contract_events import SCHEMA, TABLE
 from beam_pipeline.util.accounts import account_address
 from beam_pipeline.util.toid import parse, toid
 from beam_pipeline.xdr.ledger import LedgerView, TxView

@@ -12,6 +12,7 @@ from stellar_sdk import xdr
 
 from beam_pipeline.records import ledgers, transactions
 from beam_pipeline.records.base import rows_to_columns
+from beam_pipeline.records.tables.ledgers import SCHEMA
 from beam_pipeline.xdr.ledger import LedgerView
 from tests.records._load import datastore_names, load_golden, load_ledgers
 
@@ -30,7 +31,7 @@ def _as_golden(value: object) -> object:
 def test_2024_golden_has_every_schema_column() -> None:
     assert len(GOLDEN_2024) == 406
     for golden in GOLDEN_2024:
-        assert set(golden) == set(ledgers.SCHEMA.names)
+        assert set(golden) == set(SCHEMA.names)
 
 
 @pytest.mark.parametrize("golden", GOLDEN_2024, ids=lambda g: str(g["sequence"]))
@@ -113,7 +114,7 @@ def test_consistency_over_every_datastore(datastore: str) -> None:
         if ledger.protocol_version >= 20:
             assert row["node_id"].startswith("G") and len(base64.b64decode(row["signature"])) == 64, where
         assert row["soroban_fee_write_1kb"] >= 0, where
-    pa.Table.from_pydict(rows_to_columns(rows, ledgers.SCHEMA), schema=ledgers.SCHEMA)
+    pa.Table.from_pydict(rows_to_columns(rows, SCHEMA), schema=SCHEMA)
 
 
 def _fresh_header() -> xdr.LedgerHeader:

@@ -23,7 +23,8 @@ from stellar_sdk import Network, StrKey, xdr
 from beam_pipeline.records import token_transfers
 from beam_pipeline.records import transactions as transactions_table
 from beam_pipeline.records.operations.changes import pair_changes
-from beam_pipeline.records.token_transfers import SCHEMA, ledger_events, transform
+from beam_pipeline.records.tables.token_transfers import SCHEMA
+from beam_pipeline.records.token_transfers import ledger_events, transform
 from beam_pipeline.records.token_transfers.contract import i128_value, sep11_asset
 from beam_pipeline.records.token_transfers.event import TokenEvent, TokenTransferError
 from beam_pipeline.records.token_transfers.reconcile import change_deltas, event_deltas

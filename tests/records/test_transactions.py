@@ -11,6 +11,7 @@ from stellar_sdk import MuxedAccount, xdr
 
 from beam_pipeline.records import transactions
 from beam_pipeline.records.base import rows_to_columns
+from beam_pipeline.records.tables.transactions import SCHEMA
 from beam_pipeline.util.toid import toid
 from beam_pipeline.xdr.ledger import LedgerView, network_id, transaction_hash
 from tests.records._load import datastore_names, load_golden, load_ledgers
@@ -54,11 +55,11 @@ def test_every_field_matches_stellar_etl_golden(datastore: str, golden: str) -> 
     [(_, rows)] = _rows(datastore)
     assert len(expected) == 59
     assert sorted(r["transaction_hash"] for r in rows) == sorted(expected)
-    names = set(transactions.SCHEMA.names)
+    names = set(SCHEMA.names)
     for row in rows:
         want = expected[row["transaction_hash"]]
         assert set(want) <= names, f"golden has columns we lack: {set(want) - names}"
-        for column in transactions.SCHEMA.names:
+        for column in SCHEMA.names:
             # stellar-etl omits empty `omitempty` fields; those columns are null here.
             assert _as_golden(row[column]) == want.get(column), (row["id"], column)
 
@@ -110,7 +111,7 @@ def test_consistency_over_every_datastore(datastore: str) -> None:
                 paid = row["inclusion_fee_charged"] + row["resource_fee"] - row["resource_fee_refund"]
                 assert paid == row["fee_charged"], where
         # Every row fits the declared schema.
-        pa.Table.from_pydict(rows_to_columns(rows, transactions.SCHEMA), schema=transactions.SCHEMA)
+        pa.Table.from_pydict(rows_to_columns(rows, SCHEMA), schema=SCHEMA)
 
 
 def test_soroban_and_fee_bump_rows_are_covered() -> None:

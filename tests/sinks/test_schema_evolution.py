@@ -7,7 +7,7 @@ import dataclasses
 import duckdb
 import pytest
 
-import beam_pipeline.records.ledgers as ledgers_module
+import beam_pipeline.records.tables.ledgers as ledgers_module
 from tests.harness import datastore, job_config, read_table, run_job
 
 P19 = "testnet-p19-lpf64"

@@ -6,11 +6,15 @@ is checked against an independent answer, not against itself.
 
 from __future__ import annotations
 
+import re
+import shutil
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import zstandard
 from stellar_sdk import xdr
 
+from beam_pipeline import native
 from beam_pipeline.config import DatastoreSourceConfig, RpcSourceConfig
 from beam_pipeline.sources import sep54
 from beam_pipeline.sources.datastore import decompress_object
@@ -40,6 +44,13 @@ def closes() -> dict[int, int]:
     return out
 
 
+@pytest.fixture(params=["1", "0"], ids=["native", "python"])
+def decoder(request, monkeypatch) -> str:
+    """The data store's objects decoded by the native core (no stellar_sdk import), then by the Python path."""
+    monkeypatch.setenv(native.MODE_ENV, request.param)
+    return request.param
+
+
 def _expected(closes: dict[int, int], start: datetime, end: datetime) -> tuple[int, int]:
     return (
         min(seq for seq, t in closes.items() if t >= start.timestamp()),
@@ -64,7 +75,7 @@ def _ds(start: str | None, end: str | None, **kw) -> DatastoreSourceConfig:
         ("2022-06-10T04:29:00Z", "2022-06-10T04:29:30Z"),  # a few ledgers
     ],
 )
-def test_datastore_time_range_matches_a_full_scan(closes, start, end):
+def test_datastore_time_range_matches_a_full_scan(closes, start, end, decoder):
     clock = DatastoreClock(_ds(start, end))
     res = resolve(_ds(start, end), clock)
     want = _expected(closes, _utc(start), _utc(end))
@@ -104,6 +115,20 @@ def test_time_and_ledger_bounds_mix(closes):
 def test_times_outside_the_store_are_errors(start, end, message):
     with pytest.raises(TimeRangeError, match=message):
         resolve(_ds(start, end))
+
+
+def test_an_undecodable_probed_object_is_an_error_naming_it(tmp_path, decoder):
+    root = tmp_path / "store"
+    shutil.copytree(datastore(P19), root)
+    key = sep54.object_key(1410176, 64, 10)  # the middle of five objects: the search's first probe
+    path = root / key
+    path.chmod(0o644)
+    data = decompress_object(path.read_bytes(), key, 1 << 30)
+    path.write_bytes(zstandard.ZstdCompressor().compress(data[:12] + b"\xff" * 40 + data[52:]))  # its first header
+    src = DatastoreSourceConfig(path=str(root), start_time=_utc("2022-06-10T04:30:00Z"),
+                                end_time=_utc("2022-06-10T04:40:00Z"))
+    with pytest.raises(TimeRangeError, match=rf"^{re.escape(str(path))}: "):
+        resolve(src)
 
 
 def test_bounds_come_from_listing_not_the_config():

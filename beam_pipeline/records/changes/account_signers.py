@@ -15,27 +15,12 @@ weight or a signer's sponsor):
 
 from __future__ import annotations
 
-import pyarrow as pa
 from stellar_sdk import xdr
 
-from beam_pipeline.records.base import UTC_TS, Row, Table
+from beam_pipeline.records.base import Row
 from beam_pipeline.records.changes._extract import REMOVED, UPDATED, EntryChange, compacted_of_type
 from beam_pipeline.util.accounts import account_id_address, signer_key_address
 from beam_pipeline.xdr.ledger import LedgerView
-
-SCHEMA = pa.schema(
-    [
-        pa.field("account_id", pa.string(), nullable=False),
-        pa.field("signer", pa.string(), nullable=False),
-        pa.field("weight", pa.int64(), nullable=False),
-        pa.field("sponsor", pa.string()),
-        pa.field("last_modified_ledger", pa.int64(), nullable=False),
-        pa.field("ledger_entry_change", pa.int64(), nullable=False),
-        pa.field("deleted", pa.bool_(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
-    ]
-)
 
 
 def signer_summary(account: xdr.AccountEntry) -> dict[str, int]:
@@ -131,12 +116,3 @@ def transform(ledger: LedgerView) -> list[Row]:
         if signers_changed(change):
             rows += change_rows(change, ledger)
     return rows
-
-
-TABLE = Table(
-    name="account_signers",
-    schema=SCHEMA,
-    version=2,
-    transform=transform,
-    description="Signers of accounts whose signers changed, one row per signer (stellar-etl signers).",
-)

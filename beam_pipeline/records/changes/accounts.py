@@ -6,43 +6,13 @@ normalisation) is not an account row: those changes belong to ``account_signers`
 
 from __future__ import annotations
 
-import pyarrow as pa
 from stellar_sdk import xdr
 
-from beam_pipeline.records.base import UTC_TS, Table
 from beam_pipeline.records.changes._common import change_columns, sponsor, stroops_to_real
 from beam_pipeline.records.changes._extract import EntryChange, compacted_of_type
 from beam_pipeline.util.accounts import account_id_address
 from beam_pipeline.util.assets import go_string
 from beam_pipeline.xdr.ledger import LedgerView
-
-SCHEMA = pa.schema(
-    [
-        pa.field("account_id", pa.string(), nullable=False),
-        pa.field("balance", pa.float64(), nullable=False),
-        pa.field("buying_liabilities", pa.float64(), nullable=False),
-        pa.field("selling_liabilities", pa.float64(), nullable=False),
-        pa.field("sequence_number", pa.int64(), nullable=False),
-        pa.field("sequence_ledger", pa.int64(), nullable=False),
-        pa.field("sequence_time", pa.int64(), nullable=False),
-        pa.field("num_subentries", pa.int64(), nullable=False),
-        pa.field("inflation_destination", pa.string(), nullable=False),
-        pa.field("flags", pa.int64(), nullable=False),
-        pa.field("home_domain", pa.string(), nullable=False),
-        pa.field("master_weight", pa.int64(), nullable=False),
-        pa.field("threshold_low", pa.int64(), nullable=False),
-        pa.field("threshold_medium", pa.int64(), nullable=False),
-        pa.field("threshold_high", pa.int64(), nullable=False),
-        pa.field("sponsor", pa.string()),
-        pa.field("num_sponsored", pa.int64(), nullable=False),
-        pa.field("num_sponsoring", pa.int64(), nullable=False),
-        pa.field("last_modified_ledger", pa.int64(), nullable=False),
-        pa.field("ledger_entry_change", pa.int64(), nullable=False),
-        pa.field("deleted", pa.bool_(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
-    ]
-)
 
 
 def _without_signers(entry: xdr.LedgerEntry) -> bytes:
@@ -119,12 +89,3 @@ def transform(ledger: LedgerView) -> list[dict]:
         for c in compacted_of_type(ledger, xdr.LedgerEntryType.ACCOUNT)
         if changed_except_signers(c)
     ]
-
-
-TABLE = Table(
-    name="accounts",
-    schema=SCHEMA,
-    version=2,
-    transform=transform,
-    description="Account entry changes per ledger (stellar-etl accounts).",
-)

@@ -7,36 +7,14 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
 from stellar_sdk import StrKey, xdr
 
-from beam_pipeline.records.base import UTC_TS, Table
 from beam_pipeline.records.changes._common import asset_columns, change_columns, sponsor
 from beam_pipeline.records.changes._extract import EntryChange, compacted_of_type
 from beam_pipeline.util.accounts import account_id_address
 from beam_pipeline.util.goformat import go_rfc3339
 from beam_pipeline.util.scval import json_text
 from beam_pipeline.xdr.ledger import LedgerView
-
-SCHEMA = pa.schema(
-    [
-        pa.field("balance_id", pa.string(), nullable=False),
-        pa.field("claimants", pa.string()),
-        pa.field("asset_code", pa.string(), nullable=False),
-        pa.field("asset_issuer", pa.string(), nullable=False),
-        pa.field("asset_type", pa.string(), nullable=False),
-        pa.field("asset_id", pa.int64(), nullable=False),
-        pa.field("asset_amount", pa.float64(), nullable=False),
-        pa.field("sponsor", pa.string()),
-        pa.field("flags", pa.int64(), nullable=False),
-        pa.field("last_modified_ledger", pa.int64(), nullable=False),
-        pa.field("ledger_entry_change", pa.int64(), nullable=False),
-        pa.field("deleted", pa.bool_(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
-        pa.field("balance_id_strkey", pa.string(), nullable=False),
-    ]
-)
 
 _PT = xdr.ClaimPredicateType
 
@@ -102,12 +80,3 @@ def change_row(change: EntryChange, ledger: LedgerView) -> dict:
 def transform(ledger: LedgerView) -> list[dict]:
     """One row per claimable balance changed in the ledger (compacted)."""
     return [change_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.CLAIMABLE_BALANCE)]
-
-
-TABLE = Table(
-    name="claimable_balances",
-    schema=SCHEMA,
-    version=2,
-    transform=transform,
-    description="Claimable balance entry changes per ledger (stellar-etl claimable_balances).",
-)

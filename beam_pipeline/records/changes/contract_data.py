@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import hashlib
 
-import pyarrow as pa
 from stellar_sdk import xdr
 
-from beam_pipeline.records.base import UTC_TS, Table, xdr_field
 from beam_pipeline.records.changes._common import change_columns
 from beam_pipeline.records.changes._extract import EntryChange, compacted_of_type
 from beam_pipeline.util.assets import asset_contract_id, extract_asset
@@ -28,31 +26,6 @@ from beam_pipeline.util.scval import ScValError, json_text, scval_to_json
 from beam_pipeline.util.strkey import contract_strkey
 from beam_pipeline.xdr.fast import xdr_bytes
 from beam_pipeline.xdr.ledger import LedgerView
-
-SCHEMA = pa.schema(
-    [
-        pa.field("contract_id", pa.string(), nullable=False),
-        pa.field("contract_key_type", pa.string(), nullable=False),
-        pa.field("contract_durability", pa.string(), nullable=False),
-        pa.field("asset_code", pa.string(), nullable=False),
-        pa.field("asset_issuer", pa.string(), nullable=False),
-        pa.field("asset_type", pa.string(), nullable=False),
-        pa.field("balance_holder", pa.string(), nullable=False),
-        pa.field("balance", pa.string(), nullable=False),
-        pa.field("last_modified_ledger", pa.int64(), nullable=False),
-        pa.field("ledger_entry_change", pa.int64(), nullable=False),
-        pa.field("deleted", pa.bool_(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
-        pa.field("ledger_key_hash", pa.string(), nullable=False),
-        xdr_field("key", nullable=False),
-        pa.field("key_decoded", pa.string(), nullable=False),
-        xdr_field("val", nullable=False),
-        pa.field("val_decoded", pa.string(), nullable=False),
-        xdr_field("contract_data_xdr", nullable=False),
-        xdr_field("ledger_key_hash_base_64", nullable=False),
-    ]
-)
 
 _T = xdr.SCValType
 # Go's String() of xdr.ScValType (stellar-etl's contract_key_type values).
@@ -217,12 +190,3 @@ def transform(ledger: LedgerView) -> list[dict]:
     """One row per contract-data entry changed in the ledger (compacted), nonces excluded."""
     rows = (change_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.CONTRACT_DATA))
     return [r for r in rows if r is not None]
-
-
-TABLE = Table(
-    name="contract_data",
-    schema=SCHEMA,
-    version=2,
-    transform=transform,
-    description="Contract data entry changes per ledger, with SAC assets and balances (stellar-etl contract_data).",
-)

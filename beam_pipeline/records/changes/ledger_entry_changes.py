@@ -13,9 +13,6 @@ gives exactly the typed tables' changes.
 
 from __future__ import annotations
 
-import pyarrow as pa
-
-from beam_pipeline.records.base import UTC_TS, Table, xdr_field
 from beam_pipeline.records.changes._extract import (
     CREATED,
     PHASE_EVICTION,
@@ -28,28 +25,6 @@ from beam_pipeline.records.changes._extract import (
 from beam_pipeline.records.changes.restored_keys import go_entry_type_name
 from beam_pipeline.xdr.fast import xdr_bytes
 from beam_pipeline.xdr.ledger import LedgerView
-
-SCHEMA = pa.schema(
-    [
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("change_index", pa.int64(), nullable=False),
-        pa.field("phase", pa.string(), nullable=False),
-        pa.field("transaction_hash", pa.string()),
-        pa.field("transaction_id", pa.int64()),
-        pa.field("operation_index", pa.int64()),
-        pa.field("operation_id", pa.int64()),
-        pa.field("upgrade_index", pa.int64()),
-        pa.field("ledger_entry_type", pa.string(), nullable=False),
-        pa.field("change_type", pa.string(), nullable=False),
-        pa.field("ledger_entry_change", pa.int64(), nullable=False),
-        pa.field("deleted", pa.bool_(), nullable=False),
-        pa.field("last_modified_ledger", pa.int64()),
-        pa.field("ledger_key_hash", pa.string(), nullable=False),
-        xdr_field("key_xdr", nullable=False),
-        xdr_field("val_xdr"),
-    ]
-)
 
 _CHANGE_TYPE_NAMES = {CREATED: "created", UPDATED: "updated", REMOVED: "removed", RESTORED: "restored"}
 
@@ -82,12 +57,3 @@ def _row(i: int, change: EntryChange, ledger: LedgerView) -> dict:
 def transform(ledger: LedgerView) -> list[dict]:
     """One row per change of the ledger, in reader order (``change_index`` 0, 1, ...)."""
     return [_row(i, c, ledger) for i, c in enumerate(ledger_changes(ledger))]
-
-
-TABLE = Table(
-    name="ledger_entry_changes",
-    schema=SCHEMA,
-    version=2,
-    transform=transform,
-    description="Every ledger entry change, uncompacted, with its transaction/operation context.",
-)

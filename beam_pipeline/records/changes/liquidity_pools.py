@@ -2,39 +2,11 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
 from stellar_sdk import StrKey, xdr
 
-from beam_pipeline.records.base import UTC_TS, Table
 from beam_pipeline.records.changes._common import asset_columns, change_columns, stroops_to_real
 from beam_pipeline.records.changes._extract import EntryChange, compacted_of_type
 from beam_pipeline.xdr.ledger import LedgerView
-
-SCHEMA = pa.schema(
-    [
-        pa.field("liquidity_pool_id", pa.string(), nullable=False),
-        pa.field("type", pa.string(), nullable=False),
-        pa.field("fee", pa.int64(), nullable=False),
-        pa.field("trustline_count", pa.int64(), nullable=False),
-        pa.field("pool_share_count", pa.float64(), nullable=False),
-        pa.field("asset_a_type", pa.string(), nullable=False),
-        pa.field("asset_a_code", pa.string(), nullable=False),
-        pa.field("asset_a_issuer", pa.string(), nullable=False),
-        pa.field("asset_a_amount", pa.float64(), nullable=False),
-        pa.field("asset_a_id", pa.int64(), nullable=False),
-        pa.field("asset_b_type", pa.string(), nullable=False),
-        pa.field("asset_b_code", pa.string(), nullable=False),
-        pa.field("asset_b_issuer", pa.string(), nullable=False),
-        pa.field("asset_b_amount", pa.float64(), nullable=False),
-        pa.field("asset_b_id", pa.int64(), nullable=False),
-        pa.field("last_modified_ledger", pa.int64(), nullable=False),
-        pa.field("ledger_entry_change", pa.int64(), nullable=False),
-        pa.field("deleted", pa.bool_(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
-        pa.field("liquidity_pool_id_strkey", pa.string(), nullable=False),
-    ]
-)
 
 _POOL_TYPES = {xdr.LiquidityPoolType.LIQUIDITY_POOL_CONSTANT_PRODUCT: "constant_product"}
 
@@ -71,12 +43,3 @@ def change_row(change: EntryChange, ledger: LedgerView) -> dict:
 def transform(ledger: LedgerView) -> list[dict]:
     """One row per liquidity pool changed in the ledger (compacted)."""
     return [change_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.LIQUIDITY_POOL)]
-
-
-TABLE = Table(
-    name="liquidity_pools",
-    schema=SCHEMA,
-    version=2,
-    transform=transform,
-    description="Liquidity pool entry changes per ledger (stellar-etl liquidity_pools).",
-)

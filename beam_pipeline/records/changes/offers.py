@@ -2,40 +2,12 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
 from stellar_sdk import xdr
 
-from beam_pipeline.records.base import UTC_TS, Table
 from beam_pipeline.records.changes._common import asset_columns, change_columns, sponsor, stroops_to_real
 from beam_pipeline.records.changes._extract import EntryChange, compacted_of_type
 from beam_pipeline.util.accounts import account_id_address
 from beam_pipeline.xdr.ledger import LedgerView
-
-SCHEMA = pa.schema(
-    [
-        pa.field("seller_id", pa.string(), nullable=False),
-        pa.field("offer_id", pa.int64(), nullable=False),
-        pa.field("selling_asset_type", pa.string(), nullable=False),
-        pa.field("selling_asset_code", pa.string(), nullable=False),
-        pa.field("selling_asset_issuer", pa.string(), nullable=False),
-        pa.field("selling_asset_id", pa.int64(), nullable=False),
-        pa.field("buying_asset_type", pa.string(), nullable=False),
-        pa.field("buying_asset_code", pa.string(), nullable=False),
-        pa.field("buying_asset_issuer", pa.string(), nullable=False),
-        pa.field("buying_asset_id", pa.int64(), nullable=False),
-        pa.field("amount", pa.float64(), nullable=False),
-        pa.field("pricen", pa.int64(), nullable=False),
-        pa.field("priced", pa.int64(), nullable=False),
-        pa.field("price", pa.float64(), nullable=False),
-        pa.field("flags", pa.int64(), nullable=False),
-        pa.field("last_modified_ledger", pa.int64(), nullable=False),
-        pa.field("ledger_entry_change", pa.int64(), nullable=False),
-        pa.field("deleted", pa.bool_(), nullable=False),
-        pa.field("sponsor", pa.string()),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
-    ]
-)
 
 
 def change_row(change: EntryChange, ledger: LedgerView) -> dict:
@@ -71,12 +43,3 @@ def change_row(change: EntryChange, ledger: LedgerView) -> dict:
 def transform(ledger: LedgerView) -> list[dict]:
     """One row per offer changed in the ledger (compacted)."""
     return [change_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.OFFER)]
-
-
-TABLE = Table(
-    name="offers",
-    schema=SCHEMA,
-    version=2,
-    transform=transform,
-    description="Offer entry changes per ledger (stellar-etl offers).",
-)

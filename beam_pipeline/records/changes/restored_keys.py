@@ -7,21 +7,8 @@ is, despite its name, the key's XDR (base64 on disk), exactly as stellar-etl fil
 
 from __future__ import annotations
 
-import pyarrow as pa
-
-from beam_pipeline.records.base import UTC_TS, Table, xdr_field
 from beam_pipeline.records.changes._extract import RESTORED, EntryChange, compacted_changes
 from beam_pipeline.xdr.ledger import LedgerView
-
-SCHEMA = pa.schema(
-    [
-        xdr_field("ledger_key_hash", nullable=False),
-        pa.field("ledger_entry_type", pa.string(), nullable=False),
-        pa.field("last_modified_ledger", pa.int64(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
-    ]
-)
 
 
 def go_entry_type_name(entry_type) -> str:
@@ -42,12 +29,3 @@ def change_row(change: EntryChange, ledger: LedgerView) -> dict:
 def transform(ledger: LedgerView) -> list[dict]:
     """One row per entry whose compacted change in the ledger is a restoration."""
     return [change_row(c, ledger) for c in compacted_changes(ledger) if c.change_type == RESTORED]
-
-
-TABLE = Table(
-    name="restored_keys",
-    schema=SCHEMA,
-    version=2,
-    transform=transform,
-    description="Ledger keys restored from the archive per ledger (stellar-etl restored_key).",
-)

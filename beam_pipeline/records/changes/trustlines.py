@@ -2,39 +2,13 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
 from stellar_sdk import StrKey, xdr
 
-from beam_pipeline.records.base import UTC_TS, Table, xdr_field
 from beam_pipeline.records.changes._common import GO_ASSET_TYPE_ENUM_NAMES, change_columns, sponsor, stroops_to_real
 from beam_pipeline.records.changes._extract import EntryChange, compacted_of_type
 from beam_pipeline.util.accounts import account_id_address
 from beam_pipeline.util.assets import asset_id, change_trust_asset_to_asset, extract_asset
 from beam_pipeline.xdr.ledger import LedgerView
-
-SCHEMA = pa.schema(
-    [
-        xdr_field("ledger_key", nullable=False),
-        pa.field("account_id", pa.string(), nullable=False),
-        pa.field("asset_code", pa.string(), nullable=False),
-        pa.field("asset_issuer", pa.string(), nullable=False),
-        pa.field("asset_type", pa.string(), nullable=False),
-        pa.field("asset_id", pa.int64(), nullable=False),
-        pa.field("balance", pa.float64(), nullable=False),
-        pa.field("trust_line_limit", pa.int64(), nullable=False),
-        pa.field("liquidity_pool_id", pa.string(), nullable=False),
-        pa.field("buying_liabilities", pa.float64(), nullable=False),
-        pa.field("selling_liabilities", pa.float64(), nullable=False),
-        pa.field("flags", pa.int64(), nullable=False),
-        pa.field("last_modified_ledger", pa.int64(), nullable=False),
-        pa.field("ledger_entry_change", pa.int64(), nullable=False),
-        pa.field("sponsor", pa.string()),
-        pa.field("deleted", pa.bool_(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
-        pa.field("liquidity_pool_id_strkey", pa.string(), nullable=False),
-    ]
-)
 
 
 def change_row(change: EntryChange, ledger: LedgerView) -> dict:
@@ -74,12 +48,3 @@ def change_row(change: EntryChange, ledger: LedgerView) -> dict:
 def transform(ledger: LedgerView) -> list[dict]:
     """One row per trustline changed in the ledger (compacted)."""
     return [change_row(c, ledger) for c in compacted_of_type(ledger, xdr.LedgerEntryType.TRUSTLINE)]
-
-
-TABLE = Table(
-    name="trustlines",
-    schema=SCHEMA,
-    version=2,
-    transform=transform,
-    description="Trustline entry changes per ledger (stellar-etl trust_lines).",
-)

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pyarrow as pa
 from stellar_sdk import xdr
 
-from beam_pipeline.records.base import UTC_TS, Row, Table
+from beam_pipeline.records.base import Row
 from beam_pipeline.records.effects import accounts, claimable, liquidity_pools, payments, soroban, trades, trust
 from beam_pipeline.records.effects._common import Effect, Effects, EffectType
 from beam_pipeline.records.effects.sponsorship import add_entry_sponsorship, add_signer_sponsorship
@@ -27,22 +26,7 @@ from beam_pipeline.records.operations import OpContext, OperationError, details_
 from beam_pipeline.util.toid import toid
 from beam_pipeline.xdr.ledger import LedgerView, TxView
 
-__all__ = ["SCHEMA", "TABLE", "EffectType", "operation_effects", "transaction_rows", "transform"]
-
-SCHEMA = pa.schema(
-    [
-        pa.field("address", pa.string(), nullable=False),
-        pa.field("address_muxed", pa.string()),
-        pa.field("operation_id", pa.int64(), nullable=False),
-        pa.field("type", pa.int64(), nullable=False),
-        pa.field("type_string", pa.string(), nullable=False),
-        pa.field("details", pa.string(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
-        pa.field("index", pa.int64(), nullable=False),
-        pa.field("id", pa.string(), nullable=False),
-    ]
-)
+__all__ = ["EffectType", "operation_effects", "transaction_rows", "transform"]
 
 _OT = xdr.OperationType
 
@@ -114,12 +98,3 @@ def transaction_rows(ledger: LedgerView, tx: TxView) -> list[Row]:
 def transform(ledger: LedgerView) -> list[Row]:
     """Every effect of every successful transaction of a ledger, in application order."""
     return [row for tx in ledger.transactions for row in transaction_rows(ledger, tx)]
-
-
-TABLE = Table(
-    name="effects",
-    schema=SCHEMA,
-    version=2,
-    transform=transform,
-    description="One row per effect of an operation on an account (stellar-etl history_effects).",
-)

@@ -14,10 +14,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-import pyarrow as pa
 from stellar_sdk import xdr
 
-from beam_pipeline.records.base import UTC_TS, Row, Table
+from beam_pipeline.records.base import Row
 from beam_pipeline.records.operations import (
     accounts,
     claimable,
@@ -41,8 +40,6 @@ from beam_pipeline.util.toid import toid
 from beam_pipeline.xdr.ledger import LedgerView, TxView
 
 __all__ = [
-    "SCHEMA",
-    "TABLE",
     "OpContext",
     "OperationError",
     "amount_string",
@@ -50,23 +47,6 @@ __all__ = [
     "operation_details",
     "transform",
 ]
-
-SCHEMA = pa.schema(
-    [
-        pa.field("source_account", pa.string(), nullable=False),
-        pa.field("source_account_muxed", pa.string()),
-        pa.field("type", pa.int64(), nullable=False),
-        pa.field("type_string", pa.string(), nullable=False),
-        pa.field("details", pa.string(), nullable=False),
-        pa.field("transaction_id", pa.int64(), nullable=False),
-        pa.field("id", pa.int64(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("operation_result_code", pa.string(), nullable=False),
-        pa.field("operation_trace_code", pa.string(), nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
-        pa.field("details_json", pa.string(), nullable=False),
-    ]
-)
 
 DetailsBuilder = Callable[[OpContext], Details]
 
@@ -160,12 +140,3 @@ def operation_row(ledger: LedgerView, tx: TxView, index: int) -> Row:
 def transform(ledger: LedgerView) -> list[Row]:
     """Every operation of every applied transaction (failed ones included), in application order."""
     return [operation_row(ledger, tx, index) for tx in ledger.transactions for index in range(len(tx.operations))]
-
-
-TABLE = Table(
-    name="operations",
-    schema=SCHEMA,
-    version=2,
-    transform=transform,
-    description="One row per operation with its type-specific details (stellar-etl history_operations).",
-)

@@ -26,37 +26,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pyarrow as pa
 from stellar_sdk import StrKey
 
-from beam_pipeline.records.base import UTC_TS, Row, Table
+from beam_pipeline.records.base import Row
 from beam_pipeline.records.token_transfers.event import TokenEvent, TokenTransferError, TxContext
 from beam_pipeline.records.token_transfers.transaction import transaction_events
 from beam_pipeline.util.assets import extract_asset
 from beam_pipeline.util.toid import toid
 from beam_pipeline.xdr.ledger import LedgerView
-
-SCHEMA = pa.schema(
-    [
-        pa.field("transaction_hash", pa.string(), nullable=False),
-        pa.field("transaction_id", pa.int64(), nullable=False),
-        pa.field("operation_id", pa.int64(), nullable=True),  # null for fee events
-        pa.field("event_topic", pa.string(), nullable=False),  # fee, transfer, mint, burn or clawback
-        pa.field("from", pa.string(), nullable=True),
-        pa.field("to", pa.string(), nullable=True),
-        pa.field("asset", pa.string(), nullable=False),
-        pa.field("asset_type", pa.string(), nullable=False),
-        pa.field("asset_code", pa.string(), nullable=True),
-        pa.field("asset_issuer", pa.string(), nullable=True),
-        pa.field("amount", pa.float64(), nullable=False),
-        pa.field("amount_raw", pa.string(), nullable=False),  # exact, up to i128 for contract tokens
-        pa.field("contract_id", pa.string(), nullable=False),
-        pa.field("ledger_sequence", pa.int64(), nullable=False),
-        pa.field("closed_at", UTC_TS, nullable=False),
-        pa.field("to_muxed", pa.string(), nullable=True),
-        pa.field("to_muxed_id", pa.string(), nullable=True),  # a uint64 as decimal text, as stellar-etl
-    ]
-)
 
 # Protocol 23 moved Soroban fee refunds after every operation of the ledger (CAP-67).
 _REFUNDS_LAST_FROM_PROTOCOL = 23
@@ -138,12 +115,3 @@ def transform(ledger: LedgerView) -> list[Row]:
     closed_at = ledger.closed_at
     events = ledger_events(ledger)
     return [event_row(e, sequence, order, tx_hash, closed_at) for order, tx_hash, e in events]
-
-
-TABLE = Table(
-    name="token_transfers",
-    schema=SCHEMA,
-    version=2,
-    transform=transform,
-    description="Every movement of value (fees, transfers, mints, burns, clawbacks), as stellar-etl's CAP-67 export.",
-)

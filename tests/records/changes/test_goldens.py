@@ -29,6 +29,7 @@ from beam_pipeline.records.changes import (
     ttl,
 )
 from beam_pipeline.records.changes._extract import REMOVED, RESTORED, EntryChange
+from beam_pipeline.records.tables.config_settings import SCALARS, SCALARS_2, SCALARS_3
 from beam_pipeline.util.assets import asset_contract_id, pool_id_from_params
 from beam_pipeline.xdr.ledger import ledger_key
 from tests.records._load import load_golden
@@ -342,7 +343,7 @@ def _config_entry(golden: dict) -> xdr.ConfigSettingEntry:
     """The config entry a golden row flattens, rebuilt arm by arm from the row's columns."""
     cid = xdr.ConfigSettingID(golden["config_setting_id"])
     arms: dict[str, dict[str, int]] = {}
-    for name, _, arm, field in (*config_settings._SCALARS, *config_settings._SCALARS_2, *config_settings._SCALARS_3):
+    for name, _, arm, field in (*SCALARS, *SCALARS_2, *SCALARS_3):
         if arm:
             arms.setdefault(arm, {})[field or ""] = golden[name]
     kwargs = {}
@@ -406,7 +407,7 @@ def test_config_setting_rows_match_golden(golden: dict) -> None:
     """A round trip: the row's columns rebuild the entry (through the XDR arm of its id) and back.
 
     The id -> arm relation and every list/JSON column are checked independently; the column ->
-    field mapping is `_SCALARS` itself, so for scalars this checks aliases agree and other arms stay 0.
+    field mapping is `SCALARS` itself, so for scalars this checks aliases agree and other arms stay 0.
     """
     data = xdr.LedgerEntryData(xdr.LedgerEntryType.CONFIG_SETTING, config_setting=_config_entry(golden))
     row = config_settings.change_row(_change(golden, data), _ledger(golden))
