@@ -15,8 +15,10 @@ unless STELLAR_ARCHIVE_NATIVE=0 says the run is meant to be pure Python.
 from __future__ import annotations
 
 import functools
+import gc
 import random
 import struct
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -460,6 +462,30 @@ def test_a_far_future_close_time_fails_the_soroban_change_tables_alike(monkeypat
     assert n_rows == p_rows
     assert n_raised is not None and n_raised.ledger == bad and str(n_raised) == str(p_raised)
     assert f"table {table}: ValueError: year 10000 is out of range" in str(n_raised)
+
+
+# --- the decoded blob and its bytes ----------------------------------------------------------------
+
+
+def test_a_decoded_blob_references_its_bytes_instead_of_copying_them(shared_ledgers):
+    """The raw XDR columns are read from the caller's bytes object, which the Blob keeps alive (no second copy)."""
+    def raw_columns(blob) -> list:
+        schema, array, _, error = blob.rows("transactions", list(range(len(blob.sequences()))), TESTNET, True)
+        assert error is None
+        return pa.record_batch(_Capsules(schema, array)).to_pylist()
+
+    data = bytes(bytearray(_testnet_blob().data))  # an object only this test holds
+    held = sys.getrefcount(data)
+    blob = _native.decode(data, "batch")
+    assert sys.getrefcount(data) == held + 1  # the Blob's reference
+    temporary = _native.decode(bytes(bytearray(data)), "batch")  # kept alive by the Blob alone
+    gc.collect()
+    noise = [bytes([i % 251]) * 4096 for i in range(2048)]  # reuse freed memory, if any was freed
+    want = raw_columns(blob)
+    assert want and raw_columns(temporary) == want and noise
+    del blob
+    gc.collect()
+    assert sys.getrefcount(data) == held
 
 
 # --- arbitrary bytes: errors, never a crash ------------------------------------------------------
