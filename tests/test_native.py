@@ -546,28 +546,6 @@ def _with_huge_state_size(seq: int) -> LedgerBlob:
     return LedgerBlob("p25-three", BATCH, data, first, last, first, last)
 
 
-@pytest.mark.parametrize("on_error", ["fail", "dead_letter"])
-def test_a_uint64_beyond_int64_fails_its_ledger_naming_table_column_and_ledger_on_both_paths(
-    monkeypatch, on_error, shared_ledgers
-):
-    assert "ledgers" in NATIVE_TABLES  # the core builds the column as int64, converting the XDR uint64 checked
-    first = _p25_blobs()[0].first
-    bad = first + 1
-    blob = _with_huge_state_size(bad)
-    python = _failures(monkeypatch, "0", blob, on_error, passphrase=NETWORKS["standalone"])
-    fast = _failures(monkeypatch, "1", blob, on_error, passphrase=NETWORKS["standalone"])
-    rows, dead, raised = fast
-    assert rows.get("ledgers") == python[0].get("ledgers") == 1  # the ledger before keeps its row
-    want = (f"ledger {bad} (p25-three): table ledgers: IntegerRangeError: column total_byte_size_of_bucket_list: "
-            "value 18446744073709551615 does not fit the stored type int64")
-    if on_error == "fail":
-        assert raised is not None and raised.ledger == bad and str(raised).startswith(want), str(raised)
-        assert str(raised) == str(python[2])
-    else:
-        assert raised is None and len(dead) == 1 and dead[0] == python[1][0]
-        assert (dead[0].ledger, dead[0].error_class) == (bad, "LedgerError") and want in dead[0].message
-
-
 def _edited(blob: LedgerBlob, seq: int, edit) -> LedgerBlob:
     """The blob with `edit(body)` applied to ledger `seq`'s LedgerCloseMeta body."""
     batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
@@ -608,31 +586,43 @@ def _huge_state_size_window(body) -> None:
     body.upgrades_processing.append(xdr.UpgradeEntryMeta(upgrade, xdr.LedgerEntryChanges(changes)))
 
 
-@pytest.mark.parametrize("on_error", ["fail", "dead_letter"])
-@pytest.mark.parametrize("table,column,value,edit", [
-    ("transactions", "min_account_sequence_age", 2**64 - 1, _huge_min_seq_age),
-    ("config_settings", "bucket_list_size_window", 2**64 - 1, _huge_state_size_window),  # the first such value
-])
-def test_every_uint64_column_refuses_a_value_past_int64_alike_on_both_paths(
-    monkeypatch, on_error, table, column, value, edit, shared_ledgers
-):
-    """The XDR uint64 columns the core converts to int64 itself (native/src/ints.rs), one ledger refused on both
-    paths with the same words: the ledger before it keeps its rows, the ledger itself has none."""
+def _p25_case() -> tuple[LedgerBlob, int, str]:
+    bad = _p25_blobs()[0].first + 1
+    return _with_huge_state_size(bad), bad, NETWORKS["standalone"]
+
+
+def _testnet_case(edit) -> tuple[LedgerBlob, int, str]:
     blob = _testnet_blob()
     bad = _first_ledger_with_transactions(blob)
-    damaged = _edited(blob, bad, edit)
-    python = _failures(monkeypatch, "0", damaged, on_error, (table, "ledgers"))
-    fast = _failures(monkeypatch, "1", damaged, on_error, (table, "ledgers"))
+    return _edited(blob, bad, edit), bad, TESTNET
+
+
+@pytest.mark.parametrize("on_error", ["fail", "dead_letter"])
+@pytest.mark.parametrize("table,column,case", [
+    ("ledgers", "total_byte_size_of_bucket_list", _p25_case),  # both size columns hold it: the first names it
+    ("transactions", "min_account_sequence_age", functools.partial(_testnet_case, _huge_min_seq_age)),
+    ("config_settings", "bucket_list_size_window", functools.partial(_testnet_case, _huge_state_size_window)),
+])
+def test_a_uint64_beyond_int64_fails_its_ledger_naming_table_column_and_ledger_on_both_paths(
+    monkeypatch, on_error, table, column, case, shared_ledgers
+):
+    """Each XDR uint64 column (the core converts them to int64 itself, native/src/ints.rs) refuses 2^64 - 1 with
+    the same words and ledger on both paths (accounts' sequence_time: the change-table test above); the ledgers
+    before it keep their rows, it has none."""
+    assert table in NATIVE_TABLES
+    blob, bad, passphrase = case()
+    python = _failures(monkeypatch, "0", blob, on_error, passphrase=passphrase)
+    fast = _failures(monkeypatch, "1", blob, on_error, passphrase=passphrase)
     rows, dead, raised = fast
-    assert rows == python[0] and rows.get("ledgers") == bad - blob.first
-    want = (f"ledger {bad} ({blob.origin}): table {table}: IntegerRangeError: column {column}: value {value} "
-            "does not fit the stored type int64")
+    assert rows == python[0] and rows.get("ledgers") == bad - blob.first > 0
+    want = (f"ledger {bad} ({blob.origin}): table {table}: IntegerRangeError: column {column}: "
+            "value 18446744073709551615 does not fit the stored type int64")
     if on_error == "fail":
         assert raised is not None and raised.ledger == bad and str(raised).startswith(want), str(raised)
         assert str(raised) == str(python[2])
     else:
         assert raised is None and len(dead) == 1 and dead[0] == python[1][0]
-        assert dead[0].ledger == bad and want in dead[0].message
+        assert (dead[0].ledger, dead[0].error_class) == (bad, "LedgerError") and want in dead[0].message
 
 
 # --- the core builds every column in its stored type: nothing is cast on the Python side ------------------
