@@ -137,7 +137,7 @@ mod tests {
         assert_eq!(u.get(1, u64::MAX), 0); // noted, never stored: finish fails
         assert_eq!(u.get(0, 1 << 63), 0); // an earlier column wins
         u.get(0, u64::MAX); // a later value of the same column does not
-        let e = u.finish().err().expect("out of range");
+        let e = u.finish().expect_err("out of range");
         assert_eq!(e.class, "IntegerRangeError");
         assert_eq!(
             e.message,
