@@ -82,7 +82,10 @@ class NativeCore:
         return cls(mine, network_passphrase, xdr_encoding) if mine else None
 
     def decode(self, data: bytes, kind: str):
-        """The decoded blob (kept on the Rust side); raises `NativeError` (a ValueError) for malformed XDR."""
+        """The decoded blob (kept on the Rust side, with a reference to `data`, not a copy of it).
+
+        Raises `NativeError` (a ValueError) for malformed XDR.
+        """
         return core().decode(data, kind)
 
     def batch(self, blob, table: str, positions: list[int], schema: pa.Schema) -> NativeBatch:
