@@ -19,9 +19,6 @@ from collections.abc import Sequence
 from types import ModuleType
 
 import pyarrow as pa
-import pyarrow.compute as pc
-
-from beam_pipeline.records.base import IntegerRangeError, first_out_of_range, integer_range_error
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +82,17 @@ class NativeCore:
         return cls(mine, network_passphrase, xdr_encoding) if mine else None
 
     def decode(self, data: bytes, kind: str):
-        """The decoded blob (kept on the Rust side); raises `NativeError` (a ValueError) for malformed XDR."""
+        """The decoded blob (kept on the Rust side, with a reference to `data`, not a copy of it).
+
+        Raises `NativeError` (a ValueError) for malformed XDR.
+        """
         return core().decode(data, kind)
 
     def batch(self, blob, table: str, positions: list[int], schema: pa.Schema) -> NativeBatch:
-        """`table`'s rows of the ledgers at `positions` of `blob`, with the columns' names and types of `schema`.
+        """`table`'s rows of the ledgers at `positions` of `blob`, under `schema`'s names, nullability and metadata.
 
-        `schema` is the table's schema as stored, without the run metadata columns. The core's columns must
-        have its types, but for integer widths and signs: it builds the XDR's types (uint32, uint64, ...) and
-        they are cast here, checked, to the stored int64 (`conform`).
+        `schema` is the table's schema as stored, without the run metadata columns. The core builds every
+        column in its stored type (`conform` checks it).
         """
         schema_capsule, array_capsule, offsets, error = blob.rows(table, positions, self._passphrase, self._binary)
         columns = pa.record_batch(_ArrowCapsules(schema_capsule, array_capsule))
@@ -102,48 +101,17 @@ class NativeCore:
 
 def conform(columns: pa.RecordBatch, offsets: list[int], error: tuple[int, str, str] | None,
             schema: pa.Schema) -> NativeBatch:
-    """The core's batch with `schema`'s types; a value out of range fails its ledger, as on the Python path.
+    """The core's batch under `schema`'s names, nullability and metadata; a column of another type is refused.
 
-    Integer columns are cast with overflow checks (never wrapped): the first ledger holding a value its
-    column cannot store becomes the batch's error (`IntegerRangeError`, worded as the Python path words
-    it), and the batch keeps the rows of the ledgers before it. Any other type difference is refused.
+    The core builds each column in its stored type, int64 for every integer column (native/src/ints.rs): an
+    XDR uint64 of 2^63 or more has already failed its ledger there with the `IntegerRangeError` the Python path
+    raises. Nothing is cast here, on the hot path: a type difference is the core's bug, a TypeError naming the
+    column (tests/test_native.py checks every table's types on every data store).
     """
-    try:
-        return NativeBatch(_cast(columns, schema), offsets, error)
-    except IntegerRangeError as whole:
-        for i in range(len(offsets) - 1):
-            try:
-                _cast(columns.slice(offsets[i], offsets[i + 1] - offsets[i]), schema)
-            except IntegerRangeError as e:
-                batch = _cast(columns.slice(0, offsets[i]), schema)
-                return NativeBatch(batch, offsets[: i + 1], (i, type(e).__name__, str(e)))
-        raise whole  # rows outside every ledger's offsets: the core's batch itself is at fault
-
-
-def _cast(columns: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    arrays = []
     for array, f in zip(columns.columns, schema, strict=True):
         if not array.type.equals(f.type):
-            array = _cast_integers(array, f)
-        arrays.append(array)
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-def _cast_integers(array: pa.Array, f: pa.Field) -> pa.Array:
-    """An integer (or list of integer) column in the stored integer type; any other difference is a TypeError."""
-    listed = pa.types.is_list(array.type) and pa.types.is_list(f.type)
-    source, target = (array.type.value_type, f.type.value_type) if listed else (array.type, f.type)
-    if not (pa.types.is_integer(source) and pa.types.is_integer(target)):
-        raise TypeError(f"column {f.name}: the native core built {array.type}, the table stores {f.type}")
-    values = array.flatten() if listed else array  # a slice's own values (a list cast checks the whole child)
-    try:
-        cast = values.cast(target, safe=True)
-    except pa.ArrowInvalid as e:
-        raise integer_range_error(f.name, first_out_of_range(values.to_pylist(), target), target) from e
-    if not listed:
-        return cast
-    offsets = pc.subtract(array.offsets, array.offsets[0])
-    return pa.ListArray.from_arrays(offsets, cast, type=f.type, mask=array.is_null() if array.null_count else None)
+            raise TypeError(f"column {f.name}: the native core built {array.type}, the table stores {f.type}")
+    return NativeBatch(pa.RecordBatch.from_arrays(columns.columns, schema=schema), offsets, error)
 
 
 class _ArrowCapsules:

@@ -15,20 +15,22 @@ unless STELLAR_ARCHIVE_NATIVE=0 says the run is meant to be pure Python.
 from __future__ import annotations
 
 import functools
+import gc
 import random
 import struct
+import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 import zstandard
-from stellar_sdk import xdr
+from stellar_sdk import TransactionEnvelope, xdr
 
 from beam_pipeline import native
 from beam_pipeline.config import NETWORKS
 from beam_pipeline.decode import DecodeSettings, LedgerError, _DecodeToRowsFn
 from beam_pipeline.handoff import DeadLetter, TableChunk, chunk_to_batch
-from beam_pipeline.records import table_names
+from beam_pipeline.records import get_table, table_names
 from beam_pipeline.sample import write_sample_datastore
 from beam_pipeline.sinks.partitioning import file_group
 from beam_pipeline.sources import sep54
@@ -296,13 +298,28 @@ def _last_update_of(body, account_id: xdr.AccountID) -> xdr.LedgerEntry:
     return last
 
 
+def _set_seq_time(account: xdr.AccountEntry, seq_time: int) -> None:
+    """The account's sequence time (AccountEntry ext v3), with the v1 and v2 extensions it sits in if missing."""
+    if account.ext.v == 0:
+        v1 = xdr.AccountEntryExtensionV1(xdr.Liabilities(xdr.Int64(0), xdr.Int64(0)), xdr.AccountEntryExtensionV1Ext(0))
+        account.ext = xdr.AccountEntryExt(1, v1=v1)
+    v1 = account.ext.v1
+    if v1.ext.v == 0:
+        sponsors = [xdr.SponsorshipDescriptor(None) for _ in account.signers]
+        v2 = xdr.AccountEntryExtensionV2(xdr.Uint32(0), xdr.Uint32(0), sponsors, xdr.AccountEntryExtensionV2Ext(0))
+        v1.ext = xdr.AccountEntryExtensionV1Ext(2, v2=v2)
+    v3 = xdr.AccountEntryExtensionV3(xdr.ExtensionPoint(0), xdr.Uint32(0), xdr.TimePoint(xdr.Uint64(seq_time)))
+    v1.ext.v2.ext = xdr.AccountEntryExtensionV2Ext(3, v3=v3)
+
+
 def _with_ledger_damaged(blob: LedgerBlob, seq: int, damage: str) -> LedgerBlob:
     """The blob with ledger `seq` (the fee changes of its first transaction, or its header) broken as `damage` says.
 
     "unpaired": its STATE entry dropped, so its UPDATED entry has no pre-state (the reader's rule);
     "created_twice": its UPDATED entry also appended as CREATED (the compactor's rule);
     "huge_weight": a signer of weight 2^32 - 1 added to the account (the largest uint32, which int64 holds);
-    "far_future": the ledger closed in the year 10000 (past Python's datetime, which the rows' closed_at is).
+    "far_future": the ledger closed in the year 10000 (past Python's datetime, which the rows' closed_at is);
+    "huge_seq_time": the account's sequence time (an XDR uint64, AccountEntry ext v3) set to 2^64 - 1.
     """
     batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
     for lcm in batch.ledger_close_metas:
@@ -314,6 +331,8 @@ def _with_ledger_damaged(blob: LedgerBlob, seq: int, damage: str) -> LedgerBlob:
         assert kinds[:2] == ["LEDGER_ENTRY_STATE", "LEDGER_ENTRY_UPDATED"]
         if damage == "far_future":
             body.ledger_header.header.scp_value.close_time = xdr.TimePoint(xdr.Uint64(253402300800))
+        elif damage == "huge_seq_time":
+            _set_seq_time(_last_update_of(body, changes[1].updated.data.account.account_id).data.account, 2**64 - 1)
         elif damage == "unpaired":
             del changes[0]
         elif damage == "huge_weight":  # on the account's last state in the ledger, the one compaction keeps
@@ -335,6 +354,8 @@ def _with_ledger_damaged(blob: LedgerBlob, seq: int, damage: str) -> LedgerBlob:
         ("unpaired", ": LEDGER_ENTRY_UPDATED change #0 in fee is not preceded by its state"),
         ("created_twice", "table accounts: LedgerChangeError: ledger {bad}: cannot create an entry that already"),
         ("far_future", "table accounts: ValueError: year 10000 is out of range"),
+        ("huge_seq_time", "table accounts: IntegerRangeError: column sequence_time: value 18446744073709551615 "
+                          "does not fit the stored type int64 (integer columns are int64; see docs/tables.md"),
     ],
 )
 def test_broken_entry_changes_fail_the_change_tables_the_same_way(monkeypatch, damage, words, shared_ledgers):
@@ -443,6 +464,30 @@ def test_a_far_future_close_time_fails_the_soroban_change_tables_alike(monkeypat
     assert f"table {table}: ValueError: year 10000 is out of range" in str(n_raised)
 
 
+# --- the decoded blob and its bytes ----------------------------------------------------------------
+
+
+def test_a_decoded_blob_references_its_bytes_instead_of_copying_them(shared_ledgers):
+    """The raw XDR columns are read from the caller's bytes object, which the Blob keeps alive (no second copy)."""
+    def raw_columns(blob) -> list:
+        schema, array, _, error = blob.rows("transactions", list(range(len(blob.sequences()))), TESTNET, True)
+        assert error is None
+        return pa.record_batch(_Capsules(schema, array)).to_pylist()
+
+    data = bytes(bytearray(_testnet_blob().data))  # an object only this test holds
+    held = sys.getrefcount(data)
+    blob = _native.decode(data, "batch")
+    assert sys.getrefcount(data) == held + 1  # the Blob's reference
+    temporary = _native.decode(bytes(bytearray(data)), "batch")  # kept alive by the Blob alone
+    gc.collect()
+    noise = [bytes([i % 251]) * 4096 for i in range(2048)]  # reuse freed memory, if any was freed
+    want = raw_columns(blob)
+    assert want and raw_columns(temporary) == want and noise
+    del blob
+    gc.collect()
+    assert sys.getrefcount(data) == held
+
+
 # --- arbitrary bytes: errors, never a crash ------------------------------------------------------
 
 FUZZ_CASES = 400
@@ -501,19 +546,76 @@ def _with_huge_state_size(seq: int) -> LedgerBlob:
     return LedgerBlob("p25-three", BATCH, data, first, last, first, last)
 
 
+def _edited(blob: LedgerBlob, seq: int, edit) -> LedgerBlob:
+    """The blob with `edit(body)` applied to ledger `seq`'s LedgerCloseMeta body."""
+    batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
+    for lcm in batch.ledger_close_metas:
+        body = lcm.v0 or lcm.v1 or lcm.v2
+        if body.ledger_header.header.ledger_seq.uint32 == seq:
+            edit(body)
+    return blob._replace(data=batch.to_xdr_bytes())
+
+
+def _huge_min_seq_age(body) -> None:
+    """The ledger's first transaction given preconditions v2 with a min_seq_age of 2^64 - 1 (an XDR uint64); its
+    result pair's hash follows the envelope's new hash, which pairs them on both paths."""
+    envelope = body.tx_set.txs[0]
+    old = TransactionEnvelope.from_xdr_object(envelope, TESTNET).hash()
+    tx = envelope.v1.tx
+    v2 = xdr.PreconditionsV2(tx.cond.time_bounds, None, None, xdr.Duration(xdr.Uint64(2**64 - 1)), xdr.Uint32(0), [])
+    tx.cond = xdr.Preconditions(xdr.PreconditionType.PRECOND_V2, v2=v2)
+    new = TransactionEnvelope.from_xdr_object(envelope, TESTNET).hash()
+    (pair,) = [tp.result for tp in body.tx_processing if tp.result.transaction_hash.hash == old]
+    pair.transaction_hash = xdr.Hash(new)
+
+
+def _huge_state_size_window(body) -> None:
+    """An upgrade of the ledger setting the live Soroban state size window to [1, 2^64 - 1, 2^63] (XDR uint64s)."""
+    def setting(sizes: list[int]) -> xdr.LedgerEntry:
+        entry = xdr.ConfigSettingEntry(
+            xdr.ConfigSettingID.CONFIG_SETTING_LIVE_SOROBAN_STATE_SIZE_WINDOW,
+            live_soroban_state_size_window=[xdr.Uint64(n) for n in sizes],
+        )
+        data = xdr.LedgerEntryData(xdr.LedgerEntryType.CONFIG_SETTING, config_setting=entry)
+        return xdr.LedgerEntry(body.ledger_header.header.ledger_seq, data, xdr.LedgerEntryExt(0))
+
+    t = xdr.LedgerEntryChangeType
+    changes = [xdr.LedgerEntryChange(t.LEDGER_ENTRY_STATE, state=setting([1])),
+               xdr.LedgerEntryChange(t.LEDGER_ENTRY_UPDATED, updated=setting([1, 2**64 - 1, 2**63]))]
+    upgrade = xdr.LedgerUpgrade(xdr.LedgerUpgradeType.LEDGER_UPGRADE_BASE_FEE, new_base_fee=xdr.Uint32(100))
+    body.upgrades_processing.append(xdr.UpgradeEntryMeta(upgrade, xdr.LedgerEntryChanges(changes)))
+
+
+def _p25_case() -> tuple[LedgerBlob, int, str]:
+    bad = _p25_blobs()[0].first + 1
+    return _with_huge_state_size(bad), bad, NETWORKS["standalone"]
+
+
+def _testnet_case(edit) -> tuple[LedgerBlob, int, str]:
+    blob = _testnet_blob()
+    bad = _first_ledger_with_transactions(blob)
+    return _edited(blob, bad, edit), bad, TESTNET
+
+
 @pytest.mark.parametrize("on_error", ["fail", "dead_letter"])
+@pytest.mark.parametrize("table,column,case", [
+    ("ledgers", "total_byte_size_of_bucket_list", _p25_case),  # both size columns hold it: the first names it
+    ("transactions", "min_account_sequence_age", functools.partial(_testnet_case, _huge_min_seq_age)),
+    ("config_settings", "bucket_list_size_window", functools.partial(_testnet_case, _huge_state_size_window)),
+])
 def test_a_uint64_beyond_int64_fails_its_ledger_naming_table_column_and_ledger_on_both_paths(
-    monkeypatch, on_error, shared_ledgers
+    monkeypatch, on_error, table, column, case, shared_ledgers
 ):
-    assert "ledgers" in NATIVE_TABLES  # the core builds the column as uint64; the cast to int64 is checked
-    first = _p25_blobs()[0].first
-    bad = first + 1
-    blob = _with_huge_state_size(bad)
-    python = _failures(monkeypatch, "0", blob, on_error, passphrase=NETWORKS["standalone"])
-    fast = _failures(monkeypatch, "1", blob, on_error, passphrase=NETWORKS["standalone"])
+    """Each XDR uint64 column (the core converts them to int64 itself, native/src/ints.rs) refuses 2^64 - 1 with
+    the same words and ledger on both paths (accounts' sequence_time: the change-table test above); the ledgers
+    before it keep their rows, it has none."""
+    assert table in NATIVE_TABLES
+    blob, bad, passphrase = case()
+    python = _failures(monkeypatch, "0", blob, on_error, passphrase=passphrase)
+    fast = _failures(monkeypatch, "1", blob, on_error, passphrase=passphrase)
     rows, dead, raised = fast
-    assert rows.get("ledgers") == python[0].get("ledgers") == 1  # the ledger before keeps its row
-    want = (f"ledger {bad} (p25-three): table ledgers: IntegerRangeError: column total_byte_size_of_bucket_list: "
+    assert rows == python[0] and rows.get("ledgers") == bad - blob.first > 0
+    want = (f"ledger {bad} ({blob.origin}): table {table}: IntegerRangeError: column {column}: "
             "value 18446744073709551615 does not fit the stored type int64")
     if on_error == "fail":
         assert raised is not None and raised.ledger == bad and str(raised).startswith(want), str(raised)
@@ -521,3 +623,41 @@ def test_a_uint64_beyond_int64_fails_its_ledger_naming_table_column_and_ledger_o
     else:
         assert raised is None and len(dead) == 1 and dead[0] == python[1][0]
         assert (dead[0].ledger, dead[0].error_class) == (bad, "LedgerError") and want in dead[0].message
+
+
+# --- the core builds every column in its stored type: nothing is cast on the Python side ------------------
+
+
+def test_the_core_builds_every_table_in_its_stored_types_on_every_store(shared_ledgers):
+    """native.conform refuses a type difference (TypeError) rather than casting: this names every column a change
+    to the core would leave for a cast, per table and encoding, on a blob of every store and the synthetic one."""
+    assert len(NATIVE_TABLES) == len(table_names()) == 20
+    blobs = [(SYNTHETIC_PASSPHRASE, config_and_code_blob())]
+    for store in _stores():
+        root = DATASTORES / store
+        passphrase = sep54.parse_manifest((root / ".config.json").read_text(), store).network_passphrase
+        blobs.append((passphrase, _blobs(root)[0]))
+    wrong = set()
+    for passphrase, blob in blobs:
+        decoded = _native.decode(blob.data, "batch")
+        positions = list(range(len(decoded.sequences())))
+        for table in NATIVE_TABLES:
+            for encoding in ("binary", "base64"):
+                schema, array, _, error = decoded.rows(table, positions, passphrase, encoding == "binary")
+                assert error is None, (blob.origin, table, error)
+                built = pa.record_batch(_Capsules(schema, array)).schema
+                stored = get_table(table).storage_schema(encoding)
+                assert len(built) == len(stored), (table, encoding)
+                wrong |= {(table, encoding, f.name, str(b.type), str(f.type))
+                          for b, f in zip(built, stored, strict=True) if not b.type.equals(f.type)}
+    assert not wrong, sorted(wrong)
+
+
+class _Capsules:
+    """The core's (schema, array) PyCapsules as an object pyarrow imports (the Arrow PyCapsule interface)."""
+
+    def __init__(self, schema, array):
+        self._capsules = (schema, array)
+
+    def __arrow_c_array__(self, requested_schema=None):
+        return self._capsules

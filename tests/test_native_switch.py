@@ -7,6 +7,7 @@ failed to import), so these run the same with and without a built core.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import pyarrow as pa
@@ -14,7 +15,6 @@ import pytest
 
 from beam_pipeline import native
 from beam_pipeline.config import NETWORKS
-from beam_pipeline.records.base import IntegerRangeError, columns_to_batch
 
 
 @pytest.fixture
@@ -88,40 +88,30 @@ def test_the_decode_step_builds_every_table_in_python_without_the_core(without_c
     assert rows["ledgers"] == blob.last - blob.first + 1 and rows["transactions"] > 0
 
 
-# --- the core's XDR-typed integer columns, cast to the stored int64 (native.conform) ---------------------
+# --- the core's batch under the stored schema (native.conform): the core builds the stored types ------------
 
-INT64_SCHEMA = pa.schema([("sequence", pa.int64()), ("sizes", pa.list_(pa.int64()))])
-
-
-def _core_batch(values: list[int], sizes: list[list[int] | None]) -> pa.RecordBatch:
-    """A batch as the core builds it: the XDR's uint32 and list<uint64> columns."""
-    return pa.record_batch([pa.array(values, pa.uint32()), pa.array(sizes, pa.list_(pa.uint64()))],
-                           names=["sequence", "sizes"])
+STORED = pa.schema([pa.field("sequence", pa.int64(), nullable=False, metadata={b"k": b"v"}),
+                    ("sizes", pa.list_(pa.int64()))], metadata={b"table": b"t"})
 
 
-def test_conform_casts_to_the_stored_types_and_keeps_offsets_and_errors():
-    core = _core_batch([7, 8, 9], [[1], None, [2**63 - 1, 0]])
-    got = native.conform(core, [0, 1, 3], (2, "LedgerTransformError", "later"), INT64_SCHEMA)
-    assert got.batch.schema.equals(INT64_SCHEMA) and got.batch.to_pydict() == core.to_pydict()
+def test_conform_puts_the_stored_names_and_metadata_on_the_core_columns_and_keeps_offsets_and_errors():
+    core = pa.record_batch([pa.array([7, 8, 9]), pa.array([[1], None, [2**63 - 1, 0]])], names=["c0", "c1"])
+    got = native.conform(core, [0, 1, 3], (2, "LedgerTransformError", "later"), STORED)
+    assert got.batch.schema.equals(STORED, check_metadata=True)
+    assert got.batch.to_pydict() == {"sequence": [7, 8, 9], "sizes": [[1], None, [2**63 - 1, 0]]}
     assert (got.offsets, got.error) == ([0, 1, 3], (2, "LedgerTransformError", "later"))
 
 
-@pytest.mark.parametrize("at", [0, 1, 2])
-def test_conform_fails_the_first_ledger_with_a_value_beyond_int64_as_the_python_path_words_it(at):
-    sizes = [[1], [2, 3], [4], [5]]
-    sizes[at + 1 if at else 0] = [6, 2**64 - 1]  # ledger `at`'s last row (ledger 1 holds rows 1 and 2)
-    core = _core_batch([1, 2, 3, 4], sizes)
-    offsets = [0, 1, 3, 4]
-    got = native.conform(core, offsets, None, INT64_SCHEMA)
-    assert got.error[:2] == (at, "IntegerRangeError") and got.offsets == offsets[: at + 1]
-    assert got.batch.to_pydict() == core.slice(0, offsets[at]).to_pydict()  # the rows of the ledgers before
-    with pytest.raises(IntegerRangeError) as python:
-        columns_to_batch({"sequence": [1], "sizes": [[6, 2**64 - 1]]}, INT64_SCHEMA)
-    assert got.error[2] == str(python.value)
-    assert "column sizes: value 18446744073709551615 does not fit the stored type int64" in str(python.value)
-
-
-def test_conform_refuses_a_type_difference_other_than_integer_width():
-    core = pa.record_batch([pa.array(["1"]), pa.array([[1]], pa.list_(pa.uint64()))], names=["sequence", "sizes"])
-    with pytest.raises(TypeError, match="column sequence: the native core built string, the table stores int64"):
-        native.conform(core, [0, 1], None, INT64_SCHEMA)
+@pytest.mark.parametrize("column,built", [
+    (0, pa.array([1], pa.uint32())),  # an XDR width the core must not leave for a cast here
+    (0, pa.array(["1"])),
+    (1, pa.array([[1]], pa.list_(pa.uint64()))),
+])
+def test_conform_refuses_any_type_difference_naming_the_column(column, built):
+    arrays = [pa.array([1]), pa.array([[1]])]
+    arrays[column] = built
+    core = pa.record_batch(arrays, names=["c0", "c1"])
+    name, stored = STORED.field(column).name, STORED.field(column).type
+    want = f"column {name}: the native core built {built.type}, the table stores {stored}"
+    with pytest.raises(TypeError, match=re.escape(want)):
+        native.conform(core, [0, 1], None, STORED)

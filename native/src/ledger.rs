@@ -22,13 +22,15 @@ pub enum Kind {
     Ledger,
 }
 
-/// The ledgers of one blob, with the batch's own range, the blob's bytes and where each ledger's
-/// transactions lie in them (`spans.rs`: raw XDR columns and envelope hashes need no re-encoding).
+/// The ledgers of one blob, with the batch's own range and where each ledger's transactions lie in the blob's
+/// bytes (`spans.rs`: raw XDR columns and envelope hashes need no re-encoding).
+///
+/// The bytes themselves are not kept here (a copy would double a blob's memory while its rows are built): the
+/// caller keeps the blob it decoded (the Python module, the `bytes` object) and passes it to `records::build`.
 pub struct Decoded {
     pub start: u32,
     pub end: u32,
     pub metas: Vec<LedgerCloseMeta>,
-    pub data: Vec<u8>,
     pub spans: Vec<Spans>,
 }
 
@@ -65,7 +67,6 @@ pub fn decode(data: &[u8], kind: Kind) -> Result<Decoded, String> {
         start,
         end,
         metas,
-        data: data.to_vec(),
         spans,
     })
 }

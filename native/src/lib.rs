@@ -5,6 +5,7 @@
 //! The Python reference of each table is `beam_pipeline/records/<same path>.py`.
 
 pub mod arrow_out;
+pub mod ints;
 pub mod ledger;
 pub mod records;
 pub mod scval;

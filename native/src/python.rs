@@ -10,7 +10,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3::prelude::*;
-use pyo3::types::PyCapsule;
+use pyo3::types::{PyBytes, PyCapsule};
 use std::ffi::CString;
 
 use arrow_array::{Array, ArrayRef, StructArray};
@@ -37,10 +37,15 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     }
 }
 
-/// The decoded ledgers of one blob (a `LedgerCloseMetaBatch`, or one `LedgerCloseMeta`).
+/// The decoded ledgers of one blob (a `LedgerCloseMetaBatch`, or one `LedgerCloseMeta`), and the blob itself.
+///
+/// The blob is the caller's `bytes` object, referenced rather than copied: Python bytes are immutable and the
+/// reference keeps them alive, so `inner`'s spans stay valid in them for the Blob's life (PyO3's
+/// `Py<PyBytes>::as_bytes` hands out the slice for as long as `self` is borrowed, the GIL released or not).
 #[pyclass(frozen, module = "beam_pipeline._native")]
 pub struct Blob {
     inner: ledger::Decoded,
+    data: Py<PyBytes>,
 }
 
 #[pymethods]
@@ -99,7 +104,8 @@ impl Blob {
                     return Err(NativeError::new_err(format!("position {p} is outside the blob")));
                 }
             }
-            let built = py.allow_threads(|| records::build(table, &self.inner, &positions, &opts));
+            let data = self.data.as_bytes(py);
+            let built = py.allow_threads(|| records::build(table, &self.inner, data, &positions, &opts));
             let built = built.map_err(NativeError::new_err)?;
             let (schema, array) = to_capsules(py, built.columns)?;
             let error = built.error.map(|e| (e.position, e.class, e.message));
@@ -110,19 +116,24 @@ impl Blob {
 
 /// Decodes a blob's XDR under the crate's depth and length limits.
 ///
-/// `kind` is "batch" (a LedgerCloseMetaBatch) or "ledger" (one LedgerCloseMeta).
+/// `kind` is "batch" (a LedgerCloseMetaBatch) or "ledger" (one LedgerCloseMeta). The Blob keeps a reference to
+/// `data`, not a copy.
 #[pyfunction]
-fn decode(py: Python<'_>, data: &[u8], kind: &str) -> PyResult<Blob> {
+fn decode(py: Python<'_>, data: Bound<'_, PyBytes>, kind: &str) -> PyResult<Blob> {
     guarded("decode", || {
         let kind = match kind {
             "batch" => ledger::Kind::Batch,
             "ledger" => ledger::Kind::Ledger,
             other => return Err(NativeError::new_err(format!("unknown blob kind {other:?}"))),
         };
+        let bytes = data.as_bytes();
         let inner = py
-            .allow_threads(|| ledger::decode(data, kind))
+            .allow_threads(|| ledger::decode(bytes, kind))
             .map_err(NativeError::new_err)?;
-        Ok(Blob { inner })
+        Ok(Blob {
+            inner,
+            data: data.unbind(),
+        })
     })
 }
 

@@ -4,11 +4,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use arrow_array::builder::{Int64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder};
+use arrow_array::builder::{Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{Asset, FeeBumpTransactionInnerTx, Operation, OperationBody, TransactionEnvelope};
 
 use super::{Options, RowError, TableBuilder};
+use crate::ints::Int64Column;
 use crate::ledger::View;
 use crate::util::assets::{asset_columns, AssetColumns};
 
@@ -38,7 +39,7 @@ pub struct Assets {
     kind: StringBuilder,
     id: Int64Builder,
     closed_at: TimestampMicrosecondBuilder,
-    ledger_sequence: UInt32Builder,
+    ledger_sequence: Int64Column,
 }
 
 impl Assets {
@@ -49,7 +50,7 @@ impl Assets {
             kind: StringBuilder::new(),
             id: Int64Builder::new(),
             closed_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
-            ledger_sequence: UInt32Builder::new(),
+            ledger_sequence: Int64Column::new(),
         }
     }
 }

@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{
-    BooleanBuilder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder,
-};
+use arrow_array::builder::{BooleanBuilder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{
     ContractEvent, ContractEventBody, FeeBumpTransactionInnerTx, Limits, TransactionEnvelope, TransactionExt,
@@ -14,6 +12,7 @@ use stellar_xdr::curr::{
 
 use super::{toid, Options, RowError, TableBuilder};
 use crate::arrow_out::{hex, XdrColumn, XdrListColumn};
+use crate::ints::Int64Column;
 use crate::ledger::{Tx, View};
 use crate::scval::write_json;
 use crate::strkey;
@@ -160,11 +159,11 @@ pub struct ContractEvents {
     tx_hash: StringBuilder,
     tx_id: Int64Builder,
     successful: BooleanBuilder,
-    seq: UInt32Builder,
+    seq: Int64Column,
     closed_at: TimestampMicrosecondBuilder,
     in_successful_contract_call: BooleanBuilder,
     contract_id: StringBuilder,
-    type_: Int32Builder,
+    type_: Int64Column,
     type_string: StringBuilder,
     topics: XdrListColumn,
     topics_decoded: StringBuilder,
@@ -180,11 +179,11 @@ impl ContractEvents {
             tx_hash: StringBuilder::new(),
             tx_id: Int64Builder::new(),
             successful: BooleanBuilder::new(),
-            seq: UInt32Builder::new(),
+            seq: Int64Column::new(),
             closed_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
             in_successful_contract_call: BooleanBuilder::new(),
             contract_id: StringBuilder::new(),
-            type_: Int32Builder::new(),
+            type_: Int64Column::new(),
             type_string: StringBuilder::new(),
             topics: XdrListColumn::new(opts.binary_xdr),
             topics_decoded: StringBuilder::new(),

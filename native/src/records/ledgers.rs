@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{
-    Int32Builder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder, UInt64Builder,
-};
+use arrow_array::builder::{Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{
     InnerTransactionResultResult, LedgerCloseMeta, LedgerCloseMetaExt, Limits, NodeId, PublicKey, StellarValueExt,
@@ -13,20 +11,28 @@ use stellar_xdr::curr::{
 
 use super::{toid, Options, RowError, TableBuilder};
 use crate::arrow_out::{base64, hex, XdrColumn, XdrListColumn};
+use crate::ints::{count, Int64Column, Uint64s};
 use crate::ledger::View;
 use crate::strkey;
 
 const ERR: &str = "LedgerTransformError";
+
+/// The XDR uint64 columns (`Uint64s`), in schema order; both hold the live Soroban state size, so the first names
+/// a size past int64.
+const UINT64_COLUMNS: &[&str] = &[
+    "total_byte_size_of_bucket_list",
+    "total_byte_size_of_live_soroban_state",
+];
 
 pub struct Row {
     sequence: u32,
     ledger_hash: String,
     previous_ledger_hash: String,
     ledger_header: Vec<u8>,
-    transaction_count: i32,
-    operation_count: i32,
-    successful_transaction_count: i32,
-    failed_transaction_count: i32,
+    transaction_count: i64,
+    operation_count: i64,
+    successful_transaction_count: i64,
+    failed_transaction_count: i64,
     tx_set_operation_count: String,
     closed_at_us: i64,
     total_coins: i64,
@@ -39,33 +45,33 @@ pub struct Row {
     soroban_fee_write_1kb: i64,
     node_id: String,
     signature: String,
-    live_state_size: u64,
+    live_state_size: i64,
     evicted: Option<Vec<(&'static str, Vec<u8>)>>,
 }
 
 pub struct Ledgers {
-    sequence: UInt32Builder,
+    sequence: Int64Column,
     ledger_hash: StringBuilder,
     previous_ledger_hash: StringBuilder,
     ledger_header: XdrColumn,
-    transaction_count: Int32Builder,
-    operation_count: Int32Builder,
-    successful_transaction_count: Int32Builder,
-    failed_transaction_count: Int32Builder,
+    transaction_count: Int64Column,
+    operation_count: Int64Column,
+    successful_transaction_count: Int64Column,
+    failed_transaction_count: Int64Column,
     tx_set_operation_count: StringBuilder,
     closed_at: TimestampMicrosecondBuilder,
     total_coins: Int64Builder,
     fee_pool: Int64Builder,
-    base_fee: UInt32Builder,
-    base_reserve: UInt32Builder,
-    max_tx_set_size: UInt32Builder,
-    protocol_version: UInt32Builder,
+    base_fee: Int64Column,
+    base_reserve: Int64Column,
+    max_tx_set_size: Int64Column,
+    protocol_version: Int64Column,
     id: Int64Builder,
     soroban_fee_write_1kb: Int64Builder,
     node_id: StringBuilder,
     signature: StringBuilder,
-    total_byte_size_of_bucket_list: UInt64Builder,
-    total_byte_size_of_live_soroban_state: UInt64Builder,
+    total_byte_size_of_bucket_list: Int64Builder,
+    total_byte_size_of_live_soroban_state: Int64Builder,
     evicted_ledger_keys_type: ListBuilder<StringBuilder>,
     evicted_ledger_keys_hash: XdrListColumn,
 }
@@ -73,28 +79,28 @@ pub struct Ledgers {
 impl Ledgers {
     pub fn new(opts: &Options) -> Self {
         Ledgers {
-            sequence: UInt32Builder::new(),
+            sequence: Int64Column::new(),
             ledger_hash: StringBuilder::new(),
             previous_ledger_hash: StringBuilder::new(),
             ledger_header: XdrColumn::new(opts.binary_xdr),
-            transaction_count: Int32Builder::new(),
-            operation_count: Int32Builder::new(),
-            successful_transaction_count: Int32Builder::new(),
-            failed_transaction_count: Int32Builder::new(),
+            transaction_count: Int64Column::new(),
+            operation_count: Int64Column::new(),
+            successful_transaction_count: Int64Column::new(),
+            failed_transaction_count: Int64Column::new(),
             tx_set_operation_count: StringBuilder::new(),
             closed_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
             total_coins: Int64Builder::new(),
             fee_pool: Int64Builder::new(),
-            base_fee: UInt32Builder::new(),
-            base_reserve: UInt32Builder::new(),
-            max_tx_set_size: UInt32Builder::new(),
-            protocol_version: UInt32Builder::new(),
+            base_fee: Int64Column::new(),
+            base_reserve: Int64Column::new(),
+            max_tx_set_size: Int64Column::new(),
+            protocol_version: Int64Column::new(),
             id: Int64Builder::new(),
             soroban_fee_write_1kb: Int64Builder::new(),
             node_id: StringBuilder::new(),
             signature: StringBuilder::new(),
-            total_byte_size_of_bucket_list: UInt64Builder::new(),
-            total_byte_size_of_live_soroban_state: UInt64Builder::new(),
+            total_byte_size_of_bucket_list: Int64Builder::new(),
+            total_byte_size_of_live_soroban_state: Int64Builder::new(),
             evicted_ledger_keys_type: ListBuilder::new(StringBuilder::new()),
             evicted_ledger_keys_hash: XdrListColumn::new(opts.binary_xdr),
         }
@@ -173,7 +179,7 @@ fn row(view: &View<'_>) -> Result<Row, RowError> {
             }
         };
         successful += 1;
-        operations += ops as i64;
+        operations += count(ops);
     }
     let tx_set_ops: usize = envelopes.iter().map(|e| operation_count(e)).sum();
 
@@ -193,16 +199,21 @@ fn row(view: &View<'_>) -> Result<Row, RowError> {
             Some(keys)
         }
     };
+    let ledger_header = xdr(header)?;
+    // After every other check: the Python path converts the row (and refuses a size past int64) once it is built.
+    let mut sizes = Uint64s::new(UINT64_COLUMNS);
+    let live_state_size = sizes.get(0, size);
+    sizes.finish()?;
 
     Ok(Row {
         sequence: seq,
         ledger_hash: hex(&entry.hash.0),
         previous_ledger_hash: hex(&header.previous_ledger_hash.0),
-        ledger_header: xdr(header)?,
-        transaction_count: (results.len() as i64 - failed) as i32,
-        operation_count: operations as i32,
-        successful_transaction_count: successful as i32,
-        failed_transaction_count: failed as i32,
+        ledger_header,
+        transaction_count: count(results.len()) - failed,
+        operation_count: operations,
+        successful_transaction_count: successful,
+        failed_transaction_count: failed,
         tx_set_operation_count: tx_set_ops.to_string(),
         closed_at_us: close_time as i64 * 1_000_000,
         total_coins: header.total_coins,
@@ -215,7 +226,7 @@ fn row(view: &View<'_>) -> Result<Row, RowError> {
         soroban_fee_write_1kb: fee_1kb,
         node_id,
         signature,
-        live_state_size: size,
+        live_state_size,
         evicted,
     })
 }

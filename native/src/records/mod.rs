@@ -78,12 +78,12 @@ pub trait TableBuilder {
     fn finish(self) -> Vec<ArrayRef>;
 }
 
-fn run<T: TableBuilder>(mut table: T, blob: &Decoded, positions: &[usize], opts: &Options) -> Built {
+fn run<T: TableBuilder>(mut table: T, blob: &Decoded, data: &[u8], positions: &[usize], opts: &Options) -> Built {
     let mut offsets = vec![0i64];
     let mut error = None;
     for (i, &p) in positions.iter().enumerate() {
         let view = match blob.spans.get(p) {
-            Some(spans) => View::with_raw(&blob.metas[p], &blob.data, spans),
+            Some(spans) => View::with_raw(&blob.metas[p], data, spans),
             None => View::new(&blob.metas[p]),
         };
         match table.rows(&view, opts) {
@@ -111,12 +111,13 @@ fn run<T: TableBuilder>(mut table: T, blob: &Decoded, positions: &[usize], opts:
     }
 }
 
-/// One table's columns for the ledgers at `positions` of a decoded blob.
-pub fn build(table: &str, metas: &Decoded, positions: &[usize], opts: &Options) -> Result<Built, String> {
+/// One table's columns for the ledgers at `positions` of a decoded blob; `data` is the blob's bytes, which it was
+/// decoded from (its spans point into them; other bytes would give other raw XDR values, never a panic).
+pub fn build(table: &str, metas: &Decoded, data: &[u8], positions: &[usize], opts: &Options) -> Result<Built, String> {
     use changes::*;
     macro_rules! table {
         ($builder:expr) => {
-            Ok(run($builder, metas, positions, opts))
+            Ok(run($builder, metas, data, positions, opts))
         };
     }
     match table {

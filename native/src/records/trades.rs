@@ -3,10 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
-    UInt32Builder,
-};
+use arrow_array::builder::{BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::ArrayRef;
 use ethnum::I256;
 use stellar_xdr::curr::{
@@ -17,6 +14,7 @@ use stellar_xdr::curr::{
 
 use super::{toid, Options, RowError, TableBuilder};
 use crate::arrow_out::hex;
+use crate::ints::{count, Int64Column};
 use crate::ledger::{Tx, View};
 use crate::records::assets::operations_of;
 use crate::records::operations::changes::{operation_changes, Change};
@@ -266,7 +264,7 @@ fn synthetic_offer_id(operation_id: i64) -> Result<i64, Fail> {
 }
 
 pub struct Row {
-    order: i32,
+    order: i64,
     seller: String,
     selling: AssetColumns,
     selling_amount: f64,
@@ -347,7 +345,7 @@ fn operation_trades(
                 let LiquidityPoolEntryBody::LiquidityPoolConstantProduct(cp) = &pool.body;
                 let slippage = rounding_slippage(op_type, &f, pool)?;
                 Row {
-                    order: order as i32,
+                    order: count(order),
                     seller: String::new(),
                     selling: asset_columns(f.asset_sold),
                     selling_amount: stroops_to_real(f.amount_sold),
@@ -378,7 +376,7 @@ fn operation_trades(
                     )));
                 };
                 Row {
-                    order: order as i32,
+                    order: count(order),
                     seller: seller.unwrap_or_default(),
                     selling: asset_columns(f.asset_sold),
                     selling_amount: stroops_to_real(f.amount_sold),
@@ -497,7 +495,7 @@ impl AssetBuilders {
 }
 
 pub struct Trades {
-    order: Int32Builder,
+    order: Int64Column,
     closed_at: TimestampMicrosecondBuilder,
     seller: StringBuilder,
     selling: AssetBuilders,
@@ -512,17 +510,17 @@ pub struct Trades {
     pool_hex: StringBuilder,
     pool_fee: Int64Builder,
     history_operation_id: Int64Builder,
-    trade_type: Int32Builder,
+    trade_type: Int64Column,
     slippage: Int64Builder,
     seller_is_exact: BooleanBuilder,
     pool_strkey: StringBuilder,
-    ledger_sequence: UInt32Builder,
+    ledger_sequence: Int64Column,
 }
 
 impl Trades {
     pub fn new(_opts: &Options) -> Self {
         Trades {
-            order: Int32Builder::new(),
+            order: Int64Column::new(),
             closed_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
             seller: StringBuilder::new(),
             selling: AssetBuilders::new(),
@@ -537,11 +535,11 @@ impl Trades {
             pool_hex: StringBuilder::new(),
             pool_fee: Int64Builder::new(),
             history_operation_id: Int64Builder::new(),
-            trade_type: Int32Builder::new(),
+            trade_type: Int64Column::new(),
             slippage: Int64Builder::new(),
             seller_is_exact: BooleanBuilder::new(),
             pool_strkey: StringBuilder::new(),
-            ledger_sequence: UInt32Builder::new(),
+            ledger_sequence: Int64Column::new(),
         }
     }
 }

@@ -2,10 +2,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{
-    BooleanBuilder, Int32Builder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder,
-    UInt64Builder,
-};
+use arrow_array::builder::{BooleanBuilder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{
     DecoratedSignature, FeeBumpTransactionInnerTx, Limits, Memo, MuxedAccount, Preconditions, PreconditionsV2,
@@ -15,11 +12,15 @@ use stellar_xdr::curr::{
 
 use super::{toid, Options, RowError, TableBuilder};
 use crate::arrow_out::{base64, go_string, hex, XdrColumn};
+use crate::ints::{count, Int64Column, Uint64s, Widens};
 use crate::ledger::{Tx, View};
 use crate::strkey;
 use crate::util::accounts::{balance_span, plain_key};
 
 const ERR: &str = "TransactionTransformError";
+
+/// The XDR uint64 columns (`Uint64s`), in schema order.
+const UINT64_COLUMNS: &[&str] = &["min_account_sequence_age"];
 
 /// The transaction that carries the operations (the inner one of a fee bump).
 enum Inner<'a> {
@@ -82,7 +83,7 @@ fn soroban(tx: &Tx<'_>, protocol: u32, fee_charged: i64) -> Soroban {
     let TransactionExt::V1(data) = &inner.ext else { return f };
     let (fee_source, bid): (&MuxedAccount, i64) = match env {
         TransactionEnvelope::TxFeeBump(e) => (&e.tx.fee_source, e.tx.fee),
-        _ => (&inner.source_account, inner.fee as i64),
+        _ => (&inner.source_account, i64::from(inner.fee)),
     };
     let key = plain_key(fee_source);
     f.resource_fee = data.resource_fee;
@@ -142,7 +143,7 @@ pub struct Row {
     account_muxed: Option<String>,
     account_sequence: i64,
     max_fee: u32,
-    operation_count: i32,
+    operation_count: i64,
     tx_envelope: Vec<u8>,
     tx_result: Vec<u8>,
     tx_meta: Vec<u8>,
@@ -159,7 +160,7 @@ pub struct Row {
     new_max_fee: Option<i64>,
     ledger_bounds: String,
     min_seq: Option<i64>,
-    min_seq_age: Option<u64>,
+    min_seq_age: Option<i64>,
     min_seq_gap: Option<u32>,
     extra_signers: Option<Vec<String>>,
     result_code: String,
@@ -167,7 +168,8 @@ pub struct Row {
     soroban: Soroban,
 }
 
-fn row(view: &View<'_>, tx: &Tx<'_>) -> Result<Row, RowError> {
+/// One transaction's row; its XDR uint64 values go through `ages` (checked once the ledger's rows are built).
+fn row(view: &View<'_>, tx: &Tx<'_>, ages: &mut Uint64s) -> Result<Row, RowError> {
     let seq = view.sequence();
     let hash = hex(&tx.result_pair.transaction_hash.0);
     let where_ = format!("ledger {seq}, transaction {} ({hash})", tx.index);
@@ -236,7 +238,7 @@ fn row(view: &View<'_>, tx: &Tx<'_>) -> Result<Row, RowError> {
             ledger_bounds = format!("[{},{})", lb.min_ledger, lb.max_ledger);
         }
         min_seq = v2.min_seq_num.as_ref().map(|s| s.0);
-        min_seq_age = Some(v2.min_seq_age.0);
+        min_seq_age = Some(ages.get(0, v2.min_seq_age.0));
         min_seq_gap = Some(v2.min_seq_ledger_gap);
         let signers: Vec<String> = v2.extra_signers.iter().map(strkey::signer).collect();
         extra_signers = if signers.is_empty() { None } else { Some(signers) };
@@ -277,7 +279,7 @@ fn row(view: &View<'_>, tx: &Tx<'_>) -> Result<Row, RowError> {
         account_muxed: strkey::muxed(&source),
         account_sequence,
         max_fee: fee,
-        operation_count: ops as i32,
+        operation_count: count(ops),
         // The blob's own bytes when the view has them (no re-encoding), else the decoded values re-encoded.
         tx_envelope: tx.raw.map_or_else(|| xdr(env), |r| r.envelope.to_vec()),
         tx_result: tx
@@ -321,13 +323,13 @@ fn sdk_code_name(go: &str) -> String {
 
 pub struct Transactions {
     hash: StringBuilder,
-    seq: UInt32Builder,
+    seq: Int64Column,
     account: StringBuilder,
     account_muxed: StringBuilder,
     account_sequence: Int64Builder,
-    max_fee: UInt32Builder,
+    max_fee: Int64Column,
     fee_charged: Int64Builder,
-    operation_count: Int32Builder,
+    operation_count: Int64Column,
     tx_envelope: XdrColumn,
     tx_result: XdrColumn,
     tx_meta: XdrColumn,
@@ -344,16 +346,16 @@ pub struct Transactions {
     new_max_fee: Int64Builder,
     ledger_bounds: StringBuilder,
     min_seq: Int64Builder,
-    min_seq_age: UInt64Builder,
-    min_seq_gap: UInt32Builder,
+    min_seq_age: Int64Builder,
+    min_seq_gap: Int64Column,
     extra_signers: ListBuilder<StringBuilder>,
     closed_at: TimestampMicrosecondBuilder,
     resource_fee: Int64Builder,
-    instructions: UInt32Builder,
-    read_bytes: UInt32Builder,
-    disk_read_bytes: UInt32Builder,
-    write_bytes: UInt32Builder,
-    archived: ListBuilder<UInt32Builder>,
+    instructions: Int64Column,
+    read_bytes: Int64Column,
+    disk_read_bytes: Int64Column,
+    write_bytes: Int64Column,
+    archived: ListBuilder<Int64Builder>,
     result_code: StringBuilder,
     inclusion_fee_bid: Int64Builder,
     inclusion_fee_charged: Int64Builder,
@@ -368,13 +370,13 @@ impl Transactions {
     pub fn new(opts: &Options) -> Self {
         Transactions {
             hash: StringBuilder::new(),
-            seq: UInt32Builder::new(),
+            seq: Int64Column::new(),
             account: StringBuilder::new(),
             account_muxed: StringBuilder::new(),
             account_sequence: Int64Builder::new(),
-            max_fee: UInt32Builder::new(),
+            max_fee: Int64Column::new(),
             fee_charged: Int64Builder::new(),
-            operation_count: Int32Builder::new(),
+            operation_count: Int64Column::new(),
             tx_envelope: XdrColumn::new(opts.binary_xdr),
             tx_result: XdrColumn::new(opts.binary_xdr),
             tx_meta: XdrColumn::new(opts.binary_xdr),
@@ -391,16 +393,16 @@ impl Transactions {
             new_max_fee: Int64Builder::new(),
             ledger_bounds: StringBuilder::new(),
             min_seq: Int64Builder::new(),
-            min_seq_age: UInt64Builder::new(),
-            min_seq_gap: UInt32Builder::new(),
+            min_seq_age: Int64Builder::new(),
+            min_seq_gap: Int64Column::new(),
             extra_signers: ListBuilder::new(StringBuilder::new()),
             closed_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
             resource_fee: Int64Builder::new(),
-            instructions: UInt32Builder::new(),
-            read_bytes: UInt32Builder::new(),
-            disk_read_bytes: UInt32Builder::new(),
-            write_bytes: UInt32Builder::new(),
-            archived: ListBuilder::new(UInt32Builder::new()),
+            instructions: Int64Column::new(),
+            read_bytes: Int64Column::new(),
+            disk_read_bytes: Int64Column::new(),
+            write_bytes: Int64Column::new(),
+            archived: ListBuilder::new(Int64Builder::new()),
             result_code: StringBuilder::new(),
             inclusion_fee_bid: Int64Builder::new(),
             inclusion_fee_charged: Int64Builder::new(),
@@ -428,7 +430,13 @@ impl TableBuilder for Transactions {
         let txs = view
             .transactions(&opts.passphrase)
             .map_err(|e| RowError::new("LedgerDecodeError", e))?;
-        txs.iter().map(|tx| row(view, tx)).collect()
+        let mut ages = Uint64s::new(UINT64_COLUMNS);
+        let rows = txs
+            .iter()
+            .map(|tx| row(view, tx, &mut ages))
+            .collect::<Result<Vec<_>, _>>()?;
+        ages.finish()?;
+        Ok(rows)
     }
 
     fn append(&mut self, r: Row) {
@@ -478,7 +486,7 @@ impl TableBuilder for Transactions {
         match &s.archived {
             Some(v) => {
                 for x in v {
-                    self.archived.values().append_value(*x);
+                    self.archived.values().append_value(x.widen());
                 }
                 self.archived.append(true);
             }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBuilder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder};
+use arrow_array::builder::{BooleanBuilder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{
     AccountEntry, AccountEntryExt, AccountEntryExtensionV1Ext, LedgerEntryChangeType, LedgerEntryType,
@@ -12,6 +12,7 @@ use stellar_xdr::curr::{
 use super::accounts::account_of;
 use super::common::{closed_at_us, reported};
 use super::extract::{compacted_of_type, EntryChange};
+use crate::ints::Int64Column;
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
 use crate::util::accounts::{account_id_address, signer_key_address};
@@ -152,11 +153,11 @@ pub struct AccountSigners {
     signer: StringBuilder,
     weight: Int64Builder,
     sponsor: StringBuilder,
-    last_modified_ledger: UInt32Builder,
-    ledger_entry_change: UInt32Builder,
+    last_modified_ledger: Int64Column,
+    ledger_entry_change: Int64Column,
     deleted: BooleanBuilder,
     closed_at: TimestampMicrosecondBuilder,
-    ledger_sequence: UInt32Builder,
+    ledger_sequence: Int64Column,
 }
 
 impl AccountSigners {
@@ -166,11 +167,11 @@ impl AccountSigners {
             signer: StringBuilder::new(),
             weight: Int64Builder::new(),
             sponsor: StringBuilder::new(),
-            last_modified_ledger: UInt32Builder::new(),
-            ledger_entry_change: UInt32Builder::new(),
+            last_modified_ledger: Int64Column::new(),
+            ledger_entry_change: Int64Column::new(),
             deleted: BooleanBuilder::new(),
             closed_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
-            ledger_sequence: UInt32Builder::new(),
+            ledger_sequence: Int64Column::new(),
         }
     }
 }

@@ -4,22 +4,23 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
-    UInt32Builder,
-};
+use arrow_array::builder::{BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{
     AccountEntry, AccountEntryExt, AccountEntryExtensionV1, AccountEntryExtensionV1Ext, AccountEntryExtensionV2Ext,
     LedgerEntryData, LedgerEntryType, Liabilities,
 };
 
-use super::common::{int64, reported, sponsor, stroops_to_real, ChangeColumns};
+use super::common::{reported, sponsor, stroops_to_real, ChangeColumns};
 use super::extract::{compacted_of_type, EntryChange, ERR};
 use crate::arrow_out::go_string;
+use crate::ints::{Int64Column, Uint64s};
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
 use crate::util::accounts::account_id_address;
+
+/// The XDR uint64 columns (`Uint64s`), in schema order.
+const UINT64_COLUMNS: &[&str] = &["sequence_time"];
 
 pub struct Row {
     account_id: String,
@@ -28,7 +29,7 @@ pub struct Row {
     selling_liabilities: f64,
     sequence_number: i64,
     sequence_ledger: i64,
-    sequence_time: u64,
+    sequence_time: i64,
     num_subentries: u32,
     inflation_destination: String,
     flags: u32,
@@ -84,17 +85,18 @@ pub fn changed_except_signers(change: &EntryChange<'_>) -> Result<bool, RowError
     Ok(!same)
 }
 
-fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError> {
+/// One change's row; its XDR uint64 values go through `times` (checked once the ledger's rows are built).
+fn change_row(change: &EntryChange<'_>, view: &View<'_>, times: &mut Uint64s) -> Result<Row, RowError> {
     let entry = reported(change)?;
     let a = account_of(&entry.data)?;
     let address = account_id_address(&a.account_id);
-    let (mut buying, mut selling, mut seq_ledger, mut seq_time, mut sponsored, mut sponsoring) = (0, 0, 0, 0u64, 0, 0);
+    let (mut buying, mut selling, mut seq_ledger, mut seq_time, mut sponsored, mut sponsoring) = (0, 0, 0, 0, 0, 0);
     if let AccountEntryExt::V1(v1) = &a.ext {
         (buying, selling) = (v1.liabilities.buying, v1.liabilities.selling);
         if let AccountEntryExtensionV1Ext::V2(v2) = &v1.ext {
             (sponsored, sponsoring) = (v2.num_sponsored, v2.num_sponsoring);
             if let AccountEntryExtensionV2Ext::V3(v3) = &v2.ext {
-                (seq_ledger, seq_time) = (v3.seq_ledger as i64, v3.seq_time.0);
+                (seq_ledger, seq_time) = (i64::from(v3.seq_ledger), times.get(0, v3.seq_time.0));
             }
         }
     }
@@ -136,19 +138,19 @@ pub struct Accounts {
     sequence_number: Int64Builder,
     sequence_ledger: Int64Builder,
     sequence_time: Int64Builder,
-    num_subentries: UInt32Builder,
+    num_subentries: Int64Column,
     inflation_destination: StringBuilder,
-    flags: UInt32Builder,
+    flags: Int64Column,
     home_domain: StringBuilder,
-    thresholds: [Int32Builder; 4],
+    thresholds: [Int64Column; 4],
     sponsor: StringBuilder,
-    num_sponsored: UInt32Builder,
-    num_sponsoring: UInt32Builder,
-    last_modified_ledger: UInt32Builder,
-    ledger_entry_change: UInt32Builder,
+    num_sponsored: Int64Column,
+    num_sponsoring: Int64Column,
+    last_modified_ledger: Int64Column,
+    ledger_entry_change: Int64Column,
     deleted: BooleanBuilder,
     closed_at: TimestampMicrosecondBuilder,
-    ledger_sequence: UInt32Builder,
+    ledger_sequence: Int64Column,
 }
 
 impl Accounts {
@@ -161,19 +163,19 @@ impl Accounts {
             sequence_number: Int64Builder::new(),
             sequence_ledger: Int64Builder::new(),
             sequence_time: Int64Builder::new(),
-            num_subentries: UInt32Builder::new(),
+            num_subentries: Int64Column::new(),
             inflation_destination: StringBuilder::new(),
-            flags: UInt32Builder::new(),
+            flags: Int64Column::new(),
             home_domain: StringBuilder::new(),
-            thresholds: std::array::from_fn(|_| Int32Builder::new()),
+            thresholds: std::array::from_fn(|_| Int64Column::new()),
             sponsor: StringBuilder::new(),
-            num_sponsored: UInt32Builder::new(),
-            num_sponsoring: UInt32Builder::new(),
-            last_modified_ledger: UInt32Builder::new(),
-            ledger_entry_change: UInt32Builder::new(),
+            num_sponsored: Int64Column::new(),
+            num_sponsoring: Int64Column::new(),
+            last_modified_ledger: Int64Column::new(),
+            ledger_entry_change: Int64Column::new(),
             deleted: BooleanBuilder::new(),
             closed_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
-            ledger_sequence: UInt32Builder::new(),
+            ledger_sequence: Int64Column::new(),
         }
     }
 }
@@ -182,16 +184,13 @@ impl TableBuilder for Accounts {
     type Row = Row;
 
     fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
-        let mut rows = Vec::new();
+        let (mut rows, mut times) = (Vec::new(), Uint64s::new(UINT64_COLUMNS));
         for change in compacted_of_type(view, &opts.passphrase, LedgerEntryType::Account)? {
             if changed_except_signers(&change)? {
-                rows.push(change_row(&change, view)?);
+                rows.push(change_row(&change, view, &mut times)?);
             }
         }
-        // What the reference's pyarrow conversion refuses, after every row of the ledger transformed.
-        for r in &rows {
-            int64(r.sequence_time)?;
-        }
+        times.finish()?;
         Ok(rows)
     }
 
@@ -202,13 +201,13 @@ impl TableBuilder for Accounts {
         self.selling_liabilities.append_value(r.selling_liabilities);
         self.sequence_number.append_value(r.sequence_number);
         self.sequence_ledger.append_value(r.sequence_ledger);
-        self.sequence_time.append_value(r.sequence_time as i64);
+        self.sequence_time.append_value(r.sequence_time);
         self.num_subentries.append_value(r.num_subentries);
         self.inflation_destination.append_value(&r.inflation_destination);
         self.flags.append_value(r.flags);
         self.home_domain.append_value(&r.home_domain);
         for (b, t) in self.thresholds.iter_mut().zip(r.thresholds) {
-            b.append_value(t as i32);
+            b.append_value(t);
         }
         self.sponsor.append_option(r.sponsor.as_deref());
         self.num_sponsored.append_value(r.num_sponsored);

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder, UInt32Builder};
+use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{
     ClaimPredicate, ClaimableBalanceEntryExt, ClaimableBalanceId, Claimant, LedgerEntryData, LedgerEntryType,
@@ -14,6 +14,7 @@ use super::common::{
 };
 use super::extract::{compacted_of_type, EntryChange, ERR};
 use crate::arrow_out::hex;
+use crate::ints::Int64Column;
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
 use crate::scval::json_string;
@@ -136,7 +137,7 @@ pub struct ClaimableBalances {
     asset_id: Int64Builder,
     asset_amount: Float64Builder,
     sponsor: StringBuilder,
-    flags: UInt32Builder,
+    flags: Int64Column,
     balance_id_strkey: StringBuilder,
     change: ChangeBuilders,
 }
@@ -152,7 +153,7 @@ impl ClaimableBalances {
             asset_id: Int64Builder::new(),
             asset_amount: Float64Builder::new(),
             sponsor: StringBuilder::new(),
-            flags: UInt32Builder::new(),
+            flags: Int64Column::new(),
             balance_id_strkey: StringBuilder::new(),
             change: ChangeBuilders::new(),
         }

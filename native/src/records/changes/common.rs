@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBuilder, TimestampMicrosecondBuilder, UInt32Builder};
+use arrow_array::builder::{BooleanBuilder, TimestampMicrosecondBuilder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{AssetType, LedgerEntry, LedgerEntryExt};
 
 use super::extract::{EntryChange, ERR};
+use crate::ints::Int64Column;
 use crate::ledger::View;
 use crate::records::RowError;
 use crate::strkey;
@@ -30,12 +31,6 @@ pub fn go_asset_type_enum_name(t: AssetType) -> &'static str {
 pub use crate::util::assets::{asset_columns, AssetColumns};
 
 pub use crate::util::amounts::stroops_to_real;
-
-/// An unsigned 64-bit XDR value bound for an int64 column (pyarrow's refusal above 2^63 - 1).
-pub fn int64(value: u64) -> Result<i64, RowError> {
-    i64::try_from(value)
-        .map_err(|_| RowError::new("OverflowError", "Python int too large to convert to C long".to_string()))
-}
 
 /// The entry's sponsoring account (LedgerEntry ext v1), or None.
 pub fn sponsor(entry: &LedgerEntry) -> Option<String> {
@@ -145,21 +140,21 @@ impl AssetBuilders {
 
 /// The builders of the trailing change columns; each table finishes them in its own column order.
 pub struct ChangeBuilders {
-    pub last_modified_ledger: UInt32Builder,
-    pub ledger_entry_change: UInt32Builder,
+    pub last_modified_ledger: Int64Column,
+    pub ledger_entry_change: Int64Column,
     pub deleted: BooleanBuilder,
     pub closed_at: TimestampMicrosecondBuilder,
-    pub ledger_sequence: UInt32Builder,
+    pub ledger_sequence: Int64Column,
 }
 
 impl ChangeBuilders {
     pub fn new() -> Self {
         ChangeBuilders {
-            last_modified_ledger: UInt32Builder::new(),
-            ledger_entry_change: UInt32Builder::new(),
+            last_modified_ledger: Int64Column::new(),
+            ledger_entry_change: Int64Column::new(),
             deleted: BooleanBuilder::new(),
             closed_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
-            ledger_sequence: UInt32Builder::new(),
+            ledger_sequence: Int64Column::new(),
         }
     }
 

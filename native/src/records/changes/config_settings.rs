@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Int32Builder, Int64Builder, ListBuilder, StringBuilder, UInt32Builder, UInt64Builder};
+use arrow_array::builder::{Int64Builder, ListBuilder, StringBuilder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{ConfigSettingEntry as C, ContractCostParams};
 
@@ -16,9 +16,11 @@ use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType};
 use super::common::{reported, ChangeBuilders, ChangeColumns};
 use super::extract::{compacted_of_type, EntryChange, ERR};
 use crate::arrow_out::XdrListColumn;
+use crate::ints::{Int64Column, Uint64s};
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
 
+/// The field's XDR type, as the reference's lists note it (every column is int64: `Get` widens the value).
 #[derive(Clone, Copy)]
 enum Ty {
     U32,
@@ -33,7 +35,7 @@ type Get = fn(&C) -> Option<i64>;
 macro_rules! num {
     ($arm:ident) => {
         |c: &C| match c {
-            C::$arm(v) => Some(*v as i64),
+            C::$arm(v) => Some(i64::from(*v)),
             _ => None,
         }
     };
@@ -43,7 +45,7 @@ macro_rules! num {
 macro_rules! field {
     ($arm:ident, $f:ident) => {
         |c: &C| match c {
-            C::$arm(v) => Some(v.$f as i64),
+            C::$arm(v) => Some(i64::from(v.$f)),
             _ => None,
         }
     };
@@ -140,16 +142,21 @@ fn cost_params(params: Option<&ContractCostParams>) -> String {
     out
 }
 
+/// The XDR uint64 columns (`Uint64s`), in schema order; both hold the state size window, so the first names a
+/// size past int64.
+const UINT64_COLUMNS: &[&str] = &["bucket_list_size_window", "live_soroban_state_size_window"];
+
 pub struct Row {
     id: i32,
     scalars: Vec<i64>,
     cpu: String,
     mem: String,
-    window: Vec<u64>,
+    window: Vec<i64>,
     change: ChangeColumns,
 }
 
-fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError> {
+/// One change's row; its XDR uint64 values go through `sizes` (checked once the ledger's rows are built).
+fn change_row(change: &EntryChange<'_>, view: &View<'_>, sizes: &mut Uint64s) -> Result<Row, RowError> {
     let entry = reported(change)?;
     let LedgerEntryData::ConfigSetting(cs) = &entry.data else {
         return Err(RowError::new(
@@ -169,7 +176,7 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
         _ => (None, None),
     };
     let window = match cs {
-        C::LiveSorobanStateSizeWindow(w) => w.to_vec(),
+        C::LiveSorobanStateSizeWindow(w) => w.iter().map(|&v| sizes.get(0, v)).collect(),
         _ => Vec::new(),
     };
     Ok(Row {
@@ -182,46 +189,13 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
     })
 }
 
-enum Col {
-    U32(UInt32Builder),
-    I64(Int64Builder),
-    U64(UInt64Builder),
-}
-
-impl Col {
-    fn new(t: Ty) -> Self {
-        match t {
-            Ty::U32 => Col::U32(UInt32Builder::new()),
-            Ty::I64 => Col::I64(Int64Builder::new()),
-            Ty::U64 => Col::U64(UInt64Builder::new()),
-        }
-    }
-
-    /// `v` came from a field of this column's type, so the casts are exact.
-    fn append(&mut self, v: i64) {
-        match self {
-            Col::U32(b) => b.append_value(v as u32),
-            Col::I64(b) => b.append_value(v),
-            Col::U64(b) => b.append_value(v as u64),
-        }
-    }
-
-    fn finish(&mut self) -> ArrayRef {
-        match self {
-            Col::U32(b) => Arc::new(b.finish()),
-            Col::I64(b) => Arc::new(b.finish()),
-            Col::U64(b) => Arc::new(b.finish()),
-        }
-    }
-}
-
 pub struct ConfigSettings {
-    id: Int32Builder,
-    scalars: Vec<Col>,
+    id: Int64Column,
+    scalars: Vec<Int64Builder>,
     cpu: StringBuilder,
     mem: StringBuilder,
-    bucket_list_size_window: ListBuilder<UInt64Builder>,
-    live_soroban_state_size_window: ListBuilder<UInt64Builder>,
+    bucket_list_size_window: ListBuilder<Int64Builder>,
+    live_soroban_state_size_window: ListBuilder<Int64Builder>,
     frozen_keys: Vec<XdrListColumn>,
     bypass_txs: Vec<ListBuilder<StringBuilder>>,
     change: ChangeBuilders,
@@ -231,17 +205,17 @@ impl ConfigSettings {
     pub fn new(opts: &Options) -> Self {
         let binary_xdr = opts.binary_xdr;
         ConfigSettings {
-            id: Int32Builder::new(),
+            id: Int64Column::new(),
             scalars: SCALARS
                 .iter()
                 .chain(SCALARS_2)
                 .chain(SCALARS_3)
-                .map(|(t, _)| Col::new(*t))
+                .map(|_| Int64Builder::new())
                 .collect(),
             cpu: StringBuilder::new(),
             mem: StringBuilder::new(),
-            bucket_list_size_window: ListBuilder::new(UInt64Builder::new()),
-            live_soroban_state_size_window: ListBuilder::new(UInt64Builder::new()),
+            bucket_list_size_window: ListBuilder::new(Int64Builder::new()),
+            live_soroban_state_size_window: ListBuilder::new(Int64Builder::new()),
             frozen_keys: (0..FROZEN_KEY_COLUMNS)
                 .map(|_| XdrListColumn::new(binary_xdr))
                 .collect(),
@@ -257,16 +231,19 @@ impl TableBuilder for ConfigSettings {
     type Row = Row;
 
     fn rows(&self, view: &View<'_>, opts: &Options) -> Result<Vec<Row>, RowError> {
-        compacted_of_type(view, &opts.passphrase, LedgerEntryType::ConfigSetting)?
+        let mut sizes = Uint64s::new(UINT64_COLUMNS);
+        let rows = compacted_of_type(view, &opts.passphrase, LedgerEntryType::ConfigSetting)?
             .iter()
-            .map(|c| change_row(c, view))
-            .collect()
+            .map(|c| change_row(c, view, &mut sizes))
+            .collect::<Result<Vec<_>, _>>()?;
+        sizes.finish()?;
+        Ok(rows)
     }
 
     fn append(&mut self, r: Row) {
         self.id.append_value(r.id);
         for (col, v) in self.scalars.iter_mut().zip(r.scalars) {
-            col.append(v);
+            col.append_value(v);
         }
         self.cpu.append_value(&r.cpu);
         self.mem.append_value(&r.mem);
@@ -289,7 +266,7 @@ impl TableBuilder for ConfigSettings {
     fn finish(mut self) -> Vec<ArrayRef> {
         let (n1, n2) = (SCALARS.len(), SCALARS.len() + SCALARS_2.len());
         let mut out: Vec<ArrayRef> = vec![Arc::new(self.id.finish())];
-        let mut scalars = self.scalars.iter_mut().map(|c| c.finish());
+        let mut scalars = self.scalars.iter_mut().map(|c| Arc::new(c.finish()) as ArrayRef);
         out.extend(scalars.by_ref().take(n1));
         out.push(Arc::new(self.cpu.finish()));
         out.push(Arc::new(self.mem.finish()));

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Int32Builder, StringBuilder, UInt32Builder};
+use arrow_array::builder::StringBuilder;
 use arrow_array::ArrayRef;
 use sha2::{Digest, Sha256};
 use stellar_xdr::curr::{ContractCodeEntryExt, LedgerEntryData, LedgerEntryType};
@@ -12,6 +12,7 @@ use stellar_xdr::curr::{ContractCodeEntryExt, LedgerEntryData, LedgerEntryType};
 use super::common::{reported, ChangeBuilders, ChangeColumns};
 use super::extract::{compacted_of_type, EntryChange, ERR};
 use crate::arrow_out::{hex, XdrColumn};
+use crate::ints::Int64Column;
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
 
@@ -64,10 +65,10 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
 
 pub struct ContractCode {
     hash: StringBuilder,
-    ext_v: Int32Builder,
+    ext_v: Int64Column,
     change: ChangeBuilders,
     key_hash: StringBuilder,
-    costs: [UInt32Builder; 10],
+    costs: [Int64Column; 10],
     key_bytes: XdrColumn,
 }
 
@@ -75,7 +76,7 @@ impl ContractCode {
     pub fn new(opts: &Options) -> Self {
         ContractCode {
             hash: StringBuilder::new(),
-            ext_v: Int32Builder::new(),
+            ext_v: Int64Column::new(),
             change: ChangeBuilders::new(),
             key_hash: StringBuilder::new(),
             costs: Default::default(),

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBuilder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder};
+use arrow_array::builder::{BooleanBuilder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::ArrayRef;
 use sha2::{Digest, Sha256};
 use stellar_xdr::curr::{LedgerEntryChangeType, LedgerEntryType, Limits, WriteXdr};
@@ -13,13 +13,14 @@ use stellar_xdr::curr::{LedgerEntryChangeType, LedgerEntryType, Limits, WriteXdr
 use super::common::closed_at_us;
 use super::extract::{ledger_changes, Phase};
 use crate::arrow_out::{hex, XdrColumn};
+use crate::ints::{count, Int64Column};
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
 
 pub struct Row {
     ledger_sequence: u32,
     closed_at_us: i64,
-    change_index: u32,
+    change_index: i64,
     phase: Phase,
     tx: Option<([u8; 32], i64)>,
     operation: Option<(u32, i64)>,
@@ -32,20 +33,20 @@ pub struct Row {
 }
 
 pub struct Entries {
-    ledger_sequence: UInt32Builder,
+    ledger_sequence: Int64Column,
     closed_at: TimestampMicrosecondBuilder,
-    change_index: UInt32Builder,
+    change_index: Int64Column,
     phase: StringBuilder,
     transaction_hash: StringBuilder,
     transaction_id: Int64Builder,
-    operation_index: UInt32Builder,
+    operation_index: Int64Column,
     operation_id: Int64Builder,
-    upgrade_index: UInt32Builder,
+    upgrade_index: Int64Column,
     ledger_entry_type: StringBuilder,
     change_type: StringBuilder,
-    ledger_entry_change: UInt32Builder,
+    ledger_entry_change: Int64Column,
     deleted: BooleanBuilder,
-    last_modified_ledger: UInt32Builder,
+    last_modified_ledger: Int64Column,
     ledger_key_hash: StringBuilder,
     key_xdr: XdrColumn,
     val_xdr: XdrColumn,
@@ -54,20 +55,20 @@ pub struct Entries {
 impl Entries {
     pub fn new(opts: &Options) -> Self {
         Entries {
-            ledger_sequence: UInt32Builder::new(),
+            ledger_sequence: Int64Column::new(),
             closed_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
-            change_index: UInt32Builder::new(),
+            change_index: Int64Column::new(),
             phase: StringBuilder::new(),
             transaction_hash: StringBuilder::new(),
             transaction_id: Int64Builder::new(),
-            operation_index: UInt32Builder::new(),
+            operation_index: Int64Column::new(),
             operation_id: Int64Builder::new(),
-            upgrade_index: UInt32Builder::new(),
+            upgrade_index: Int64Column::new(),
             ledger_entry_type: StringBuilder::new(),
             change_type: StringBuilder::new(),
-            ledger_entry_change: UInt32Builder::new(),
+            ledger_entry_change: Int64Column::new(),
             deleted: BooleanBuilder::new(),
-            last_modified_ledger: UInt32Builder::new(),
+            last_modified_ledger: Int64Column::new(),
             ledger_key_hash: StringBuilder::new(),
             key_xdr: XdrColumn::new(opts.binary_xdr),
             val_xdr: XdrColumn::new(opts.binary_xdr),
@@ -110,7 +111,7 @@ impl TableBuilder for Entries {
             rows.push(Row {
                 ledger_sequence: seq,
                 closed_at_us,
-                change_index: i as u32,
+                change_index: count(i),
                 phase: c.phase,
                 tx,
                 operation,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Float64Builder, Int32Builder, Int64Builder, StringBuilder, UInt32Builder};
+use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType};
 
@@ -11,6 +11,7 @@ use super::common::{
     asset_columns, reported, sponsor, stroops_to_real, AssetBuilders, AssetColumns, ChangeBuilders, ChangeColumns,
 };
 use super::extract::{compacted_of_type, EntryChange, ERR};
+use crate::ints::Int64Column;
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
 use crate::util::accounts::account_id_address;
@@ -69,10 +70,10 @@ pub struct Offers {
     selling: AssetBuilders,
     buying: AssetBuilders,
     amount: Float64Builder,
-    pricen: Int32Builder,
-    priced: Int32Builder,
+    pricen: Int64Column,
+    priced: Int64Column,
     price: Float64Builder,
-    flags: UInt32Builder,
+    flags: Int64Column,
     sponsor: StringBuilder,
     change: ChangeBuilders,
 }
@@ -85,10 +86,10 @@ impl Offers {
             selling: AssetBuilders::new(false),
             buying: AssetBuilders::new(false),
             amount: Float64Builder::new(),
-            pricen: Int32Builder::new(),
-            priced: Int32Builder::new(),
+            pricen: Int64Column::new(),
+            priced: Int64Column::new(),
             price: Float64Builder::new(),
-            flags: UInt32Builder::new(),
+            flags: Int64Column::new(),
             sponsor: StringBuilder::new(),
             change: ChangeBuilders::new(),
         }

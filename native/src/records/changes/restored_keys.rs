@@ -5,13 +5,14 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use arrow_array::builder::{StringBuilder, TimestampMicrosecondBuilder, UInt32Builder};
+use arrow_array::builder::{StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{LedgerEntryChangeType, LedgerEntryType};
 
 use super::common::closed_at_us;
 use super::extract::compacted_changes;
 use crate::arrow_out::XdrColumn;
+use crate::ints::Int64Column;
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
 
@@ -26,9 +27,9 @@ pub struct Row {
 pub struct RestoredKeys {
     key_bytes: XdrColumn,
     entry_type: StringBuilder,
-    last_modified_ledger: UInt32Builder,
+    last_modified_ledger: Int64Column,
     closed_at: TimestampMicrosecondBuilder,
-    ledger_sequence: UInt32Builder,
+    ledger_sequence: Int64Column,
 }
 
 impl RestoredKeys {
@@ -36,9 +37,9 @@ impl RestoredKeys {
         RestoredKeys {
             key_bytes: XdrColumn::new(opts.binary_xdr),
             entry_type: StringBuilder::new(),
-            last_modified_ledger: UInt32Builder::new(),
+            last_modified_ledger: Int64Column::new(),
             closed_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
-            ledger_sequence: UInt32Builder::new(),
+            ledger_sequence: Int64Column::new(),
         }
     }
 }

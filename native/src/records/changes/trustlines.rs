@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder, UInt32Builder};
+use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType, TrustLineAsset, TrustLineEntryExt};
 
@@ -12,6 +12,7 @@ use super::common::{
 };
 use super::extract::{compacted_of_type, EntryChange, ERR};
 use crate::arrow_out::{hex, XdrColumn};
+use crate::ints::Int64Column;
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
 use crate::util::accounts::account_id_address;
@@ -96,7 +97,7 @@ pub struct Trustlines {
     liquidity_pool_id: StringBuilder,
     buying_liabilities: Float64Builder,
     selling_liabilities: Float64Builder,
-    flags: UInt32Builder,
+    flags: Int64Column,
     sponsor: StringBuilder,
     liquidity_pool_id_strkey: StringBuilder,
     change: ChangeBuilders,
@@ -116,7 +117,7 @@ impl Trustlines {
             liquidity_pool_id: StringBuilder::new(),
             buying_liabilities: Float64Builder::new(),
             selling_liabilities: Float64Builder::new(),
-            flags: UInt32Builder::new(),
+            flags: Int64Column::new(),
             sponsor: StringBuilder::new(),
             liquidity_pool_id_strkey: StringBuilder::new(),
             change: ChangeBuilders::new(),

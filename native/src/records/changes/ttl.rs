@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{StringBuilder, UInt32Builder};
+use arrow_array::builder::StringBuilder;
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType};
 
 use super::common::{reported, ChangeBuilders, ChangeColumns};
 use super::extract::{compacted_of_type, EntryChange, ERR};
 use crate::arrow_out::hex;
+use crate::ints::Int64Column;
 use crate::ledger::View;
 use crate::records::{Options, RowError, TableBuilder};
 
@@ -34,7 +35,7 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
 
 pub struct Ttl {
     key_hash: StringBuilder,
-    live_until_ledger_seq: UInt32Builder,
+    live_until_ledger_seq: Int64Column,
     change: ChangeBuilders,
 }
 
@@ -42,7 +43,7 @@ impl Ttl {
     pub fn new(_opts: &Options) -> Self {
         Ttl {
             key_hash: StringBuilder::new(),
-            live_until_ledger_seq: UInt32Builder::new(),
+            live_until_ledger_seq: Int64Column::new(),
             change: ChangeBuilders::new(),
         }
     }

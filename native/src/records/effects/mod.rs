@@ -7,13 +7,14 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use arrow_array::builder::{Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder};
+use arrow_array::builder::{Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::OperationBody;
 
 use super::operations::common::{tx_operations, tx_successful};
 use super::operations::{closed_at_error, type_string};
 use super::{toid, Options, RowError, TableBuilder};
+use crate::ints::{count, Int64Column};
 use crate::ledger::{network_id, Tx, View};
 
 mod accounts;
@@ -35,7 +36,7 @@ pub struct Row {
     operation_id: i64,
     closed_at_us: i64,
     seq: u32,
-    index: u32,
+    index: i64,
 }
 
 /// The operation type's own effects.
@@ -134,7 +135,7 @@ fn transaction_rows(
                 operation_id,
                 closed_at_us,
                 seq,
-                index: n as u32,
+                index: count(n),
             });
         }
     }
@@ -145,12 +146,12 @@ pub struct Effects {
     address: StringBuilder,
     address_muxed: StringBuilder,
     operation_id: Int64Builder,
-    type_: Int32Builder,
+    type_: Int64Column,
     type_string: StringBuilder,
     details: StringBuilder,
     closed_at: TimestampMicrosecondBuilder,
-    ledger_sequence: UInt32Builder,
-    index: UInt32Builder,
+    ledger_sequence: Int64Column,
+    index: Int64Column,
     id: StringBuilder,
     /// The details text of the row being appended (one buffer, reused).
     text: String,
@@ -162,12 +163,12 @@ impl Effects {
             address: StringBuilder::new(),
             address_muxed: StringBuilder::new(),
             operation_id: Int64Builder::new(),
-            type_: Int32Builder::new(),
+            type_: Int64Column::new(),
             type_string: StringBuilder::new(),
             details: StringBuilder::new(),
             closed_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
-            ledger_sequence: UInt32Builder::new(),
-            index: UInt32Builder::new(),
+            ledger_sequence: Int64Column::new(),
+            index: Int64Column::new(),
             id: StringBuilder::new(),
             text: String::new(),
         }

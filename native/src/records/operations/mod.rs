@@ -6,11 +6,12 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder};
+use arrow_array::builder::{Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::{OperationBody, OperationResult, OperationResultTr};
 
 use super::{toid, Options, RowError, TableBuilder};
+use crate::ints::Int64Column;
 use crate::ledger::{network_id, Tx, View};
 use crate::strkey;
 use crate::util::goformat::go_enum_name;
@@ -297,10 +298,10 @@ fn operation_row(ctx: &OpContext<'_, '_>, seq: u32, closed_at_us: i64, tx: &Tx<'
 
 pub struct Operations {
     closed_at_us: Vec<i64>,
-    ledger_sequence: Vec<u32>,
+    ledger_sequence: Int64Column,
     source_account: StringBuilder,
     source_account_muxed: StringBuilder,
-    type_: Int32Builder,
+    type_: Int64Column,
     type_string: StringBuilder,
     details: StringBuilder,
     transaction_id: Int64Builder,
@@ -313,10 +314,10 @@ impl Operations {
     pub fn new(_opts: &Options) -> Self {
         Operations {
             closed_at_us: Vec::new(),
-            ledger_sequence: Vec::new(),
+            ledger_sequence: Int64Column::new(),
             source_account: StringBuilder::new(),
             source_account_muxed: StringBuilder::new(),
-            type_: Int32Builder::new(),
+            type_: Int64Column::new(),
             type_string: StringBuilder::new(),
             details: StringBuilder::new(),
             transaction_id: Int64Builder::new(),
@@ -353,7 +354,7 @@ impl TableBuilder for Operations {
     fn append(&mut self, r: Row) {
         {
             self.closed_at_us.push(r.closed_at_us);
-            self.ledger_sequence.push(r.seq);
+            self.ledger_sequence.append_value(r.seq);
             self.source_account.append_value(&r.source_account);
             self.source_account_muxed
                 .append_option(r.source_account_muxed.as_deref());
@@ -372,8 +373,6 @@ impl TableBuilder for Operations {
         let closed_at = TimestampMicrosecondBuilder::new().with_timezone("UTC");
         let mut closed_at = closed_at;
         closed_at.append_slice(&self.closed_at_us);
-        let mut ledger_sequence = UInt32Builder::new();
-        ledger_sequence.append_slice(&self.ledger_sequence);
         vec![
             Arc::new(self.source_account.finish()),
             Arc::new(self.source_account_muxed.finish()),
@@ -385,7 +384,7 @@ impl TableBuilder for Operations {
             Arc::new(closed_at.finish()),
             Arc::new(self.result_code.finish()),
             Arc::new(self.trace_code.finish()),
-            Arc::new(ledger_sequence.finish()),
+            Arc::new(self.ledger_sequence.finish()),
             details,
         ]
     }

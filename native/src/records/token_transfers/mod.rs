@@ -9,13 +9,14 @@ use std::fmt::Write;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder};
+use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::ArrayRef;
 use stellar_xdr::curr::Asset;
 
 use super::operations::closed_at_error;
 use super::{toid, Options, RowError, TableBuilder};
 use crate::arrow_out::hex;
+use crate::ints::Int64Column;
 use crate::ledger::{network_id, View};
 use crate::util::assets::{extract_asset, CREDIT_ALPHANUM12, CREDIT_ALPHANUM4, NATIVE};
 
@@ -97,7 +98,7 @@ pub struct TokenTransfers {
     amount: Float64Builder,
     amount_raw: StringBuilder,
     contract_id: StringBuilder,
-    ledger_sequence: UInt32Builder,
+    ledger_sequence: Int64Column,
     closed_at: TimestampMicrosecondBuilder,
     to_muxed: StringBuilder,
     to_muxed_id: StringBuilder,
@@ -123,7 +124,7 @@ impl TokenTransfers {
             amount: Float64Builder::new(),
             amount_raw: StringBuilder::new(),
             contract_id: StringBuilder::new(),
-            ledger_sequence: UInt32Builder::new(),
+            ledger_sequence: Int64Column::new(),
             closed_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
             to_muxed: StringBuilder::new(),
             to_muxed_id: StringBuilder::new(),
