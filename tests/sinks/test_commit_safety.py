@@ -164,7 +164,7 @@ def test_a_run_that_committed_meanwhile_makes_the_older_run_fail(listing, tmp_pa
     assert code == 1 and "overlapping runs are refused" in text and "while this run was running" in text
     after = set(parquet_files(out))
     assert len(after - before) == 1  # only B's set: A made nothing final
-    assert not (out / "_temporary").exists() and not list((out / "_commits").glob("*"))
+    assert not any((out / d).exists() for d in ("_temporary", "_commits", "_locks"))
 
 
 def test_a_commit_lock_held_by_a_live_run_refuses_the_commit(tmp_path, capsys, monkeypatch, shared_ledgers):
