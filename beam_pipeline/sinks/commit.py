@@ -572,7 +572,9 @@ def roll_forward(root: str, journal: dict) -> None:
     fs.delete(list(journal.get("deletes", [])))
     for path, text in journal.get("writes", {}).items():
         fs.write_bytes(path, base64.b64decode(text))
-    fs.delete_tree(journal.get("cleanup") or temp_root(root, journal["run_id"]))
+    cleanup = journal.get("cleanup") or temp_root(root, journal["run_id"])
+    fs.delete_tree(cleanup)
+    fs.remove_empty_parents(cleanup, fs.join(root, TEMP_DIR))  # a scoped commit's pane and table directories
     fs.delete([own_journal])
     fs.remove_empty_dir(fs.join(root, COMMIT_DIR))  # journals are written under the lock: none is on its way
 

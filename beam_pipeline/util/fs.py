@@ -109,6 +109,18 @@ def remove_empty_dir(directory: str) -> bool:
     return True
 
 
+def remove_empty_parents(path: str, top: str) -> None:
+    """Removes `path`'s local parent directories that are empty, from the nearest up to and including `top`."""
+    if not is_local(path):
+        return
+    top = os.path.normpath(top)
+    parent = os.path.dirname(os.path.normpath(path))
+    while parent == top or parent.startswith(top + os.sep):
+        if not remove_empty_dir(parent) and os.path.isdir(parent):
+            return  # in use: so are the directories above it
+        parent = os.path.dirname(parent)
+
+
 def create(path: str):
     """A writable binary stream; local parent directories are created."""
     prepare(path)

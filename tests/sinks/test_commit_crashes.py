@@ -221,14 +221,16 @@ def test_partition_commits_sharing_a_run_id_leave_each_other_s_staged_files(tmp_
         assert commit.journal_path(str(root), run_id, scope) != commit.journal_path(str(root), run_id)
         assert not Path(commit.journal_path(str(root), run_id, scope)).exists()
     _assert_exact(root, archives["clean"], LAST)
-    assert not (root / commit.COMMIT_DIR).exists() or not list((root / commit.COMMIT_DIR).iterdir())
-    # What the scoped commits leave on local disk is the run's empty directory: once the run is gone
-    # (here: every run without an owner counts as gone), no leftover to report, and repair removes it.
+    # The last partition's commit removed the run's then empty directories, up to _temporary/.
+    assert _bookkeeping(root) == []
+    # An empty run directory (left by a crash between a scoped commit and its cleanup, or by an older
+    # version): once the run is gone (here: every run without an owner), no leftover to report, and
+    # repair removes it.
+    (root / commit.TEMP_DIR / run_id / "ledgers").mkdir(parents=True)
     monkeypatch.setattr(runs, "STALE_RUN_SECONDS", -1)
-    assert (root / commit.TEMP_DIR / run_id).is_dir()
     assert runs.find_leftovers(str(root)).describe() == []
     runs.repair(str(root))
-    assert not (root / commit.TEMP_DIR / run_id).exists()
+    assert _bookkeeping(root) == []
 
 
 def _bookkeeping(root: Path) -> list[str]:
