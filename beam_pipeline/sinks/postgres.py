@@ -103,12 +103,12 @@ PREFLIGHT_CONNECT_TIMEOUT_S = 30  # unless the connection string sets connect_ti
 
 def server_name(cfg: PostgresSinkConfig) -> str:
     """The server and database a consumer writes to, without its password: ``postgresql://user@host:port/db``."""
-    from psycopg.conninfo import conninfo_to_dict
-
     try:
+        from psycopg.conninfo import conninfo_to_dict
+
         params = conninfo_to_dict(cfg.connection_string)
-    except Exception:  # noqa: BLE001 - an unparseable string is named by the error itself
-        return "postgresql://<unparseable connection_string>"
+    except Exception:  # noqa: BLE001 - no driver, or a string it cannot parse: the error itself says which
+        return "postgresql://<connection_string>"
     user = f"{params['user']}@" if params.get("user") else ""
     port = f":{params['port']}" if params.get("port") else ""
     return f"postgresql://{user}{params.get('host', '')}{port}/{params.get('dbname', '')}"
