@@ -126,6 +126,18 @@ def refuse_schema_change(cfg: PipelineConfig) -> bool:
     return False
 
 
+def refuse_unavailable_consumers(cfg: PipelineConfig) -> bool:
+    """A PostgreSQL or Redis consumer that cannot write fails the run before the archive is touched."""
+    from beam_pipeline.sinks.preflight import ConsumerUnavailable, check_consumers
+
+    try:
+        check_consumers(cfg)
+    except ConsumerUnavailable as e:
+        print(f"error: {e}", file=sys.stderr)
+        return True
+    return False
+
+
 def run(argv: list[str], wait: bool = True) -> int:
     """Runs the archival job; ``wait=False`` returns once the runner has the job (flex template launches)."""
     import apache_beam as beam
@@ -159,7 +171,7 @@ def run(argv: list[str], wait: bool = True) -> int:
             print("error: following the chain without an end ledger needs a streaming runner: pass "
                   "--runner=DataflowRunner, FlinkRunner or PrismRunner (see docs/streaming.md)", file=sys.stderr)
             return EXIT_CONFIG
-    if refuse_legacy_layout(cfg) or refuse_schema_change(cfg):
+    if refuse_legacy_layout(cfg) or refuse_schema_change(cfg) or refuse_unavailable_consumers(cfg):
         return EXIT_CONFIG
     started = datetime.now(timezone.utc)
     run_id = args.run_id or new_run_id(started)

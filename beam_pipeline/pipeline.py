@@ -94,8 +94,7 @@ def build_pipeline(
 def add_extra_consumers(cfg: PipelineConfig, rows: beam.PCollection, manifest: beam.PCollection) -> None:
     """The consumers beside SaveToParquet, fed the same decoded rows (DuckDB: the archive, at run end)."""
     from beam_pipeline.consumers import DuckDBSinkConfig, PostgresSinkConfig, RedisSinkConfig
-    from beam_pipeline.records import get_table
-    from beam_pipeline.records.base import output_schema
+    from beam_pipeline.sinks.preflight import consumer_schemas
 
     if not cfg.extra_consumers:
         return
@@ -103,7 +102,7 @@ def add_extra_consumers(cfg: PipelineConfig, rows: beam.PCollection, manifest: b
     # once its bundle finishes (the Parquet sink reads them after its GroupByKey for the same reason).
     rows = rows | "ConsumersAfterDecode" >> beam.Reshuffle()
     sink = cfg.sink
-    schemas = {t: output_schema(get_table(t), sink.xdr_encoding, sink.include_metadata) for t in cfg.processors}
+    schemas = consumer_schemas(cfg)
     for i, consumer in enumerate(cfg.extra_consumers):
         label = f"Consumer{i + 1}{type(consumer).__name__.removesuffix('Config')}"
         if isinstance(consumer, DuckDBSinkConfig):

@@ -39,7 +39,10 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 
 @contextmanager
 def postgres_server() -> Iterator[str]:
-    """A fresh PostgreSQL cluster; yields its connection string (user postgres, database postgres)."""
+    """A fresh PostgreSQL cluster; yields its connection string (user postgres, database postgres).
+
+    Roles other than postgres log in with their password (scram-sha-256).
+    """
     tmp = tempfile.mkdtemp(prefix="pg-test-")
     data = os.path.join(tmp, "data")
     if os.geteuid() == 0:
@@ -47,6 +50,12 @@ def postgres_server() -> Iterator[str]:
     port = free_port()
     subprocess.run(_as_postgres([_pg_bin("initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
                    check=True, capture_output=True)
+    # The superuser needs no password; every other role does (tests create roles to log in with a
+    # wrong password or without a permission).
+    with open(os.path.join(data, "pg_hba.conf"), "w") as hba:
+        hba.write("local all all trust\n"
+                  "host all postgres 127.0.0.1/32 trust\n"
+                  "host all all 127.0.0.1/32 scram-sha-256\n")
     log = os.path.join(tmp, "server.log")
     subprocess.run(_as_postgres([_pg_bin("pg_ctl"), "-D", data, "-l", log, "-w", "-t", "60", "-o",
                                  f"-p {port} -h 127.0.0.1 -k {tmp}", "start"]), check=True, capture_output=True)

@@ -171,3 +171,4 @@ def test_streaming_sink_commits_the_windows_pane_on_the_fnapi_runner(tmp_path, s
         )
         assert_that(records, equal_to([("written", "ledgers", HOUR, FIRST, FIRST + 15, 16)]))
     assert _archived_ledgers(tmp_path, HOUR) == list(range(FIRST, FIRST + 16))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledgers"]  # no empty _temporary/, _locks/, _commits/

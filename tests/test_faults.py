@@ -171,6 +171,8 @@ def test_overlapping_and_partial_runs_leave_an_exact_archive(scheme, tmp_path, c
     code, text = run_text(capsys, second, tmp_path)
     assert code == 0, text
     assert "replaced" in text
+    # Only tables and manifests: the commit's empty _locks/, _commits/ and _temporary/ are gone.
+    assert sorted(p.name for p in out.iterdir()) == ["_manifests", "ledgers", "transactions"]
     full = assert_exact(out, FIRST, LAST, TX_ROWS).sort_by("id")
     code, report = verify_range(capsys, out, FIRST, LAST, "--manifests")
     assert code == 0, report

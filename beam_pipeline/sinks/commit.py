@@ -17,7 +17,9 @@ Both sinks drive it from their own DoFns (`parquet.py` per partition then once p
    committed meanwhile. Then it writes the run's *journal* (``_commits/{run_id}.json``: every
    rename, delete and small file such as the manifest) — the commit point — and carries it out.
    A crash before the journal leaves nothing final; a crash after it is rolled forward by the
-   next run (`repair`), so the archive never keeps half a commit. With ``table_format: delta |
+   next run (`repair`), so the archive never keeps half a commit. On local disk ``_commits/`` and
+   ``_locks/`` are removed once empty (a finished run leaves neither, as on an object store, which
+   has no directories); a crashed run's journal keeps ``_commits/``. With ``table_format: delta |
    iceberg`` the journal also says so, and carrying it out commits the table format's transaction
    between the renames and the deletes (`table_formats.sync_journal`).
 """
@@ -353,6 +355,7 @@ def check_schema(layout: Layout, table: str, existing_path: str) -> None:
 
 LOCK_WAIT_SECONDS = 120.0  # how long a commit waits for another run's commit to finish
 LOCK_STALE_SECONDS = 900.0  # a commit lock this old belongs to a run that died while committing
+LOCK_POLL_SECONDS = 0.5  # how often a waiting commit tries the lock again
 
 
 def lock_owner(run_id: str) -> bytes:
@@ -423,11 +426,17 @@ def commit_lock(root: str, run_id: str) -> Iterator[None]:
                 f"run {run_id}: the archive's commit lock {path} is held by run {info.get('run_id')} "
                 f"(host {info.get('host')}, pid {info.get('pid')}); overlapping runs are refused"
             )
-        time.sleep(0.5)
+        time.sleep(LOCK_POLL_SECONDS)
     try:
         yield
     finally:
-        fs.delete([path])
+        release_lock(root)
+
+
+def release_lock(root: str) -> None:
+    """Removes the commit lock, and ``_locks/`` with it when no other run has created its lock there meanwhile."""
+    fs.delete([fs.join(root, LOCK_DIR, COMMIT_LOCK)])
+    fs.remove_empty_dir(fs.join(root, LOCK_DIR))
 
 
 LIST_TREE_ABOVE = 32  # more planned partitions of one table than this: one recursive listing of the table
@@ -563,8 +572,11 @@ def roll_forward(root: str, journal: dict) -> None:
     fs.delete(list(journal.get("deletes", [])))
     for path, text in journal.get("writes", {}).items():
         fs.write_bytes(path, base64.b64decode(text))
-    fs.delete_tree(journal.get("cleanup") or temp_root(root, journal["run_id"]))
+    cleanup = journal.get("cleanup") or temp_root(root, journal["run_id"])
+    fs.delete_tree(cleanup)
+    fs.remove_empty_parents(cleanup, fs.join(root, TEMP_DIR))  # a scoped commit's pane and table directories
     fs.delete([own_journal])
+    fs.remove_empty_dir(fs.join(root, COMMIT_DIR))  # journals are written under the lock: none is on its way
 
 
 def run_started(run_id: str) -> float:

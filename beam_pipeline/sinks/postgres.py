@@ -79,6 +79,68 @@ def insert_sql(target: str, table: str, columns: list[str], upsert: bool) -> str
     return f"INSERT INTO {quote(target)} ({names}) VALUES ({values}) ON CONFLICT ({conflict}) {action}"
 
 
+def insert_columns(table: str, schema: pa.Schema) -> list[str]:
+    """The columns an insert of `table` writes: the schema's, after ``_row_key`` for tables without a natural key."""
+    names = list(schema.names)
+    return [ROW_KEY, *names] if key_columns(table) == (ROW_KEY,) else names
+
+
+def prepare_tables(cur, cfg: PostgresSinkConfig, schemas: dict[str, pa.Schema]) -> None:
+    """``create_table``: creates the tables, or adds the columns an earlier run's table lacks (`cur`'s transaction)."""
+    # One creator at a time: concurrent CREATE TABLE IF NOT EXISTS can collide in the catalog.
+    cur.execute("SELECT pg_advisory_xact_lock(54017)")
+    for table, schema in schemas.items():
+        target = cfg.target(table, len(schemas))
+        cur.execute(create_table_sql(target, table, schema))
+        # A table of an earlier run without some columns (include_metadata, a newer schema):
+        # columns are added, never dropped, as schema_evolution does for Parquet.
+        for f in schema:
+            cur.execute(f"ALTER TABLE {quote(target)} ADD COLUMN IF NOT EXISTS {quote(f.name)} {pg_type(f.type)}")
+
+
+PREFLIGHT_CONNECT_TIMEOUT_S = 30  # unless the connection string sets connect_timeout
+
+
+def server_name(cfg: PostgresSinkConfig) -> str:
+    """The server and database a consumer writes to, without its password: ``postgresql://user@host:port/db``."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        params = conninfo_to_dict(cfg.connection_string)
+    except Exception:  # noqa: BLE001 - no driver, or a string it cannot parse: the error itself says which
+        return "postgresql://<connection_string>"
+    user = f"{params['user']}@" if params.get("user") else ""
+    port = f":{params['port']}" if params.get("port") else ""
+    return f"postgresql://{user}{params.get('host', '')}{port}/{params.get('dbname', '')}"
+
+
+def preflight(cfg: PostgresSinkConfig, schemas: dict[str, pa.Schema]) -> None:
+    """Connects and checks, without writing anything, that the sink's setup and inserts would succeed.
+
+    In one transaction that is rolled back: the setup's own ``CREATE TABLE`` / ``ADD COLUMN``
+    statements (``create_table``), then ``EXPLAIN`` of each table's insert, which PostgreSQL checks
+    like the insert itself: the table exists, the role may insert (and update, for upserts), the
+    columns and the ``ON CONFLICT`` key match. Raises the driver's error (psycopg.Error) otherwise.
+    """
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    timeout = {} if "connect_timeout" in conninfo_to_dict(cfg.connection_string) else {
+        "connect_timeout": PREFLIGHT_CONNECT_TIMEOUT_S}
+    conn = psycopg.connect(cfg.connection_string, **timeout)
+    try:
+        with conn.cursor() as cur:
+            if cfg.create_table:
+                prepare_tables(cur, cfg, schemas)
+            for table, schema in schemas.items():
+                columns = insert_columns(table, schema)
+                sql = insert_sql(cfg.target(table, len(schemas)), table, columns, cfg.upsert)
+                cur.execute("EXPLAIN " + sql, [None] * len(columns))
+        conn.rollback()  # nothing of the check stays: the tables appear when the job's writers start
+    finally:
+        conn.close()  # (after an error: closing an open transaction rolls it back)
+
+
 def row_keys(rows: list[dict], ledger_column: str) -> list[str]:
     """Digests of each row's non-metadata values and its rank among identical rows of its ledger."""
     seen: Counter = Counter()
@@ -105,15 +167,7 @@ class _WriteFn(beam.DoFn):
         self._conn = psycopg.connect(self._cfg.connection_string)
         if self._cfg.create_table:
             with self._conn.cursor() as cur:
-                # One creator at a time: concurrent CREATE TABLE IF NOT EXISTS can collide in the catalog.
-                cur.execute("SELECT pg_advisory_xact_lock(54017)")
-                for table, schema in self._schemas.items():
-                    cur.execute(create_table_sql(self._target(table), table, schema))
-                    # A table of an earlier run without some columns (include_metadata, a newer
-                    # schema): columns are added, never dropped, as schema_evolution does for Parquet.
-                    for f in schema:
-                        cur.execute(f"ALTER TABLE {quote(self._target(table))} "
-                                    f"ADD COLUMN IF NOT EXISTS {quote(f.name)} {pg_type(f.type)}")
+                prepare_tables(cur, self._cfg, self._schemas)
             self._conn.commit()
 
     def _target(self, table: str) -> str:
@@ -123,15 +177,14 @@ class _WriteFn(beam.DoFn):
         schema = self._schemas[chunk.table]
         batch = chunk_to_batch(chunk, schema)
         rows = batch.to_pylist()
-        columns = list(schema.names)
-        if key_columns(chunk.table) == (ROW_KEY,):
+        columns = insert_columns(chunk.table, schema)
+        if columns[0] == ROW_KEY:
             from beam_pipeline.records import get_table
             from beam_pipeline.records.base import ledger_column
 
             keys = row_keys(rows, ledger_column(get_table(chunk.table)))
             for row, key in zip(rows, keys, strict=True):
                 row[ROW_KEY] = key
-            columns = [ROW_KEY, *columns]
         sql = insert_sql(self._target(chunk.table), chunk.table, columns, self._cfg.upsert)
         size = self._cfg.batch_size
         with self._conn.cursor() as cur:

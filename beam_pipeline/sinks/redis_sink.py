@@ -31,6 +31,23 @@ return 1
 """
 
 
+# The preflight's probe (Redis 7: a shebang script, which a read-only replica refuses before running it):
+# KEYS one key per table the sink writes, ARGV[1] "1" when keys expire. Returns "COMMAND key" for each
+# command SET_IF_NEWER runs that the user's ACL refuses; nothing is read or written.
+CHECK_ACCESS = """#!lua
+local denied = {}
+for _, key in ipairs(KEYS) do
+  local checks = {{'hmget', key, 'ledger', 'position'}, {'hset', key, 'ledger', '0', 'position', '0', 'row', '{}'}}
+  if ARGV[1] == '1' then table.insert(checks, {'expire', key, '1'}) end
+  for _, args in ipairs(checks) do
+    if not redis.acl_check_cmd(unpack(args)) then table.insert(denied, string.upper(args[1]) .. ' ' .. key) end
+  end
+end
+return denied
+"""
+PREFLIGHT_TIMEOUT_S = 30.0
+
+
 def redis_url(address: str) -> str:
     """``host:port`` (the Go configs' form) or a redis:// / rediss:// URL -> a URL for redis-py."""
     return address if "://" in address else f"redis://{address}"
@@ -48,6 +65,50 @@ def _plain(v):
     return str(v)
 
 
+def server_name(cfg: RedisSinkConfig) -> str:
+    """The server a consumer writes to, without credentials: ``redis://host:port/db``."""
+    from beam_pipeline.util.urls import redact_url
+
+    return redact_url(redis_url(cfg.address))
+
+
+def connect(cfg: RedisSinkConfig, **options):
+    import redis
+
+    return redis.Redis.from_url(redis_url(cfg.address), password=cfg.password, db=cfg.db, **options)
+
+
+def preflight(cfg: RedisSinkConfig, tables: tuple[str, ...]) -> None:
+    """Connects and checks, without writing anything, that the server takes the sink's commands.
+
+    PING (reachable, authenticated, the database exists), SCRIPT EXISTS and LOAD and EVALSHA (what
+    the writers' pipelines send; loading the script into the server's cache writes no key), and the
+    commands SET_IF_NEWER runs on the keys of each table, against the user's ACL (`CHECK_ACCESS`).
+    Raises the driver's error (redis.RedisError), or PermissionError naming the refused commands.
+    """
+    from redis.exceptions import ResponseError
+
+    client = connect(cfg, socket_connect_timeout=PREFLIGHT_TIMEOUT_S, socket_timeout=PREFLIGHT_TIMEOUT_S)
+    try:
+        client.ping()
+        set_if_newer = client.register_script(SET_IF_NEWER)
+        if not client.script_exists(set_if_newer.sha)[0]:
+            client.script_load(SET_IF_NEWER)
+        keys = sorted({redis_key(cfg.key_prefix, t, dict.fromkeys(REDIS_KEYS[t][0], "preflight"))
+                       for t in tables if t in REDIS_KEYS})
+        try:
+            denied = client.register_script(CHECK_ACCESS)(keys=keys, args=["1" if cfg.ttl_seconds else "0"])
+        except ResponseError as e:
+            if "acl_check_cmd" not in str(e) and "compiling" not in str(e):
+                raise
+            return  # a server before Redis 7 (no shebang scripts, no ACL checks from Lua): PING must do
+        if denied:
+            raise PermissionError("the server's ACL refuses " + ", ".join(
+                d.decode() if isinstance(d, bytes) else str(d) for d in denied))
+    finally:
+        client.close()
+
+
 class _WriteFn(beam.DoFn):
     def __init__(self, cfg: RedisSinkConfig, schemas: dict[str, pa.Schema]):
         self._cfg = cfg
@@ -55,10 +116,7 @@ class _WriteFn(beam.DoFn):
         self._keys = Metrics.counter(NAMESPACE, "redis_keys_set")
 
     def setup(self):
-        import redis
-
-        self._client = redis.Redis.from_url(redis_url(self._cfg.address), password=self._cfg.password,
-                                            db=self._cfg.db)
+        self._client = connect(self._cfg)
         self._script = self._client.register_script(SET_IF_NEWER)
 
     def process(self, chunk: TableChunk):

@@ -96,7 +96,7 @@ def repair(root: str, exclude_run: str | None = None) -> list[str]:
     found = find_leftovers(root, exclude_run)
     done = []
     if found.lock:
-        fs.delete([found.lock])
+        commit.release_lock(root)
         done.append(f"removed the dead commit lock {found.lock}")
     if found.journals:
         try:

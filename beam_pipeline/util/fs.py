@@ -1,7 +1,11 @@
 """Thin helpers over Beam's FileSystems, so local, gs:// and s3:// share one code path.
 
 The few places where a scheme behaves differently (local renames need the target directory to
-exist; object stores have no directories) are handled here and nowhere else.
+exist; object stores have no directories) are handled here and nowhere else. Local bookkeeping
+directories (``_locks/``, ``_commits/``, ``_temporary/``) are removed once empty
+(`remove_empty_dir`), so that a finished run leaves the same listing on disk as on an object store;
+every local create, rename and exclusive create therefore recreates a parent directory that another
+run removed between ``makedirs`` and the create (`_in_local_dir`).
 """
 
 from __future__ import annotations
@@ -67,14 +71,66 @@ def _read_bytes(path: str, max_bytes: int | None) -> bytes:
     return data
 
 
+# How often a local create retries when its parent directory vanished meanwhile: each retry needs another
+# run to empty and remove that very directory in the instant between makedirs and the create.
+PARENT_ATTEMPTS = 100
+
+
+def _in_local_dir(path: str, make):
+    """`make()` after creating `path`'s local parent; again when another run removed the (empty) parent first.
+
+    `remove_empty_dir` only ever removes an empty directory, so once `make()` has put a file in the
+    directory it stays; the window is between ``makedirs`` and `make()`, and a FileNotFoundError
+    with the parent gone means exactly that.
+    """
+    parent = os.path.dirname(path) or "."
+    for attempt in range(PARENT_ATTEMPTS):
+        try:
+            os.makedirs(parent, exist_ok=True)
+            return make()
+        except FileNotFoundError:
+            if os.path.isdir(parent) or attempt + 1 == PARENT_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def remove_empty_dir(directory: str) -> bool:
+    """Removes a local directory if it is empty (True if it did); object stores have no directories.
+
+    Atomic: ``rmdir`` fails, and nothing happens, when another run has put a file in it meanwhile;
+    a run about to create a file there recreates the directory (`_in_local_dir`).
+    """
+    if not is_local(directory):
+        return False
+    try:
+        os.rmdir(directory)
+    except OSError:  # not empty (in use by another run), already gone, or not ours to remove
+        return False
+    return True
+
+
+def remove_empty_parents(path: str, top: str) -> None:
+    """Removes `path`'s local parent directories that are empty, from the nearest up to and including `top`."""
+    if not is_local(path):
+        return
+    top = os.path.normpath(top)
+    parent = os.path.dirname(os.path.normpath(path))
+    while parent == top or parent.startswith(top + os.sep):
+        if not remove_empty_dir(parent) and os.path.isdir(parent):
+            return  # in use: so are the directories above it
+        parent = os.path.dirname(parent)
+
+
 def create(path: str):
     """A writable binary stream; local parent directories are created."""
     prepare(path)
-    if is_local(path):
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    return FileSystems.create(
-        path, mime_type="application/octet-stream", compression_type=CompressionTypes.UNCOMPRESSED
-    )
+
+    def make():
+        return FileSystems.create(
+            path, mime_type="application/octet-stream", compression_type=CompressionTypes.UNCOMPRESSED
+        )
+
+    return _in_local_dir(path, make) if is_local(path) else make()
 
 
 def write_bytes(path: str, data: bytes) -> None:
@@ -90,7 +146,16 @@ def rename(src: str, dst: str) -> None:
     """
     prepare(dst)
     if is_local(dst):
-        os.makedirs(os.path.dirname(dst) or ".", exist_ok=True)
+        def move():
+            try:
+                os.rename(src, dst)
+            except FileNotFoundError:
+                if not os.path.exists(src) and os.path.exists(dst):
+                    return
+                raise
+
+        _in_local_dir(dst, move)
+        return
     try:
         FileSystems.rename([src], [dst])
     except Exception:
@@ -182,9 +247,8 @@ def create_exclusive(path: str, data: bytes) -> bool:
     """
     prepare(path)
     if is_local(path):
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = _in_local_dir(path, lambda: os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
         except FileExistsError:
             return False
         with os.fdopen(fd, "wb") as f:
@@ -224,9 +288,7 @@ def delete_tree(directory: str) -> None:
     if is_local(directory):
         if os.path.isdir(directory):
             shutil.rmtree(directory)
-        parent = os.path.dirname(directory.rstrip("/"))
-        if os.path.isdir(parent) and not os.listdir(parent):
-            os.rmdir(parent)  # the shared _temporary/ directory, once no run uses it
+        remove_empty_dir(os.path.dirname(directory.rstrip("/")))  # e.g. the shared _temporary/, once no run uses it
         return
     files = [p for p, _ in list_tree(directory)]
     delete(files)

@@ -34,6 +34,9 @@ URL_KEYS = ("rpc_url", "endpoint", "path", "endpoint_url", "connection_string", 
 SECRET_KEYS = ("auth_header", "password")  # config fields that are secrets whole
 _SECRET_PARAM = re.compile(r"key|token|secret|auth|pass|sig|cred|session", re.IGNORECASE)
 _LONG_VALUE = 16  # a query value this long is treated as a token whatever its name
+# Database URLs, whose userinfo without a password is a user name (postgresql://postgres@db/...), not a token:
+# redacting it would blank every "postgres" in every message.
+USER_NAME_SCHEMES = ("postgres", "postgresql", "redis", "rediss")
 
 _lock = threading.Lock()
 _values: tuple[str, ...] = ()  # longest first, so a whole value goes before its pieces
@@ -72,10 +75,11 @@ def url_secrets(url: str | None) -> list[str]:
     out = []
     if "@" in parts.netloc:
         userinfo = parts.netloc.rpartition("@")[0]
-        out += [userinfo, unquote(userinfo)]
+        if password or parts.scheme not in USER_NAME_SCHEMES:
+            out += [userinfo, unquote(userinfo)]
         if password:
             out += [password, unquote(password)]
-        elif user and ":" not in userinfo:
+        elif user and ":" not in userinfo and parts.scheme not in USER_NAME_SCHEMES:
             out += [user]  # a bare token as userinfo (https://TOKEN@host)
     if parts.query:
         out += [parts.query, unquote(parts.query)]

@@ -11,6 +11,9 @@ step N, for every N the commit takes; after each crash:
   (a crash while releasing the lock, after the journal is gone, leaves the complete run);
 - the next run repairs the crash (`runs.repair`) and a rerun then leaves every ledger's rows
   exactly once per table, equal to a clean run's, with ``verify --manifests`` passing.
+
+Runs committing into one archive at the same time all land, and leave no empty ``_locks/``,
+``_commits/`` or ``_temporary/`` behind (each removes them once empty while another creates them).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import shutil
+import threading
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -37,7 +41,7 @@ from tests.test_faults import FIRST, LAST, STORE, TABLES
 
 SECOND = (1410150, LAST)
 LPF = 100
-STEPS = ("create", "rename", "delete", "delete_tree", "create_exclusive")
+STEPS = ("create", "rename", "delete", "delete_tree", "create_exclusive", "remove_empty_dir")
 
 
 class Crash(Exception):
@@ -53,19 +57,20 @@ def archives(tmp_path_factory, shared_ledgers) -> dict[str, Path]:
     return {"base": tmp / "base", "clean": tmp / "clean"}
 
 
-def _layout(root: Path, run_id: str) -> Layout:
+def _layout(root: Path, run_id: str, run_range: tuple[int, int] = SECOND) -> Layout:
     cfg = ParquetSinkConfig(local_path=str(root), partition_by="ledger_range", ledgers_per_file=LPF)
-    return Layout(cfg, run_id, SECOND)
+    return Layout(cfg, run_id, run_range)
 
 
-def _stage(root: Path, clean: Path, run_id: str) -> dict[tuple[str, str], list[TempFile]]:
+def _stage(root: Path, clean: Path, run_id: str,
+           run_range: tuple[int, int] = SECOND) -> dict[tuple[str, str], list[TempFile]]:
     """The second run's temp files, as its write step leaves them: the clean rows of its range."""
-    layout = _layout(root, run_id)
+    layout = _layout(root, run_id, run_range)
     out: dict[tuple[str, str], list[TempFile]] = {}
     for table in TABLES:
         rows = read_table(clean, table)
         column = rows[ledger_column(get_table(table))]
-        for chunk in range(chunk_bounds(SECOND[0], LPF)[0], SECOND[1] + 1, LPF):
+        for chunk in range(chunk_bounds(run_range[0], LPF)[0], run_range[1] + 1, LPF):
             coverage = layout.coverage(chunk)
             keep = pc.and_(pc.greater_equal(column, coverage[0]), pc.less_equal(column, coverage[1]))
             part_rows = rows.filter(keep)
@@ -83,13 +88,13 @@ def _stage(root: Path, clean: Path, run_id: str) -> dict[tuple[str, str], list[T
     return out
 
 
-def _commit_run(root: Path, clean: Path, run_id: str) -> None:
+def _commit_run(root: Path, clean: Path, run_id: str, run_range: tuple[int, int] = SECOND) -> None:
     """What one run does from its write step on: stage, plan every partition, apply with its manifest."""
     runs.claim_temp_root(str(root), run_id)
-    layout = _layout(root, run_id)
-    staged = sorted(_stage(root, clean, run_id).items())
+    layout = _layout(root, run_id, run_range)
+    staged = sorted(_stage(root, clean, run_id, run_range).items())
     plans = [commit.plan_partition(layout, t, p, temps) for (t, p), temps in staged]
-    info = RunInfo(run_id, "test", "", SECOND[0], SECOND[1], "", "", "", "", tuple(TABLES), str(root),
+    info = RunInfo(run_id, "test", "", run_range[0], run_range[1], "", "", "", "", tuple(TABLES), str(root),
                    layout=(("partition_by", "ledger_range"), ("ledgers_per_file", LPF)))
     files = [r for plan in plans for r in plan.records]
     commit.apply_plans(str(root), run_id, plans, run_files(info, build_manifest(info, files, 0), []))
@@ -216,11 +221,80 @@ def test_partition_commits_sharing_a_run_id_leave_each_other_s_staged_files(tmp_
         assert commit.journal_path(str(root), run_id, scope) != commit.journal_path(str(root), run_id)
         assert not Path(commit.journal_path(str(root), run_id, scope)).exists()
     _assert_exact(root, archives["clean"], LAST)
-    assert not (root / commit.COMMIT_DIR).exists() or not list((root / commit.COMMIT_DIR).iterdir())
-    # What the scoped commits leave on local disk is the run's empty directory: once the run is gone
-    # (here: every run without an owner counts as gone), no leftover to report, and repair removes it.
+    # The last partition's commit removed the run's then empty directories, up to _temporary/.
+    assert _bookkeeping(root) == []
+    # An empty run directory (left by a crash between a scoped commit and its cleanup, or by an older
+    # version): once the run is gone (here: every run without an owner), no leftover to report, and
+    # repair removes it.
+    (root / commit.TEMP_DIR / run_id / "ledgers").mkdir(parents=True)
     monkeypatch.setattr(runs, "STALE_RUN_SECONDS", -1)
-    assert (root / commit.TEMP_DIR / run_id).is_dir()
     assert runs.find_leftovers(str(root)).describe() == []
     runs.repair(str(root))
-    assert not (root / commit.TEMP_DIR / run_id).exists()
+    assert _bookkeeping(root) == []
+
+
+def _bookkeeping(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.name in (commit.LOCK_DIR, commit.COMMIT_DIR, commit.TEMP_DIR))
+
+
+def test_runs_committing_into_one_archive_at_the_same_time_all_land(tmp_path, archives, monkeypatch, capsys):
+    """Two runs of disjoint partitions commit round after round at the same moment (a barrier before
+    each commit), so that one run removes the empty ``_locks/``, ``_commits/`` and ``_temporary/``
+    while the other creates its lock, journal or temporary files there; every commit must land."""
+    root = tmp_path / "together"
+    root.mkdir()
+    monkeypatch.setattr(commit, "LOCK_POLL_SECONDS", 0.001)
+    ranges = [(FIRST, 1410199), (1410200, LAST)]  # partitions 1410000-1410199 and 1410200-1410399
+    rounds = 4
+    barrier = threading.Barrier(len(ranges))
+    errors: list[BaseException] = []
+    real_apply = commit.apply_plans
+
+    def apply_together(*args, **kwargs):
+        barrier.wait(timeout=60)
+        return real_apply(*args, **kwargs)
+
+    monkeypatch.setattr(commit, "apply_plans", apply_together)
+
+    def run(run_range: tuple[int, int]) -> None:
+        try:
+            for _ in range(rounds):  # each round a rerun with a newer id: it supersedes its previous sets
+                _commit_run(root, archives["clean"], filesets.new_run_id(), run_range)
+        except BaseException as e:  # noqa: BLE001 - reported by the test thread
+            errors.append(e)
+            barrier.abort()
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in ranges]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    assert len(list((root / "_manifests").glob("*.json"))) == rounds * len(ranges)
+    _assert_exact(root, archives["clean"], LAST)
+    assert _bookkeeping(root) == []
+    capsys.readouterr()
+    code = main(["verify", "--path", str(root), "--start-ledger", str(FIRST), "--end-ledger", str(LAST),
+                 "--manifests"])
+    assert code == 0, capsys.readouterr().out
+
+
+def test_a_crashed_commit_keeps_its_journal_directory_and_the_next_run_removes_it(tmp_path, archives,
+                                                                                    monkeypatch):
+    """The bookkeeping directories go only once empty: a crashed run's journal stays for the roll-forward."""
+    root = tmp_path / "crashed"
+    shutil.copytree(archives["base"], root)
+    assert _bookkeeping(root) == []  # the CLI runs that made it left none
+    run_id = filesets.new_run_id()
+
+    def crash(paths):
+        raise Crash("the process dies after its commit point, before deleting superseded files")
+
+    with monkeypatch.context() as m:
+        m.setattr(fs, "delete", crash)
+        with pytest.raises(Crash):
+            _commit_run(root, archives["clean"], run_id)
+    assert (root / commit.COMMIT_DIR / f"{run_id}.json").is_file()
+    runs.repair(str(root))
+    _assert_exact(root, archives["clean"], LAST)
+    assert _bookkeeping(root) == []

@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,7 +21,16 @@ import pytest
 
 from beam_pipeline.sinks import commit
 from beam_pipeline.sinks.filesets import file_name, parse_file_name
-from tests.harness import assert_exact, datastore, job_config, manifests, parquet_files, run_text, verify_range
+from tests.harness import (
+    assert_exact,
+    datastore,
+    job_config,
+    manifests,
+    parquet_files,
+    run_text,
+    verify_range,
+    write_config,
+)
 from tests.test_faults import FIRST, LAST, STORE, TABLES, TX_ROWS
 
 RANGE = {"partition_by": "ledger_range", "ledgers_per_file": 100}
@@ -164,7 +175,7 @@ def test_a_run_that_committed_meanwhile_makes_the_older_run_fail(listing, tmp_pa
     assert code == 1 and "overlapping runs are refused" in text and "while this run was running" in text
     after = set(parquet_files(out))
     assert len(after - before) == 1  # only B's set: A made nothing final
-    assert not (out / "_temporary").exists() and not list((out / "_commits").glob("*"))
+    assert not any((out / d).exists() for d in ("_temporary", "_commits", "_locks"))
 
 
 def test_a_commit_lock_held_by_a_live_run_refuses_the_commit(tmp_path, capsys, monkeypatch, shared_ledgers):
@@ -182,6 +193,28 @@ def test_a_commit_lock_held_by_a_live_run_refuses_the_commit(tmp_path, capsys, m
     assert code == 1 and "r20990101T000000000000Zcccc" in text and "overlapping runs are refused" in text
     lock.unlink()
     assert fingerprint(out) == {k: v for k, v in before.items() if "_locks" not in k}
+
+
+def test_two_disjoint_runs_started_together_both_land(tmp_path, capsys, shared_ledgers):
+    """Two launcher processes into one archive at once (ledger_range partitions of 100, disjoint): each
+    commits under the lock while the other writes, waits or commits, and removes the then empty
+    ``_locks/``, ``_commits/`` and ``_temporary/`` the other may be creating its files in."""
+    out = tmp_path / "out"
+    ranges = [(FIRST, 1410199), (1410200, LAST)]
+    procs = []
+    for i, (start, end) in enumerate(ranges):
+        path = write_config(job_config(datastore(STORE), start, end, out, tables=TABLES, **RANGE), tmp_path,
+                            f"job{i}.yaml")
+        procs.append(subprocess.Popen([sys.executable, "-m", "beam_pipeline", "run", "--config", path],
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    for proc in procs:
+        text = proc.communicate(timeout=600)[0]
+        assert proc.returncode == 0, text
+    assert len(manifests(out)) == 2
+    assert_exact(out, FIRST, LAST, TX_ROWS)
+    code, report = verify_range(capsys, out, FIRST, LAST, "--manifests")
+    assert code == 0, report
+    assert sorted(p.name for p in out.iterdir()) == ["_manifests", "ledgers", "transactions"]
 
 
 # --- glob characters in path pieces -----------------------------------------------------------------

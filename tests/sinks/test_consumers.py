@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -244,3 +245,174 @@ def test_go_postgres_connection_keys(tmp_path, shared_ledgers, servers):
     assert main(["run", "--config", str(cfg)]) == 0
     for table in ("ledgers", "transactions"):
         assert _canon(_pg_rows(url.geturl(), f"stellar_{table}")) == _canon(read_table(out, table).to_pylist())
+
+
+# --- a misconfigured consumer fails the run before anything is written ------------------------------
+
+
+def _preflight_config(tmp_path, shared_ledgers, consumer: dict) -> tuple[Path, Path]:
+    """The ledgers of the p25 store to a Parquet archive and `consumer`."""
+    import yaml
+
+    out = tmp_path / "archive"
+    doc = {"pipeline": {
+        "name": "preflight",
+        "source": {"type": "FSBufferedStorageSourceAdapter",
+                   "config": {"path": str(shared_ledgers / STORE), "start_ledger": FIRST, "end_ledger": LAST}},
+        "processors": [{"type": "LatestLedger"}],
+        "consumers": [{"type": "SaveToParquet", "config": {"local_path": str(out)}}, consumer]}}
+    cfg = tmp_path / "job.yaml"
+    cfg.write_text(yaml.safe_dump(doc))
+    return cfg, out
+
+
+def _refused(capfd, cfg: Path, out: Path, *named: str) -> str:
+    """The run exits 2 naming the consumer and server, and the archive holds nothing: no file, no manifest."""
+    code = main(["run", "--config", str(cfg)])
+    text = "".join(capfd.readouterr())
+    assert code == 2, text
+    for part in named:
+        assert part in text, text
+    assert "nothing was written" in text, text
+    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()], sorted(out.rglob("*"))
+    return text
+
+
+@pytest.fixture(scope="module")
+def pg_roles(servers):
+    """Roles of the test server: `writer` may create tables in its own database, `reader` may not."""
+    import psycopg
+
+    pg, _ = servers
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute("CREATE ROLE writer LOGIN PASSWORD 'writer-secret-1'")
+        conn.execute("CREATE ROLE reader LOGIN PASSWORD 'reader-secret-1'")
+        conn.execute('CREATE DATABASE "preflight" OWNER writer')
+    base = pg.rsplit("@", 1)[1].rsplit("/", 1)[0]  # 127.0.0.1:PORT
+    return base
+
+
+def _pg_consumer(url: str) -> dict:
+    return {"type": "SaveToPostgreSQL", "config": {"connection_string": url, "table_name": "preflight"}}
+
+
+def _pg_tables(url: str) -> list[str]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+
+
+@pytest.mark.parametrize("case", ["wrong password", "unreachable port", "no CREATE permission",
+                                  "no INSERT permission"])
+def test_a_postgres_consumer_that_cannot_write_fails_the_run_before_the_archive(case, tmp_path, shared_ledgers,
+                                                                                servers, pg_roles, capfd):
+    from tests.servers import free_port
+
+    pg, _ = servers
+    host = pg_roles
+    url = {
+        "wrong password": f"postgresql://writer:not-the-password@{host}/preflight",
+        "unreachable port": f"postgresql://writer:writer-secret-1@127.0.0.1:{free_port()}/preflight",
+        "no CREATE permission": f"postgresql://reader:reader-secret-1@{host}/preflight",
+        "no INSERT permission": f"postgresql://reader:reader-secret-1@{host}/preflight",
+    }[case]
+    consumer = _pg_consumer(url)
+    if case == "no INSERT permission":
+        consumer["config"].update(table_name="ro_ledgers", create_table=False)
+    cfg, out = _preflight_config(tmp_path, shared_ledgers, consumer)
+    if case == "no INSERT permission":  # the table exists as the sink makes it (by writer); reader may only read it
+        import psycopg
+
+        from beam_pipeline.config import load_config
+        from beam_pipeline.sinks.postgres import create_table_sql
+        from beam_pipeline.sinks.preflight import consumer_schemas
+
+        schema = consumer_schemas(load_config(str(cfg)))["ledgers"]
+        with psycopg.connect(f"postgresql://writer:writer-secret-1@{host}/preflight", autocommit=True) as conn:
+            conn.execute(create_table_sql("ro_ledgers", "ledgers", schema))
+            conn.execute('GRANT SELECT ON "ro_ledgers" TO reader')
+    server = url.split("://", 1)[1].split(":", 1)[0] + "@" + url.rsplit("@", 1)[1]  # user@host:port/db
+    text = _refused(capfd, cfg, out, f"consumer SaveToPostgreSQL (postgresql://{server})", {
+        "wrong password": 'password authentication failed for user "writer"',
+        "unreachable port": "Connection refused",
+        "no CREATE permission": "permission denied for schema public",
+        "no INSERT permission": "permission denied for table ro_ledgers",
+    }[case])
+    assert "secret" not in text and "not-the-password" not in text  # the password is in no message
+    if case != "unreachable port":
+        owner = f"postgresql://writer:writer-secret-1@{host}/preflight"
+        assert "preflight" not in _pg_tables(owner)  # the check created nothing either
+
+
+def test_a_postgres_consumer_with_a_working_role_writes_both(tmp_path, shared_ledgers, pg_roles, capfd):
+    url = f"postgresql://writer:writer-secret-1@{pg_roles}/preflight"
+    cfg, out = _preflight_config(tmp_path, shared_ledgers, _pg_consumer(url))
+    assert main(["run", "--config", str(cfg)]) == 0, "".join(capfd.readouterr())
+    assert len(manifests(out)) == 1
+    rows = read_table(out, "ledgers").to_pylist()
+    assert [r["sequence"] for r in rows] == list(range(FIRST, LAST + 1))
+    assert _canon(_pg_rows(url, "preflight")) == _canon(rows)
+
+
+@pytest.fixture(scope="module")
+def redis_users(servers):
+    """ACL users of the test server: `writer` may run what SaveToRedis runs, `nohset` all of it but HSET."""
+    import redis
+
+    _, rd = servers
+    client = redis.Redis.from_url(f"redis://{rd}")
+    client.acl_setuser("writer", enabled=True, passwords=["+writer-secret-2"], keys=["stellar:*"],
+                       commands=["+ping", "+script|load", "+script|exists", "+evalsha", "+hmget", "+hset", "+expire"])
+    client.acl_setuser("nohset", enabled=True, passwords=["+nohset-secret-2"], keys=["stellar:*"],
+                       commands=["+ping", "+script|load", "+script|exists", "+evalsha", "+hmget", "+expire"])
+    client.close()
+    return rd
+
+
+def _redis_consumer(address: str, password: str | None = None) -> dict:
+    config = {"address": address, "key_prefix": "stellar:pf:", "ttl_seconds": 60}
+    if password is not None:
+        config["password"] = password
+    return {"type": "SaveToRedis", "config": config}
+
+
+@pytest.mark.parametrize("case", ["wrong password", "unreachable port", "no HSET permission", "other keys only"])
+def test_a_redis_consumer_that_cannot_write_fails_the_run_before_the_archive(case, tmp_path, shared_ledgers,
+                                                                             redis_users, capfd):
+    import redis
+
+    from tests.servers import free_port
+
+    rd = redis_users
+    consumer = {
+        "wrong password": _redis_consumer(f"redis://writer:not-the-password@{rd}"),
+        "unreachable port": _redis_consumer(f"127.0.0.1:{free_port()}"),
+        "no HSET permission": _redis_consumer(f"redis://nohset@{rd}", "nohset-secret-2"),
+        "other keys only": _redis_consumer(f"redis://writer:writer-secret-2@{rd}"),
+    }[case]
+    if case == "other keys only":
+        consumer["config"]["key_prefix"] = "other:"
+    cfg, out = _preflight_config(tmp_path, shared_ledgers, consumer)
+    server = "127.0.0.1:" + consumer["config"]["address"].rsplit(":", 1)[1]
+    text = _refused(capfd, cfg, out, f"consumer SaveToRedis (redis://{server})", {
+        "wrong password": "invalid username-password pair",
+        "unreachable port": "Connection refused",
+        "no HSET permission": "the server's ACL refuses HSET stellar:pf:latest_ledger",
+        "other keys only": "no permissions to access one of the keys",
+    }[case])
+    assert "secret" not in text and "not-the-password" not in text
+    client = redis.Redis.from_url(f"redis://{rd}")
+    assert not list(client.scan_iter("stellar:pf:*")) and not list(client.scan_iter("other:*"))
+
+
+def test_a_redis_consumer_with_a_working_user_writes_both(tmp_path, shared_ledgers, redis_users, capfd):
+    import redis
+
+    rd = redis_users
+    cfg, out = _preflight_config(tmp_path, shared_ledgers, _redis_consumer(f"redis://writer@{rd}", "writer-secret-2"))
+    assert main(["run", "--config", str(cfg)]) == 0, "".join(capfd.readouterr())
+    assert len(manifests(out)) == 1
+    rows = read_table(out, "ledgers").to_pylist()
+    latest = redis.Redis.from_url(f"redis://{rd}").hgetall("stellar:pf:latest_ledger")
+    assert int(latest[b"ledger"]) == LAST and json.loads(latest[b"row"]) == json.loads(row_json(rows[-1]))

@@ -24,6 +24,15 @@ def test_a_url_yields_userinfo_query_and_token_like_values_only():
     assert url_secrets("https://rpc.example/v1") == []
 
 
+def test_a_database_url_s_user_name_is_no_secret_its_password_is():
+    assert url_secrets("postgresql://postgres@db.example:5432/stellar") == []
+    assert url_secrets("redis://archiver@cache.example:6379/0") == []
+    pieces = url_secrets(f"postgresql://archiver:{TOKEN}@db.example/stellar")
+    assert TOKEN in pieces and f"archiver:{TOKEN}" in pieces and "archiver" not in pieces
+    assert TOKEN in url_secrets(f"redis://:{TOKEN}@cache.example:6379")
+    assert url_secrets(f"https://{TOKEN}@rpc.example/") == [TOKEN, TOKEN, TOKEN]  # a bare token elsewhere
+
+
 def test_a_libpq_keyword_connection_string_yields_its_password_quoted_and_unquoted():
     pieces = url_secrets(f"host=db.example port=5432 user=archiver password='{TOKEN} it\\'s' dbname=stellar")
     assert f"{TOKEN} it's" in pieces and f"'{TOKEN} it\\'s'" in pieces
