@@ -36,6 +36,7 @@ from pyiceberg.transforms import DayTransform, HourTransform, TruncateTransform
 from pyiceberg.typedef import Record
 
 from beam_pipeline.sinks.table_formats import DataFile, TableFormat, TableFormatError, file_size, footer, newest_schema
+from beam_pipeline.sinks.table_formats.stores import iceberg_properties
 from beam_pipeline.util import fs
 
 META_DIR = "_iceberg"
@@ -56,7 +57,11 @@ def catalog(root: str, fmt: TableFormat) -> Catalog:
     """The configured catalog, or the archive's own SQLite catalog (local archives)."""
     root = absolute(root)
     if fmt.iceberg_catalog:
-        return load_catalog(fmt.iceberg_catalog)
+        cat = load_catalog(fmt.iceberg_catalog)
+        # FileIO settings for the archive's bucket, from the job's (stores.py); the catalog's own win.
+        for key, value in iceberg_properties(root).items():
+            cat.properties.setdefault(key, value)
+        return cat
     if not fs.is_local(root):
         raise TableFormatError(f"{root}: the archive's own Iceberg catalog is a SQLite file and needs a local "
                                "archive; set iceberg_catalog to a catalog of pyiceberg's configuration")
