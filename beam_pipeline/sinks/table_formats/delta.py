@@ -4,7 +4,8 @@ Each table directory ``{root}/{table}/`` is a Delta table: its ``_delta_log/`` s
 Hive partition directories (readers of plain Parquet skip ``_`` directories) and references the
 archive's files by their path below the table. Partition columns are the Hive directories' keys
 (``year``, ``month``, ``day``, ``hour`` as integers; ``ledger_range`` as a string), so Delta readers
-get the same columns as Spark or DuckDB reading the directories.
+get the same columns as Spark or DuckDB reading the directories. On S3 and GCS, delta-rs reaches the
+bucket with the job's storage settings (`stores.delta_storage_options`).
 
 Commits never create checkpoints: a checkpoint is a ``.parquet`` file in ``_delta_log/``, which
 ``**/*.parquet`` globs over a table directory (DuckDB, Polars) would read as data. One commit per

@@ -4,7 +4,9 @@ Catalog: by default the archive's own SQL catalog, a SQLite file at ``{root}/_ic
 (local archives only: SQLite needs a file system with locks). ``iceberg_catalog: NAME`` uses a
 catalog of pyiceberg's own configuration instead (``.pyiceberg.yaml`` or ``PYICEBERG_CATALOG__NAME__*``
 environment variables, where credentials belong): AWS Glue, a REST catalog (Polaris, Nessie, Unity,
-BigLake's Iceberg REST endpoint), SQL on PostgreSQL. docs/table_formats.md has examples.
+BigLake's Iceberg REST endpoint), SQL on PostgreSQL. docs/table_formats.md has examples. The FileIO
+that reads and writes the archive's bucket gets the job's storage settings (`stores.iceberg_properties`)
+for every key the catalog's configuration leaves unset.
 
 Each table is ``{iceberg_namespace}.{table}``, located at ``{root}/{table}`` with its metadata under
 ``{root}/_iceberg/{table}/`` (``write.metadata.path``), so table directories keep only the Hive
