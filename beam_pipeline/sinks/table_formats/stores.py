@@ -26,6 +26,8 @@ from beam_pipeline.util.secrets import url_secrets
 # botocore signs S3 requests for us-east-1 when no region is configured; delta-rs does the same, but
 # pyiceberg would ask AWS for the bucket's region, which a custom endpoint's bucket does not have.
 DEFAULT_S3_REGION = "us-east-1"
+EMULATOR_TOKEN = "emulator"  # a GCS emulator takes any bearer token
+EMULATOR_TOKEN_EXPIRES_MS = 4102444800000  # 2100-01-01: pyarrow wants an expiry with a token
 
 
 @dataclass(frozen=True)
@@ -114,5 +116,8 @@ def iceberg_properties(url: str) -> dict[str, str]:
         }
         return {k: v for k, v in props.items() if v}
     if a.scheme == "gs" and a.endpoint:
-        return {"gcs.service.host": a.endpoint}
+        # pyiceberg cannot ask pyarrow for anonymous GCS access, and pyarrow would otherwise look for
+        # Google credentials an emulator does not check: a placeholder token (no secret) stands in.
+        return {"gcs.service.host": a.endpoint, "gcs.oauth2.token": EMULATOR_TOKEN,
+                "gcs.oauth2.token-expires-at": str(EMULATOR_TOKEN_EXPIRES_MS)}
     return {}
