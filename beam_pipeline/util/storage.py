@@ -139,6 +139,19 @@ def make_s3_client(settings: S3BucketSettings, base: dict[str, Any]):
     return boto3.session.Session().client("s3", config=Config(**config), **kwargs)
 
 
+def s3_access(bucket: str, options: Any = None) -> tuple[S3BucketSettings, dict[str, Any]]:
+    """How Beam's S3 filesystem reaches `bucket`: the bucket's settings and Beam's client arguments.
+
+    The two halves `make_s3_client` combines (bucket settings win), for other clients of the same
+    bucket (delta-rs and pyiceberg through `sinks.table_formats.stores`), so they reach it the same
+    way. `options` defaults to the process's FileSystems options (the launcher's, or a worker's).
+    The client arguments may hold credentials: never log them.
+    """
+    if options is None:
+        options = _pipeline_options()
+    return _load_bucket_settings(options).get(bucket) or S3BucketSettings(), _client_kwargs(options)
+
+
 _client_cache: dict[tuple, Any] = {}
 _client_cache_lock = threading.Lock()
 
@@ -321,6 +334,14 @@ def _sync_gcs_emulator_credentials() -> None:
             creds._credentials = None
             creds._credentials_init = False
             _gcs_anonymous_seeded = False
+
+
+def emulator_host() -> str | None:
+    """The GCS emulator's URL from ``STORAGE_EMULATOR_HOST`` (``http://`` added to a bare host:port), if set."""
+    host = os.environ.get(EMULATOR_ENV)
+    if not host:
+        return None
+    return host if "://" in host else f"http://{host}"
 
 
 # --- listing one level (object stores have no directories; Beam's match lists recursively) -----

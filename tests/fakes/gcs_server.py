@@ -69,3 +69,41 @@ def running_gcs_server() -> Iterator[GcsServer]:
         yield GcsServer(f"http://127.0.0.1:{port}")
     finally:
         server.stop()
+
+
+_CHILD = """
+import logging, sys
+from gcp_storage_emulator.server import create_server
+logging.disable(logging.WARNING)
+server = create_server("127.0.0.1", 0, in_memory=True)
+server.start()
+print(server._api._httpd.server_address[1], flush=True)
+sys.stdin.read()  # until the parent closes our stdin
+server.stop()
+"""
+
+
+@contextmanager
+def running_gcs_server_process(timeout: float = 30.0) -> Iterator[GcsServer]:
+    """The emulator in a child process, for clients that block the interpreter while they wait.
+
+    pyarrow's GCS file system (which pyiceberg uses) sends no ranged read, and waits forever, when
+    the emulator is a thread of the same interpreter (the thread does not run while pyarrow waits);
+    from another process it is answered at once.
+    """
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        port = child.stdout.readline().strip()
+        if not port.isdigit():
+            raise RuntimeError(f"gcp-storage-emulator did not start (exit code {child.poll()})")
+        yield GcsServer(f"http://127.0.0.1:{port}")
+    finally:
+        child.stdin.close()
+        try:
+            child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

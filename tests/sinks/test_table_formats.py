@@ -304,35 +304,3 @@ def test_columns_a_newer_schema_version_adds_reach_the_table(fmt, tmp_path):
         f"year=2025/month=01/day=01/{file_name('ledgers', r, run, 0, 0)}" for r, run in (((2, 15), runs_[0]),
                                                                                        ((16, 31), runs_[1]))}
 
-
-def test_a_delta_archive_on_s3_reads_back_exact_after_a_rerun(store, tmp_path, capsys, monkeypatch):
-    """moto's S3 server: delta-rs takes the endpoint and credentials from the environment (AWS_*)."""
-    from deltalake import DeltaTable
-
-    from tests.fakes.s3_server import FAKE_CREDENTIALS, running_s3_server
-
-    for k, v in FAKE_CREDENTIALS.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    with running_s3_server() as s3:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", s3.endpoint)
-        monkeypatch.setenv("AWS_ALLOW_HTTP", "true")
-        s3.create_bucket("archive")
-        for start, end in ((2, 40), (20, 65)):
-            cfg = _config(store, tmp_path, start, end, "delta", "ledger_day")
-            sink = cfg["pipeline"]["consumers"][0]["config"]
-            del sink["local_path"]
-            sink.update(storage_type="S3", bucket_name="archive", path_prefix="v1", endpoint=s3.endpoint,
-                        region="us-east-1")
-            code, out, err = run_captured(capsys, cfg, tmp_path)
-            assert code == 0, err
-        local = tmp_path / "downloaded"
-        s3.download("archive", "v1/", local)
-        log = [k for k in s3.keys("archive", "v1/transactions/_delta_log/")]
-        assert len(log) == 2, log
-        # The table read from S3 by delta-rs, and the downloaded copy's Delta log, both match the archive.
-        got = DeltaTable("s3://archive/v1/transactions").to_pyarrow_table()
-        assert got.num_rows == duckdb.connect().sql(
-            f"SELECT count(*) FROM read_parquet('{local}/transactions/*/*/*/*.parquet')").fetchall()[0][0]
-        assert_reads_as_archive(local, "delta", "ledger_day", ledgers=64)

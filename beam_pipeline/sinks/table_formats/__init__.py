@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from dataclasses import asdict, dataclass
 
 from beam_pipeline.config import TABLE_FORMAT_PACKAGES
@@ -175,8 +176,18 @@ def sync_journal(root: str, journal: dict) -> None:
         except Exception as e:  # noqa: BLE001 - the library's error, named with the table and run
             raise TableFormatError(
                 f"run {journal['run_id']}: committing the {fmt.name} table {table} of {root} failed: "
-                f"{type(e).__name__}: {e} (the Parquet files are in place; the next run completes the commit)"
+                f"{type(e).__name__}: {one_line(e)} (the Parquet files are in place; the next run completes the commit)"
             ) from e
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def one_line(e: BaseException) -> str:
+    """A library's error on one line: delta-rs nests its causes over several coloured lines (``↳ cause``),
+    and the summary that reports a failed run keeps one line of a message, which would lose the cause."""
+    lines = (line.strip().lstrip("↳").strip() for line in _ANSI.sub("", str(e)).splitlines())
+    return " -> ".join(line for line in lines if line)
 
 
 def listed_files(root: str, fmt: TableFormat, table: str) -> dict[str, dict[str, str]] | None:

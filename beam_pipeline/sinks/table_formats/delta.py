@@ -4,7 +4,8 @@ Each table directory ``{root}/{table}/`` is a Delta table: its ``_delta_log/`` s
 Hive partition directories (readers of plain Parquet skip ``_`` directories) and references the
 archive's files by their path below the table. Partition columns are the Hive directories' keys
 (``year``, ``month``, ``day``, ``hour`` as integers; ``ledger_range`` as a string), so Delta readers
-get the same columns as Spark or DuckDB reading the directories.
+get the same columns as Spark or DuckDB reading the directories. On S3 and GCS, delta-rs reaches the
+bucket with the job's storage settings (`stores.delta_storage_options`).
 
 Commits never create checkpoints: a checkpoint is a ``.parquet`` file in ``_delta_log/``, which
 ``**/*.parquet`` globs over a table directory (DuckDB, Polars) would read as data. One commit per
@@ -29,6 +30,7 @@ from deltalake.transaction import (
 )
 
 from beam_pipeline.sinks.table_formats import DataFile, TableFormat, file_size, footer, newest_schema
+from beam_pipeline.sinks.table_formats.stores import delta_storage_options
 from beam_pipeline.util import fs
 
 PARTITION_COLUMNS = {
@@ -76,7 +78,7 @@ def _commit_properties(run_id: str) -> CommitProperties:
 
 def open_table(root: str, table: str) -> DeltaTable | None:
     try:
-        return DeltaTable(table_uri(root, table))
+        return DeltaTable(table_uri(root, table), storage_options=delta_storage_options(root))
     except TableNotFoundError:
         return None
 
@@ -90,7 +92,7 @@ def sync(root: str, fmt: TableFormat, table: str, live: list[DataFile], run_id: 
         if live:
             create_table_with_add_actions(
                 table_uri(root, table), Schema.from_arrow(_schema(fmt, live)), [_add(fmt, f, now_ms) for f in live],
-                mode="error", partition_by=columns, name=table,
+                mode="error", partition_by=columns, name=table, storage_options=delta_storage_options(root),
                 commit_properties=_commit_properties(run_id), post_commithook_properties=NO_CHECKPOINTS,
             )
         return

@@ -4,7 +4,9 @@ Catalog: by default the archive's own SQL catalog, a SQLite file at ``{root}/_ic
 (local archives only: SQLite needs a file system with locks). ``iceberg_catalog: NAME`` uses a
 catalog of pyiceberg's own configuration instead (``.pyiceberg.yaml`` or ``PYICEBERG_CATALOG__NAME__*``
 environment variables, where credentials belong): AWS Glue, a REST catalog (Polaris, Nessie, Unity,
-BigLake's Iceberg REST endpoint), SQL on PostgreSQL. docs/table_formats.md has examples.
+BigLake's Iceberg REST endpoint), SQL on PostgreSQL. docs/table_formats.md has examples. The FileIO
+that reads and writes the archive's bucket gets the job's storage settings (`stores.iceberg_properties`)
+for every key the catalog's configuration leaves unset.
 
 Each table is ``{iceberg_namespace}.{table}``, located at ``{root}/{table}`` with its metadata under
 ``{root}/_iceberg/{table}/`` (``write.metadata.path``), so table directories keep only the Hive
@@ -36,6 +38,7 @@ from pyiceberg.transforms import DayTransform, HourTransform, TruncateTransform
 from pyiceberg.typedef import Record
 
 from beam_pipeline.sinks.table_formats import DataFile, TableFormat, TableFormatError, file_size, footer, newest_schema
+from beam_pipeline.sinks.table_formats.stores import iceberg_properties
 from beam_pipeline.util import fs
 
 META_DIR = "_iceberg"
@@ -56,7 +59,11 @@ def catalog(root: str, fmt: TableFormat) -> Catalog:
     """The configured catalog, or the archive's own SQLite catalog (local archives)."""
     root = absolute(root)
     if fmt.iceberg_catalog:
-        return load_catalog(fmt.iceberg_catalog)
+        cat = load_catalog(fmt.iceberg_catalog)
+        # FileIO settings for the archive's bucket, from the job's (stores.py); the catalog's own win.
+        for key, value in iceberg_properties(root).items():
+            cat.properties.setdefault(key, value)
+        return cat
     if not fs.is_local(root):
         raise TableFormatError(f"{root}: the archive's own Iceberg catalog is a SQLite file and needs a local "
                                "archive; set iceberg_catalog to a catalog of pyiceberg's configuration")
