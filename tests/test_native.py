@@ -35,7 +35,7 @@ from beam_pipeline.sources import sep54
 from beam_pipeline.sources.base import BATCH, LedgerBlob
 from tests.harness import DATASTORES
 from tests.synthetic_changes import PASSPHRASE as SYNTHETIC_PASSPHRASE
-from tests.synthetic_changes import config_and_code_blob, soroban_upgrade
+from tests.synthetic_changes import config_and_code_blob, frozen_results_blob, soroban_upgrade
 
 if native.mode() == "0":
     pytest.skip("STELLAR_ARCHIVE_NATIVE=0: a pure-Python run", allow_module_level=True)
@@ -106,20 +106,22 @@ def _batches(outputs: list, fn_schemas: dict) -> list[tuple[str, int, int, pa.Re
     ]
 
 
-def _assert_same(monkeypatch, blobs, passphrase, xdr_encoding, include_metadata):
+def _assert_same(monkeypatch, blobs, passphrase, xdr_encoding, include_metadata) -> dict[str, list[pa.RecordBatch]]:
+    """Asserts both paths emit the same chunks; returns the batches per table."""
     schemas = _decode_fn(passphrase, xdr_encoding, include_metadata)._schemas
     python = _batches(_outputs(monkeypatch, "0", blobs, passphrase, xdr_encoding, include_metadata), schemas)
     fast = _batches(_outputs(monkeypatch, "1", blobs, passphrase, xdr_encoding, include_metadata), schemas)
     assert [c[:3] for c in fast] == [c[:3] for c in python], "chunks differ (table, ledger, close time, order)"
-    compared = set()
+    compared: dict[str, list[pa.RecordBatch]] = {}
     for (table, ledger, _, want), (_, _, _, got) in zip(python, fast, strict=True):
         assert got.schema.equals(want.schema, check_metadata=True), f"{table} {ledger}: schema differs"
         if not got.equals(want):
             for name in want.schema.names:
                 assert got.column(name).to_pylist() == want.column(name).to_pylist(), f"{table} {ledger}: {name}"
         assert got.equals(want)
-        compared.add(table)
+        compared.setdefault(table, []).append(got)
     assert compared, "no rows compared"
+    return compared
 
 
 @pytest.mark.parametrize("xdr_encoding,include_metadata", [("base64", True), ("binary", False)])
@@ -158,7 +160,35 @@ def test_native_batches_equal_python_batches_on_config_setting_and_contract_code
     xdr_encoding, include_metadata, monkeypatch, shared_ledgers
 ):
     """No store changes config settings or contract code: a real ledger with such changes added (every arm)."""
-    _assert_same(monkeypatch, [config_and_code_blob()], SYNTHETIC_PASSPHRASE, xdr_encoding, include_metadata)
+    batches = _assert_same(monkeypatch, [config_and_code_blob()], SYNTHETIC_PASSPHRASE, xdr_encoding, include_metadata)
+    settings = pa.Table.from_batches(batches["config_settings"])
+    assert set(settings.column("config_setting_id").to_pylist()) == {s.value for s in xdr.ConfigSettingID}
+    # protocol 26's settings reach their columns (so their comparison above is not between empty lists)
+    for column in (
+        "frozen_ledger_keys",
+        "frozen_ledger_keys_to_freeze",
+        "frozen_ledger_keys_to_unfreeze",
+        "freeze_bypass_txs",
+        "freeze_bypass_txs_to_add",
+        "freeze_bypass_txs_to_remove",
+    ):
+        assert any(settings.column(column).to_pylist()), column
+
+
+@pytest.mark.parametrize("xdr_encoding,include_metadata", [("base64", True), ("binary", False)])
+def test_native_batches_equal_python_batches_on_protocol_26_result_codes(
+    xdr_encoding, include_metadata, monkeypatch, shared_ledgers
+):
+    """txFROZEN_KEY_ACCESSED and the TRUSTLINE_FROZEN operation results (protocol 26) on both paths alike."""
+    batches = _assert_same(monkeypatch, [frozen_results_blob()], SYNTHETIC_PASSPHRASE, xdr_encoding, include_metadata)
+    codes = pa.Table.from_batches(batches["transactions"]).column("transaction_result_code").to_pylist()
+    assert codes.count("TransactionResultCodeTxFrozenKeyAccessed") == 1 and codes.count("TransactionResultCodeTxFailed") == 3
+    traces = set(pa.Table.from_batches(batches["operations"]).column("operation_trace_code").to_pylist())
+    assert {
+        "ClaimClaimableBalanceResultCodeClaimClaimableBalanceTrustlineFrozen",
+        "LiquidityPoolDepositResultCodeLiquidityPoolDepositTrustlineFrozen",
+        "LiquidityPoolWithdrawResultCodeLiquidityPoolWithdrawTrustlineFrozen",
+    } <= traces
 
 
 @pytest.fixture(scope="module")

@@ -2,21 +2,23 @@
 //! the columns of the other arms at zero/empty, as stellar-etl flattens them (reference, which explains the
 //! alias columns: `beam_pipeline/records/changes/config_settings.py`).
 //!
-//! stellar-xdr 25 has no frozen-ledger-key or freeze-bypass settings (newer XDR): those columns are empty
-//! lists here, as they are in the reference for every setting of protocols up to 25.
+//! Protocol 26 (CAP-77) added the frozen-ledger-key and freeze-bypass settings (ids 17-20): their keys are
+//! XDR `LedgerKey`s kept as opaque bytes, checked here to be one (stellar-etl decodes and re-encodes them),
+//! and their transaction hashes are hex strings.
 
 use std::sync::Arc;
 
 use arrow_array::builder::{Int32Builder, Int64Builder, ListBuilder, StringBuilder, UInt32Builder, UInt64Builder};
 use arrow_array::ArrayRef;
-use stellar_xdr::curr::{ConfigSettingEntry as C, ContractCostParams};
-
-use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType};
+use stellar_xdr::curr::{
+    ConfigSettingEntry as C, ContractCostParams, EncodedLedgerKey, Hash, LedgerEntryData, LedgerEntryType, LedgerKey,
+    Limits, ReadXdr, WriteXdr,
+};
 
 use super::common::{reported, ChangeBuilders, ChangeColumns};
 use super::extract::{compacted_of_type, EntryChange, ERR};
-use crate::arrow_out::XdrListColumn;
-use crate::ledger::View;
+use crate::arrow_out::{hex, XdrListColumn};
+use crate::ledger::{View, MAX_DEPTH};
 use crate::records::{Options, RowError, TableBuilder};
 
 #[derive(Clone, Copy)]
@@ -119,9 +121,53 @@ const SCALARS_3: &[(Ty, Get)] = &[
     (U32, field!(ScpTiming, ballot_timeout_increment_milliseconds)),
 ];
 
-/// The frozen-key list columns and the bypass-transaction list columns (always empty, see above).
-const FROZEN_KEY_COLUMNS: usize = 3;
-const BYPASS_TX_COLUMNS: usize = 3;
+/// The frozen-key list columns (`frozen_ledger_keys`, `..._to_freeze`, `..._to_unfreeze`) of an entry, empty
+/// for the other arms.
+fn frozen_key_lists(cs: &C) -> [&[EncodedLedgerKey]; 3] {
+    match cs {
+        C::FrozenLedgerKeys(v) => [v.keys.as_slice(), &[], &[]],
+        C::FrozenLedgerKeysDelta(v) => [&[], v.keys_to_freeze.as_slice(), v.keys_to_unfreeze.as_slice()],
+        _ => [&[], &[], &[]],
+    }
+}
+const FROZEN_KEY_COLUMNS: [&str; 3] = [
+    "frozen_ledger_keys",
+    "frozen_ledger_keys_to_freeze",
+    "frozen_ledger_keys_to_unfreeze",
+];
+
+/// The bypass-transaction list columns (`freeze_bypass_txs`, `..._to_add`, `..._to_remove`), likewise.
+fn bypass_tx_lists(cs: &C) -> [&[Hash]; 3] {
+    match cs {
+        C::FreezeBypassTxs(v) => [v.tx_hashes.as_slice(), &[], &[]],
+        C::FreezeBypassTxsDelta(v) => [&[], v.add_txs.as_slice(), v.remove_txs.as_slice()],
+        _ => [&[], &[], &[]],
+    }
+}
+
+/// The keys of a frozen-key column, each checked to be the canonical XDR of a LedgerKey: it decodes whole
+/// and re-encodes to the same bytes (so a lenient and a strict decoder agree on what passes; stellar-core
+/// writes them from a LedgerKey). The reference's ValueError, in its words, otherwise.
+fn encoded_keys(keys: &[EncodedLedgerKey], column: &str, sequence: u32) -> Result<Vec<Vec<u8>>, RowError> {
+    keys.iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let bytes = key.0.as_slice();
+            let limits = Limits {
+                depth: MAX_DEPTH,
+                len: bytes.len(),
+            };
+            let canonical = LedgerKey::from_xdr(bytes, limits).and_then(|k| k.to_xdr(Limits::none()));
+            match canonical {
+                Ok(again) if again == bytes => Ok(again),
+                _ => Err(RowError::new(
+                    "ValueError",
+                    format!("ledger {sequence}: {column} key {i} is not the canonical XDR of a LedgerKey"),
+                )),
+            }
+        })
+        .collect()
+}
 
 /// Cost parameters as stellar-etl's JSON: `[{"ConstTerm":"..","ExtV":"0","LinearTerm":".."},...]`.
 fn cost_params(params: Option<&ContractCostParams>) -> String {
@@ -146,6 +192,8 @@ pub struct Row {
     cpu: String,
     mem: String,
     window: Vec<u64>,
+    frozen_keys: [Vec<Vec<u8>>; 3],
+    bypass_txs: [Vec<String>; 3],
     change: ChangeColumns,
 }
 
@@ -172,12 +220,23 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
         C::LiveSorobanStateSizeWindow(w) => w.to_vec(),
         _ => Vec::new(),
     };
+    let [keys, to_freeze, to_unfreeze] = frozen_key_lists(cs);
+    let [c0, c1, c2] = FROZEN_KEY_COLUMNS;
+    let sequence = view.sequence();
+    let frozen_keys = [
+        encoded_keys(keys, c0, sequence)?,
+        encoded_keys(to_freeze, c1, sequence)?,
+        encoded_keys(to_unfreeze, c2, sequence)?,
+    ];
+    let bypass_txs = bypass_tx_lists(cs).map(|hashes| hashes.iter().map(|h| hex(&h.0)).collect());
     Ok(Row {
         id: cs.discriminant() as i32,
         scalars,
         cpu: cost_params(cpu),
         mem: cost_params(mem),
         window,
+        frozen_keys,
+        bypass_txs,
         change: ChangeColumns::checked(change, entry, view)?,
     })
 }
@@ -242,12 +301,11 @@ impl ConfigSettings {
             mem: StringBuilder::new(),
             bucket_list_size_window: ListBuilder::new(UInt64Builder::new()),
             live_soroban_state_size_window: ListBuilder::new(UInt64Builder::new()),
-            frozen_keys: (0..FROZEN_KEY_COLUMNS)
+            frozen_keys: FROZEN_KEY_COLUMNS
+                .iter()
                 .map(|_| XdrListColumn::new(binary_xdr))
                 .collect(),
-            bypass_txs: (0..BYPASS_TX_COLUMNS)
-                .map(|_| ListBuilder::new(StringBuilder::new()))
-                .collect(),
+            bypass_txs: (0..3).map(|_| ListBuilder::new(StringBuilder::new())).collect(),
             change: ChangeBuilders::new(),
         }
     }
@@ -277,10 +335,13 @@ impl TableBuilder for ConfigSettings {
             window.values().append_slice(&r.window);
             window.append(true);
         }
-        for col in self.frozen_keys.iter_mut() {
-            col.append(Some(std::iter::empty::<&[u8]>()));
+        for (col, keys) in self.frozen_keys.iter_mut().zip(&r.frozen_keys) {
+            col.append(Some(keys.iter().map(Vec::as_slice)));
         }
-        for col in self.bypass_txs.iter_mut() {
+        for (col, hashes) in self.bypass_txs.iter_mut().zip(&r.bypass_txs) {
+            for h in hashes {
+                col.values().append_value(h);
+            }
             col.append(true);
         }
         self.change.append(&r.change);
