@@ -182,7 +182,8 @@ def test_native_batches_equal_python_batches_on_protocol_26_result_codes(
     """txFROZEN_KEY_ACCESSED and the TRUSTLINE_FROZEN operation results (protocol 26) on both paths alike."""
     batches = _assert_same(monkeypatch, [frozen_results_blob()], SYNTHETIC_PASSPHRASE, xdr_encoding, include_metadata)
     codes = pa.Table.from_batches(batches["transactions"]).column("transaction_result_code").to_pylist()
-    assert codes.count("TransactionResultCodeTxFrozenKeyAccessed") == 1 and codes.count("TransactionResultCodeTxFailed") == 3
+    assert codes.count("TransactionResultCodeTxFrozenKeyAccessed") == 1
+    assert codes.count("TransactionResultCodeTxFailed") == 3
     traces = set(pa.Table.from_batches(batches["operations"]).column("operation_trace_code").to_pylist())
     assert {
         "ClaimClaimableBalanceResultCodeClaimClaimableBalanceTrustlineFrozen",
@@ -440,6 +441,70 @@ def test_contract_data_not_owned_by_a_contract_fails_the_same_way(monkeypatch, s
             assert str(n_raised) == str(p_raised)
             assert f"table contract_data: ValueError: ledger {bad}: contract data " in str(n_raised)
             assert str(n_raised).endswith("is not owned by a contract")
+        else:
+            assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
+
+
+def _data_key(name: bytes) -> bytes:
+    owner = xdr.AccountID(xdr.PublicKey(xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519, xdr.Uint256(bytes(32))))
+    key = xdr.LedgerKey(xdr.LedgerEntryType.DATA, data=xdr.LedgerKeyData(owner, xdr.String64(name)))
+    return key.to_xdr_bytes()
+
+
+def _bool_key(flag: int) -> bytes:
+    """A contract-data key whose ScVal is SCV_BOOL with `flag` as its 4 bytes (only 0 and 1 are canonical)."""
+    contract = xdr.SCAddress(
+        xdr.SCAddressType.SC_ADDRESS_TYPE_CONTRACT, contract_id=xdr.ContractID(xdr.Hash(bytes(range(32))))
+    )
+    val = xdr.SCVal(xdr.SCValType.SCV_BOOL, b=True)
+    data = xdr.LedgerKeyContractData(contract, val, xdr.ContractDataDurability.TEMPORARY)
+    out = xdr.LedgerKey(xdr.LedgerEntryType.CONTRACT_DATA, contract_data=data).to_xdr_bytes()
+    bool_at = 4 + 4 + 32 + 4  # key type, address type, contract id, ScVal type
+    assert out[bool_at : bool_at + 4] == struct.pack(">I", 1)
+    return out[:bool_at] + struct.pack(">I", flag) + out[bool_at + 4 :]
+
+
+# Encoded frozen keys that are not a LedgerKey's canonical XDR (each after two that are, so the index shows).
+BAD_FROZEN_KEYS = {
+    "trailing byte": _data_key(b"abcd") + b"\0",
+    "truncated": _data_key(b"abcd")[:-3],
+    "unknown entry type": struct.pack(">I", 99) + _data_key(b"abcd")[4:],
+    "non-zero padding": _data_key(b"abc")[:-1] + b"\x07",
+    "boolean 2": _bool_key(2),
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("damage", sorted(BAD_FROZEN_KEYS))
+def test_a_frozen_key_that_is_not_a_ledger_key_fails_the_same_way(monkeypatch, damage, shared_ledgers):
+    """config_settings refuses a frozen key (protocol 26) that is not a LedgerKey with the same ValueError."""
+    blob = _testnet_blob()
+    bad = _first_ledger_with_transactions(blob)
+    batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
+    # a padded name and a canonical boolean pass on both paths; the third key fails
+    keys = [xdr.EncodedLedgerKey(k) for k in (_data_key(b"abc"), _bool_key(1), BAD_FROZEN_KEYS[damage])]
+    setting = xdr.ConfigSettingEntry(
+        xdr.ConfigSettingID.CONFIG_SETTING_FROZEN_LEDGER_KEYS_DELTA,
+        frozen_ledger_keys_delta=xdr.FrozenLedgerKeysDelta([], keys),
+    )
+    data = xdr.LedgerEntryData(xdr.LedgerEntryType.CONFIG_SETTING, config_setting=setting)
+    entry = xdr.LedgerEntry(xdr.Uint32(bad), data, xdr.LedgerEntryExt(0))
+    created = xdr.LedgerEntryChange(xdr.LedgerEntryChangeType.LEDGER_ENTRY_CREATED, created=entry)
+    upgrade = xdr.LedgerUpgrade(xdr.LedgerUpgradeType.LEDGER_UPGRADE_BASE_FEE, new_base_fee=xdr.Uint32(100))
+    for lcm in batch.ledger_close_metas:
+        body = lcm.v0 or lcm.v1 or lcm.v2
+        if body.ledger_header.header.ledger_seq.uint32 == bad:
+            body.upgrades_processing.append(xdr.UpgradeEntryMeta(upgrade, xdr.LedgerEntryChanges([created])))
+    damaged = blob._replace(data=batch.to_xdr_bytes())
+    tables = ("config_settings", *PYTHON_TABLES)
+    for on_error in ("fail", "dead_letter"):
+        p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables)
+        n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error, tables)
+        assert n_rows == p_rows
+        if on_error == "fail":
+            assert n_raised is not None and n_raised.ledger == bad and str(n_raised) == str(p_raised)
+            words = f"table config_settings: ValueError: ledger {bad}: frozen_ledger_keys_to_unfreeze key 2 is not"
+            assert words in str(n_raised)
         else:
             assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
 
