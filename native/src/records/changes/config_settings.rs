@@ -220,14 +220,10 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>) -> Result<Row, RowError
         C::LiveSorobanStateSizeWindow(w) => w.to_vec(),
         _ => Vec::new(),
     };
-    let [keys, to_freeze, to_unfreeze] = frozen_key_lists(cs);
-    let [c0, c1, c2] = FROZEN_KEY_COLUMNS;
-    let sequence = view.sequence();
-    let frozen_keys = [
-        encoded_keys(keys, c0, sequence)?,
-        encoded_keys(to_freeze, c1, sequence)?,
-        encoded_keys(to_unfreeze, c2, sequence)?,
-    ];
+    let mut frozen_keys: [Vec<Vec<u8>>; 3] = Default::default();
+    for ((out, keys), column) in frozen_keys.iter_mut().zip(frozen_key_lists(cs)).zip(FROZEN_KEY_COLUMNS) {
+        *out = encoded_keys(keys, column, view.sequence())?;
+    }
     let bypass_txs = bypass_tx_lists(cs).map(|hashes| hashes.iter().map(|h| hex(&h.0)).collect());
     Ok(Row {
         id: cs.discriminant() as i32,
@@ -305,7 +301,7 @@ impl ConfigSettings {
                 .iter()
                 .map(|_| XdrListColumn::new(binary_xdr))
                 .collect(),
-            bypass_txs: (0..3).map(|_| ListBuilder::new(StringBuilder::new())).collect(),
+            bypass_txs: (0..3).map(|_| ListBuilder::new(StringBuilder::new())).collect(), // bypass_tx_lists
             change: ChangeBuilders::new(),
         }
     }
@@ -382,6 +378,42 @@ mod tests {
         // tx_max_contract_events_size_bytes and fee_contract_events_1kb are columns 33 and 34 (1-based)
         assert_eq!((values[32], values[33]), (7, -9));
         assert_eq!(values.iter().filter(|&&v| v != 0).count(), 2);
+    }
+
+    #[test]
+    fn frozen_keys_must_be_canonical_ledger_keys() {
+        use stellar_xdr::curr::{LedgerKeyTtl, StringM};
+        let key = LedgerKey::Ttl(LedgerKeyTtl {
+            key_hash: Hash([7; 32]),
+        });
+        let good = key.to_xdr(Limits::none()).unwrap();
+        // a data key named "abc": one byte of padding at the end
+        let mut data = vec![0, 0, 0, 3, 0, 0, 0, 0];
+        data.extend([9; 32]);
+        data.extend([0, 0, 0, 3, b'a', b'b', b'c', 0]);
+        let name: StringM<64> = "abc".try_into().unwrap();
+        assert!(matches!(LedgerKey::from_xdr(&data, Limits::none()), Ok(LedgerKey::Data(d)) if d.data_name.0 == name));
+        let padded = {
+            let mut d = data.clone();
+            *d.last_mut().unwrap() = 7;
+            d
+        };
+        let trailing = [good.as_slice(), &[0]].concat();
+        let encoded = |b: &[u8]| EncodedLedgerKey(b.to_vec().try_into().unwrap());
+        let Ok(ok) = encoded_keys(&[encoded(&good), encoded(&data)], "frozen_ledger_keys", 5) else {
+            panic!("canonical keys refused");
+        };
+        assert_eq!(ok, vec![good.clone(), data]);
+        for bad in [padded, trailing, good[..good.len() - 1].to_vec(), Vec::new()] {
+            let err = encoded_keys(&[encoded(&good), encoded(&bad)], "frozen_ledger_keys", 5).unwrap_err();
+            assert_eq!(
+                (err.class, err.message.as_str()),
+                (
+                    "ValueError",
+                    "ledger 5: frozen_ledger_keys key 1 is not the canonical XDR of a LedgerKey"
+                )
+            );
+        }
     }
 
     #[test]
