@@ -310,6 +310,35 @@ def test_a_malformed_batch_fails_naming_the_object_on_both_paths(monkeypatch, da
             )
 
 
+def test_a_fee_bump_whose_inner_success_has_no_results_fails_the_ledgers_table_alike(monkeypatch, shared_ledgers):
+    """An outer txFEE_BUMP_INNER_SUCCESS around an inner txFROZEN_KEY_ACCESSED (protocol 26's void arm) is
+    inconsistent: the ledgers table refuses it with the same words, naming the result, on both paths."""
+    blob = _blobs(DATASTORES / "mainnet-p22-56065483")[0]
+    batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
+    bump = xdr.TransactionResultCode.txFEE_BUMP_INNER_SUCCESS
+    body, index = next(
+        (lcm.v1, i)
+        for lcm in batch.ledger_close_metas
+        for i, tp in enumerate(lcm.v1.tx_processing)
+        if tp.result.result.result.code == bump
+    )
+    bad = body.ledger_header.header.ledger_seq.uint32
+    inner = body.tx_processing[index].result.result.result.inner_result_pair.result
+    inner.result = xdr.InnerTransactionResultResult(xdr.TransactionResultCode.txFROZEN_KEY_ACCESSED)
+    damaged = blob._replace(data=batch.to_xdr_bytes())
+    tables = ("ledgers", *PYTHON_TABLES)
+    for on_error in ("fail", "dead_letter"):
+        p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables, NETWORKS["pubnet"])
+        n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error, tables, NETWORKS["pubnet"])
+        assert n_rows == p_rows
+        if on_error == "fail":
+            assert n_raised is not None and n_raised.ledger == bad and str(n_raised) == str(p_raised)
+            words = f"table ledgers: LedgerTransformError: ledger {bad}: successful result {index} has no"
+            assert words in str(n_raised)
+        else:
+            assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0]
+
+
 def _last_update_of(body, account_id: xdr.AccountID) -> xdr.LedgerEntry:
     """The last UPDATED entry of an account among a ledger's fee and transaction-meta changes."""
     lists = [tp.fee_processing for tp in body.tx_processing]
