@@ -1,15 +1,19 @@
-"""A real ledger with the entry changes no data store of ../shared/ledgers holds, added.
+"""A real ledger with the entry changes and results no data store of ../shared/ledgers holds, added.
 
 No stored ledger changes a config setting or a contract code entry (upgrades are rare, and Wasm
 uploads happen outside the sampled ledgers), and none holds a Stellar Asset Contract instance, so
 the native core's `config_settings`, `contract_code` and `contract_data`'s asset columns could not
 be compared with the Python path on real data alone. This takes a ledger of the protocol 25
-store and appends a ledger upgrade whose changes update every config setting arm protocol 25 knows;
-create, update, remove and restore contract code entries (ext v0 and v1); and create SAC instance
-entries (native, alphanum4, alphanum12, a code with a NUL, wrong contract ids), SAC-shaped balance
+store and appends a ledger upgrade whose changes update every config setting arm stellar_sdk knows
+(protocol 26's frozen ledger keys and freeze-bypass transactions included, their keys real LedgerKeys of
+every shape); create, update, remove and restore contract code entries (ext v0 and v1); and create SAC
+instance entries (native, alphanum4, alphanum12, a code with a NUL, wrong contract ids), SAC-shaped balance
 entries (contract and account holders, a negative amount), a nonce entry, and a TTL extended twice.
 Field values are drawn from a seeded generator over each XDR type's whole range, so sign and width
 mistakes show. The result is a LedgerCloseMetaBatch as a data store object holds it.
+
+`frozen_results_blob` is the same ledger with protocol 26's new result codes (``txFROZEN_KEY_ACCESSED``
+and the ``..._TRUSTLINE_FROZEN`` operation results) in place of a few payments' results.
 """
 
 from __future__ import annotations
@@ -30,8 +34,6 @@ from tests.harness import DATASTORES
 
 PASSPHRASE = NETWORKS["standalone"]
 STORE = "standalone-p25-loadtest"
-# The config settings protocol 25's XDR has (stellar_sdk knows later ones the native core's XDR does not).
-LAST_P25_SETTING = xdr.ConfigSettingID.CONFIG_SETTING_SCP_TIMING
 
 _NUMBERS = {
     "Uint32": (0, 1 << 32),
@@ -54,9 +56,40 @@ def _value(annotation: str, rng: random.Random):
         return getattr(xdr, name)(rng.choice([low, high - 1, rng.randrange(low, high)]))
     if name == "ExtensionPoint":
         return xdr.ExtensionPoint(0)
+    if name == "Hash":
+        return xdr.Hash(rng.randbytes(32))
+    if name == "EncodedLedgerKey":
+        return xdr.EncodedLedgerKey(rng.choice(_ledger_keys(rng)).to_xdr_bytes())
     cls = getattr(xdr, name)
     params = list(inspect.signature(cls.__init__).parameters.values())[1:]
     return cls(*(_value(p.annotation, rng) for p in params))
+
+
+def _account_id(key: bytes) -> xdr.AccountID:
+    return xdr.AccountID(xdr.PublicKey(xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519, xdr.Uint256(key)))
+
+
+def _ledger_keys(rng: random.Random) -> list[xdr.LedgerKey]:
+    """A LedgerKey of each shape a frozen-key setting may name (padded strings, nested ScVals included)."""
+    t = xdr.LedgerEntryType
+    owner = _account_id(rng.randbytes(32))
+    contract_key = _vec(_sym("Balance"), xdr.SCVal(xdr.SCValType.SCV_BYTES, bytes=xdr.SCBytes(rng.randbytes(5))))
+    return [
+        xdr.LedgerKey(t.ACCOUNT, account=xdr.LedgerKeyAccount(owner)),
+        xdr.LedgerKey(
+            t.TRUSTLINE,
+            trust_line=xdr.LedgerKeyTrustLine(owner, xdr.TrustLineAsset(xdr.AssetType.ASSET_TYPE_NATIVE)),
+        ),
+        xdr.LedgerKey(t.DATA, data=xdr.LedgerKeyData(owner, xdr.String64(b"abcde"))),
+        xdr.LedgerKey(
+            t.CONTRACT_DATA,
+            contract_data=xdr.LedgerKeyContractData(
+                _contract(rng.randbytes(32)), contract_key, xdr.ContractDataDurability.PERSISTENT
+            ),
+        ),
+        xdr.LedgerKey(t.CONTRACT_CODE, contract_code=xdr.LedgerKeyContractCode(xdr.Hash(rng.randbytes(32)))),
+        xdr.LedgerKey(t.TTL, ttl=xdr.LedgerKeyTtl(xdr.Hash(rng.randbytes(32)))),
+    ]
 
 
 def _entry(seq: int, data: xdr.LedgerEntryData) -> xdr.LedgerEntry:
@@ -105,7 +138,7 @@ def _sac_id(asset: xdr.Asset) -> bytes:
 
 
 def _credit(code: bytes, issuer: bytes) -> xdr.Asset:
-    account = xdr.AccountID(xdr.PublicKey(xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519, xdr.Uint256(issuer)))
+    account = _account_id(issuer)
     if len(code) <= 4:
         body = xdr.AlphaNum4(xdr.AssetCode4(code.ljust(4, b"\0")), account)
         return xdr.Asset(xdr.AssetType.ASSET_TYPE_CREDIT_ALPHANUM4, alpha_num4=body)
@@ -148,10 +181,7 @@ def _sac_entries(rng: random.Random) -> list[xdr.LedgerEntryData]:
     issuer = rng.randbytes(32)
     usd, long12, nul = _credit(b"USD", issuer), _credit(b"LONGCODE12AB", issuer), _credit(b"AB\0C", issuer)
     native = xdr.Asset(xdr.AssetType.ASSET_TYPE_NATIVE)
-    account = xdr.SCAddress(
-        xdr.SCAddressType.SC_ADDRESS_TYPE_ACCOUNT,
-        account_id=xdr.AccountID(xdr.PublicKey(xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519, xdr.Uint256(issuer))),
-    )
+    account = xdr.SCAddress(xdr.SCAddressType.SC_ADDRESS_TYPE_ACCOUNT, account_id=_account_id(issuer))
     nonce = xdr.SCVal(xdr.SCValType.SCV_LEDGER_KEY_NONCE, nonce_key=xdr.SCNonceKey(xdr.Int64(-5)))
     return [
         _sac_instance(_sac_id(usd), "AlphaNum4", b"USD", issuer),
@@ -182,8 +212,6 @@ def _changes(seq: int, rng: random.Random) -> list[xdr.LedgerEntryChange]:
             out.append(xdr.LedgerEntryChange(t.LEDGER_ENTRY_UPDATED, updated=_entry(seq, after)))
 
     for setting in xdr.ConfigSettingID:
-        if setting.value > LAST_P25_SETTING.value:
-            break
         # a new value of the same setting: keep the id, draw the arm again
         state_then(_config_setting(setting, rng), _config_setting(setting, rng))
     for v in (0, 1, 1, 0):
@@ -210,18 +238,71 @@ def soroban_upgrade(seq: int) -> xdr.UpgradeEntryMeta:
     return xdr.UpgradeEntryMeta(upgrade, xdr.LedgerEntryChanges(_changes(seq, rng)))
 
 
-@functools.cache
-def config_and_code_blob() -> LedgerBlob:
-    """The p25 store's first object's ledger (10077, the last one) with the upgrade described above appended."""
+def _store_ledger() -> tuple[xdr.LedgerCloseMetaBatch, xdr.LedgerCloseMetaV2, int]:
+    """The p25 store's first object cut to its first ledger (10077, the last one): (batch, its body, sequence)."""
     path = sorted((DATASTORES / STORE).glob("*/*.xdr.zst*"))[0]
     data = zstandard.ZstdDecompressor().stream_reader(path.read_bytes(), read_across_frames=True).read()
     batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(data)
     lcm = batch.ledger_close_metas[0]
-    body = lcm.v2
-    seq = body.ledger_header.header.ledger_seq.uint32
-    body.upgrades_processing.append(soroban_upgrade(seq))
+    seq = lcm.v2.ledger_header.header.ledger_seq.uint32
     batch.ledger_close_metas = [lcm]
     batch.start_sequence = batch.end_sequence = xdr.Uint32(seq)
+    return batch, lcm.v2, seq
+
+
+def _blob(batch: xdr.LedgerCloseMetaBatch, seq: int, name: str) -> LedgerBlob:
     out = batch.to_xdr_bytes()
     assert struct.unpack(">II", out[:8]) == (seq, seq)
-    return LedgerBlob(f"synthetic-config-and-code-{seq}", BATCH, out, seq, seq, seq, seq)
+    return LedgerBlob(f"{name}-{seq}", BATCH, out, seq, seq, seq, seq)
+
+
+@functools.cache
+def config_and_code_blob() -> LedgerBlob:
+    """The store's ledger with the upgrade described above appended."""
+    batch, body, seq = _store_ledger()
+    body.upgrades_processing.append(soroban_upgrade(seq))
+    return _blob(batch, seq, "synthetic-config-and-code")
+
+
+def _frozen_results() -> list[xdr.TransactionResultResult]:
+    """Protocol 26's new failures: a frozen key accessed (no operation results), a frozen trustline (three ops)."""
+    code, op = xdr.TransactionResultCode, xdr.OperationType
+    inner = [
+        xdr.OperationResultTr(
+            op.CLAIM_CLAIMABLE_BALANCE,
+            claim_claimable_balance_result=xdr.ClaimClaimableBalanceResult(
+                xdr.ClaimClaimableBalanceResultCode.CLAIM_CLAIMABLE_BALANCE_TRUSTLINE_FROZEN
+            ),
+        ),
+        xdr.OperationResultTr(
+            op.LIQUIDITY_POOL_DEPOSIT,
+            liquidity_pool_deposit_result=xdr.LiquidityPoolDepositResult(
+                xdr.LiquidityPoolDepositResultCode.LIQUIDITY_POOL_DEPOSIT_TRUSTLINE_FROZEN
+            ),
+        ),
+        xdr.OperationResultTr(
+            op.LIQUIDITY_POOL_WITHDRAW,
+            liquidity_pool_withdraw_result=xdr.LiquidityPoolWithdrawResult(
+                xdr.LiquidityPoolWithdrawResultCode.LIQUIDITY_POOL_WITHDRAW_TRUSTLINE_FROZEN
+            ),
+        ),
+    ]
+    failed = [
+        xdr.TransactionResultResult(code.txFAILED, results=[xdr.OperationResult(xdr.OperationResultCode.opINNER, tr)])
+        for tr in inner
+    ]
+    return [xdr.TransactionResultResult(code.txFROZEN_KEY_ACCESSED), *failed]
+
+
+@functools.cache
+def frozen_results_blob() -> LedgerBlob:
+    """The store's ledger with the results of its first payments (one operation each) replaced by
+    `_frozen_results`; envelopes and metas stay as they were, as the tables read results independently."""
+    batch, body, seq = _store_ledger()
+    results = _frozen_results()
+    for tp in body.tx_processing:
+        op_results = tp.result.result.result.results
+        if results and op_results and op_results[0].tr.type == xdr.OperationType.PAYMENT:
+            tp.result.result.result = results.pop()
+    assert not results, "the ledger has too few payments"
+    return _blob(batch, seq, "synthetic-frozen-results")

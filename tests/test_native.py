@@ -37,7 +37,7 @@ from beam_pipeline.sources import sep54
 from beam_pipeline.sources.base import BATCH, LedgerBlob
 from tests.harness import DATASTORES
 from tests.synthetic_changes import PASSPHRASE as SYNTHETIC_PASSPHRASE
-from tests.synthetic_changes import config_and_code_blob, soroban_upgrade
+from tests.synthetic_changes import config_and_code_blob, frozen_results_blob, soroban_upgrade
 
 if native.mode() == "0":
     pytest.skip("STELLAR_ARCHIVE_NATIVE=0: a pure-Python run", allow_module_level=True)
@@ -108,20 +108,22 @@ def _batches(outputs: list, fn_schemas: dict) -> list[tuple[str, int, int, pa.Re
     ]
 
 
-def _assert_same(monkeypatch, blobs, passphrase, xdr_encoding, include_metadata):
+def _assert_same(monkeypatch, blobs, passphrase, xdr_encoding, include_metadata) -> dict[str, list[pa.RecordBatch]]:
+    """Asserts both paths emit the same chunks; returns the batches per table."""
     schemas = _decode_fn(passphrase, xdr_encoding, include_metadata)._schemas
     python = _batches(_outputs(monkeypatch, "0", blobs, passphrase, xdr_encoding, include_metadata), schemas)
     fast = _batches(_outputs(monkeypatch, "1", blobs, passphrase, xdr_encoding, include_metadata), schemas)
     assert [c[:3] for c in fast] == [c[:3] for c in python], "chunks differ (table, ledger, close time, order)"
-    compared = set()
+    compared: dict[str, list[pa.RecordBatch]] = {}
     for (table, ledger, _, want), (_, _, _, got) in zip(python, fast, strict=True):
         assert got.schema.equals(want.schema, check_metadata=True), f"{table} {ledger}: schema differs"
         if not got.equals(want):
             for name in want.schema.names:
                 assert got.column(name).to_pylist() == want.column(name).to_pylist(), f"{table} {ledger}: {name}"
         assert got.equals(want)
-        compared.add(table)
+        compared.setdefault(table, []).append(got)
     assert compared, "no rows compared"
+    return compared
 
 
 @pytest.mark.parametrize("xdr_encoding,include_metadata", [("base64", True), ("binary", False)])
@@ -160,7 +162,36 @@ def test_native_batches_equal_python_batches_on_config_setting_and_contract_code
     xdr_encoding, include_metadata, monkeypatch, shared_ledgers
 ):
     """No store changes config settings or contract code: a real ledger with such changes added (every arm)."""
-    _assert_same(monkeypatch, [config_and_code_blob()], SYNTHETIC_PASSPHRASE, xdr_encoding, include_metadata)
+    batches = _assert_same(monkeypatch, [config_and_code_blob()], SYNTHETIC_PASSPHRASE, xdr_encoding, include_metadata)
+    settings = pa.Table.from_batches(batches["config_settings"])
+    assert set(settings.column("config_setting_id").to_pylist()) == {s.value for s in xdr.ConfigSettingID}
+    # protocol 26's settings reach their columns (so their comparison above is not between empty lists)
+    for column in (
+        "frozen_ledger_keys",
+        "frozen_ledger_keys_to_freeze",
+        "frozen_ledger_keys_to_unfreeze",
+        "freeze_bypass_txs",
+        "freeze_bypass_txs_to_add",
+        "freeze_bypass_txs_to_remove",
+    ):
+        assert any(settings.column(column).to_pylist()), column
+
+
+@pytest.mark.parametrize("xdr_encoding,include_metadata", [("base64", True), ("binary", False)])
+def test_native_batches_equal_python_batches_on_protocol_26_result_codes(
+    xdr_encoding, include_metadata, monkeypatch, shared_ledgers
+):
+    """txFROZEN_KEY_ACCESSED and the TRUSTLINE_FROZEN operation results (protocol 26) on both paths alike."""
+    batches = _assert_same(monkeypatch, [frozen_results_blob()], SYNTHETIC_PASSPHRASE, xdr_encoding, include_metadata)
+    codes = pa.Table.from_batches(batches["transactions"]).column("transaction_result_code").to_pylist()
+    assert codes.count("TransactionResultCodeTxFrozenKeyAccessed") == 1
+    assert codes.count("TransactionResultCodeTxFailed") == 3
+    traces = set(pa.Table.from_batches(batches["operations"]).column("operation_trace_code").to_pylist())
+    assert {
+        "ClaimClaimableBalanceResultCodeClaimClaimableBalanceTrustlineFrozen",
+        "LiquidityPoolDepositResultCodeLiquidityPoolDepositTrustlineFrozen",
+        "LiquidityPoolWithdrawResultCodeLiquidityPoolWithdrawTrustlineFrozen",
+    } <= traces
 
 
 @pytest.fixture(scope="module")
@@ -279,6 +310,35 @@ def test_a_malformed_batch_fails_naming_the_object_on_both_paths(monkeypatch, da
                 p_dead[0].ledger,
                 p_dead[0].error_class,
             )
+
+
+def test_a_fee_bump_whose_inner_success_has_no_results_fails_the_ledgers_table_alike(monkeypatch, shared_ledgers):
+    """An outer txFEE_BUMP_INNER_SUCCESS around an inner txFROZEN_KEY_ACCESSED (protocol 26's void arm) is
+    inconsistent: the ledgers table refuses it with the same words, naming the result, on both paths."""
+    blob = _blobs(DATASTORES / "mainnet-p22-56065483")[0]
+    batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
+    bump = xdr.TransactionResultCode.txFEE_BUMP_INNER_SUCCESS
+    body, index = next(
+        (lcm.v1, i)
+        for lcm in batch.ledger_close_metas
+        for i, tp in enumerate(lcm.v1.tx_processing)
+        if tp.result.result.result.code == bump
+    )
+    bad = body.ledger_header.header.ledger_seq.uint32
+    inner = body.tx_processing[index].result.result.result.inner_result_pair.result
+    inner.result = xdr.InnerTransactionResultResult(xdr.TransactionResultCode.txFROZEN_KEY_ACCESSED)
+    damaged = blob._replace(data=batch.to_xdr_bytes())
+    tables = ("ledgers", *PYTHON_TABLES)
+    for on_error in ("fail", "dead_letter"):
+        p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables, NETWORKS["pubnet"])
+        n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error, tables, NETWORKS["pubnet"])
+        assert n_rows == p_rows
+        if on_error == "fail":
+            assert n_raised is not None and n_raised.ledger == bad and str(n_raised) == str(p_raised)
+            words = f"table ledgers: LedgerTransformError: ledger {bad}: successful result {index} has no"
+            assert words in str(n_raised)
+        else:
+            assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0]
 
 
 def _last_update_of(body, account_id: xdr.AccountID) -> xdr.LedgerEntry:
@@ -431,6 +491,70 @@ def test_contract_data_not_owned_by_a_contract_fails_the_same_way(monkeypatch, s
             assert str(n_raised) == str(p_raised)
             assert f"table contract_data: ValueError: ledger {bad}: contract data " in str(n_raised)
             assert str(n_raised).endswith("is not owned by a contract")
+        else:
+            assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
+
+
+def _data_key(name: bytes) -> bytes:
+    owner = xdr.AccountID(xdr.PublicKey(xdr.PublicKeyType.PUBLIC_KEY_TYPE_ED25519, xdr.Uint256(bytes(32))))
+    key = xdr.LedgerKey(xdr.LedgerEntryType.DATA, data=xdr.LedgerKeyData(owner, xdr.String64(name)))
+    return key.to_xdr_bytes()
+
+
+def _bool_key(flag: int) -> bytes:
+    """A contract-data key whose ScVal is SCV_BOOL with `flag` as its 4 bytes (only 0 and 1 are canonical)."""
+    contract = xdr.SCAddress(
+        xdr.SCAddressType.SC_ADDRESS_TYPE_CONTRACT, contract_id=xdr.ContractID(xdr.Hash(bytes(range(32))))
+    )
+    val = xdr.SCVal(xdr.SCValType.SCV_BOOL, b=True)
+    data = xdr.LedgerKeyContractData(contract, val, xdr.ContractDataDurability.TEMPORARY)
+    out = xdr.LedgerKey(xdr.LedgerEntryType.CONTRACT_DATA, contract_data=data).to_xdr_bytes()
+    bool_at = 4 + 4 + 32 + 4  # key type, address type, contract id, ScVal type
+    assert out[bool_at : bool_at + 4] == struct.pack(">I", 1)
+    return out[:bool_at] + struct.pack(">I", flag) + out[bool_at + 4 :]
+
+
+# Encoded frozen keys that are not a LedgerKey's canonical XDR (each after two that are, so the index shows).
+BAD_FROZEN_KEYS = {
+    "trailing byte": _data_key(b"abcd") + b"\0",
+    "truncated": _data_key(b"abcd")[:-3],
+    "unknown entry type": struct.pack(">I", 99) + _data_key(b"abcd")[4:],
+    "non-zero padding": _data_key(b"abc")[:-1] + b"\x07",
+    "boolean 2": _bool_key(2),
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("damage", sorted(BAD_FROZEN_KEYS))
+def test_a_frozen_key_that_is_not_a_ledger_key_fails_the_same_way(monkeypatch, damage, shared_ledgers):
+    """config_settings refuses a frozen key (protocol 26) that is not a LedgerKey with the same ValueError."""
+    blob = _testnet_blob()
+    bad = _first_ledger_with_transactions(blob)
+    batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
+    # a padded name and a canonical boolean pass on both paths; the third key fails
+    keys = [xdr.EncodedLedgerKey(k) for k in (_data_key(b"abc"), _bool_key(1), BAD_FROZEN_KEYS[damage])]
+    setting = xdr.ConfigSettingEntry(
+        xdr.ConfigSettingID.CONFIG_SETTING_FROZEN_LEDGER_KEYS_DELTA,
+        frozen_ledger_keys_delta=xdr.FrozenLedgerKeysDelta([], keys),
+    )
+    data = xdr.LedgerEntryData(xdr.LedgerEntryType.CONFIG_SETTING, config_setting=setting)
+    entry = xdr.LedgerEntry(xdr.Uint32(bad), data, xdr.LedgerEntryExt(0))
+    created = xdr.LedgerEntryChange(xdr.LedgerEntryChangeType.LEDGER_ENTRY_CREATED, created=entry)
+    upgrade = xdr.LedgerUpgrade(xdr.LedgerUpgradeType.LEDGER_UPGRADE_BASE_FEE, new_base_fee=xdr.Uint32(100))
+    for lcm in batch.ledger_close_metas:
+        body = lcm.v0 or lcm.v1 or lcm.v2
+        if body.ledger_header.header.ledger_seq.uint32 == bad:
+            body.upgrades_processing.append(xdr.UpgradeEntryMeta(upgrade, xdr.LedgerEntryChanges([created])))
+    damaged = blob._replace(data=batch.to_xdr_bytes())
+    tables = ("config_settings", *PYTHON_TABLES)
+    for on_error in ("fail", "dead_letter"):
+        p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables)
+        n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error, tables)
+        assert n_rows == p_rows
+        if on_error == "fail":
+            assert n_raised is not None and n_raised.ledger == bad and str(n_raised) == str(p_raised)
+            words = f"table config_settings: ValueError: ledger {bad}: frozen_ledger_keys_to_unfreeze key 2 is not"
+            assert words in str(n_raised)
         else:
             assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
 

@@ -42,14 +42,20 @@ def _cost_params(params: xdr.ContractCostParams | None) -> str:
     )
 
 
-def _encoded_keys(keys, sequence: int) -> list[bytes]:
-    """Encoded ledger keys, checked to be LedgerKeys (stellar-etl decodes and re-encodes them)."""
+def _encoded_keys(keys, column: str, sequence: int) -> list[bytes]:
+    """Encoded ledger keys, each checked to be the canonical XDR of a LedgerKey (stellar-etl decodes and
+    re-encodes them). It must decode whole and re-encode to the same bytes: stellar_sdk's decoder is lenient
+    (padding, booleans) where the native core's is strict, and canonical bytes pass both alike."""
     out = []
-    for k in keys:
+    for i, key in enumerate(keys):
+        data = key.encoded_ledger_key
         try:
-            out.append(xdr.LedgerKey.from_xdr_bytes(k.encoded_ledger_key).to_xdr_bytes())
-        except Exception as err:  # the XDR library raises several types for malformed input
-            raise ValueError(f"ledger {sequence}: frozen ledger key is not a LedgerKey: {err}") from None
+            canonical = xdr.LedgerKey.from_xdr_bytes(data).to_xdr_bytes()
+        except Exception:  # the XDR library raises several types for malformed input
+            canonical = None
+        if canonical != data:
+            raise ValueError(f"ledger {sequence}: {column} key {i} is not the canonical XDR of a LedgerKey")
+        out.append(data)
     return out
 
 
@@ -68,7 +74,7 @@ def change_row(change: EntryChange, ledger: LedgerView) -> dict:
     row["live_soroban_state_size_window"] = list(window)
     for name, arm, field in FROZEN_KEYS:
         value = _arm(cs, arm)
-        row[name] = [] if value is None else _encoded_keys(getattr(value, field), ledger.sequence)
+        row[name] = [] if value is None else _encoded_keys(getattr(value, field), name, ledger.sequence)
     for name, arm, field in BYPASS_TXS:
         value = _arm(cs, arm)
         row[name] = [] if value is None else [h.hash.hex() for h in getattr(value, field)]

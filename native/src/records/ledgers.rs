@@ -164,14 +164,14 @@ fn row(view: &View<'_>) -> Result<Row, RowError> {
         )));
     }
     let (mut successful, mut failed, mut operations) = (0i64, 0i64, 0i64);
-    for result in &results {
+    for (i, result) in results.iter().enumerate() {
         let ops = match &result.result {
             TransactionResultResult::TxSuccess(ops) => ops.len(),
             TransactionResultResult::TxFeeBumpInnerSuccess(pair) => match &pair.result.result {
                 InnerTransactionResultResult::TxSuccess(ops) => ops.len(),
                 // The reference reads `results` of the inner result whatever its code; only a success has any.
                 InnerTransactionResultResult::TxFailed(ops) => ops.len(),
-                _ => return Err(fail("successful result has no operation results".to_string())),
+                _ => return Err(fail(format!("successful result {i} has no operation results"))),
             },
             _ => {
                 failed += 1;

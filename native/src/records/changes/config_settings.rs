@@ -1,23 +1,25 @@
 //! The `config_settings` table: Soroban network configuration entry changes, one wide row per setting with
 //! the columns of the other arms at zero/empty, as stellar-etl flattens them (reference, which explains the
-//! alias columns: `beam_pipeline/records/changes/config_settings.py`).
+//! alias columns: `beam_pipeline/records/changes/config_settings.py`; its columns: `records/tables/config_settings.py`).
 //!
-//! stellar-xdr 25 has no frozen-ledger-key or freeze-bypass settings (newer XDR): those columns are empty
-//! lists here, as they are in the reference for every setting of protocols up to 25.
+//! Protocol 26 (CAP-77) added the frozen-ledger-key and freeze-bypass settings (ids 17-20): their keys are
+//! XDR `LedgerKey`s kept as opaque bytes, checked here to be one (stellar-etl decodes and re-encodes them),
+//! and their transaction hashes are hex strings.
 
 use std::sync::Arc;
 
 use arrow_array::builder::{Int64Builder, ListBuilder, StringBuilder};
 use arrow_array::ArrayRef;
-use stellar_xdr::curr::{ConfigSettingEntry as C, ContractCostParams};
-
-use stellar_xdr::curr::{LedgerEntryData, LedgerEntryType};
+use stellar_xdr::curr::{
+    ConfigSettingEntry as C, ContractCostParams, EncodedLedgerKey, Hash, LedgerEntryData, LedgerEntryType, LedgerKey,
+    Limits, ReadXdr, WriteXdr,
+};
 
 use super::common::{reported, ChangeBuilders, ChangeColumns};
 use super::extract::{compacted_of_type, EntryChange, ERR};
-use crate::arrow_out::XdrListColumn;
+use crate::arrow_out::{hex, XdrListColumn};
 use crate::ints::{Int64Column, Uint64s};
-use crate::ledger::View;
+use crate::ledger::{View, MAX_DEPTH};
 use crate::records::{Options, RowError, TableBuilder};
 
 /// The field's XDR type, as the reference's lists note it (every column is int64: `Get` widens the value).
@@ -121,9 +123,53 @@ const SCALARS_3: &[(Ty, Get)] = &[
     (U32, field!(ScpTiming, ballot_timeout_increment_milliseconds)),
 ];
 
-/// The frozen-key list columns and the bypass-transaction list columns (always empty, see above).
-const FROZEN_KEY_COLUMNS: usize = 3;
-const BYPASS_TX_COLUMNS: usize = 3;
+/// The frozen-key list columns (`frozen_ledger_keys`, `..._to_freeze`, `..._to_unfreeze`) of an entry, empty
+/// for the other arms.
+fn frozen_key_lists(cs: &C) -> [&[EncodedLedgerKey]; 3] {
+    match cs {
+        C::FrozenLedgerKeys(v) => [v.keys.as_slice(), &[], &[]],
+        C::FrozenLedgerKeysDelta(v) => [&[], v.keys_to_freeze.as_slice(), v.keys_to_unfreeze.as_slice()],
+        _ => [&[], &[], &[]],
+    }
+}
+const FROZEN_KEY_COLUMNS: [&str; 3] = [
+    "frozen_ledger_keys",
+    "frozen_ledger_keys_to_freeze",
+    "frozen_ledger_keys_to_unfreeze",
+];
+
+/// The bypass-transaction list columns (`freeze_bypass_txs`, `..._to_add`, `..._to_remove`), likewise.
+fn bypass_tx_lists(cs: &C) -> [&[Hash]; 3] {
+    match cs {
+        C::FreezeBypassTxs(v) => [v.tx_hashes.as_slice(), &[], &[]],
+        C::FreezeBypassTxsDelta(v) => [&[], v.add_txs.as_slice(), v.remove_txs.as_slice()],
+        _ => [&[], &[], &[]],
+    }
+}
+
+/// The keys of a frozen-key column, each checked to be the canonical XDR of a LedgerKey: it decodes whole
+/// and re-encodes to the same bytes (so a lenient and a strict decoder agree on what passes; stellar-core
+/// writes them from a LedgerKey). The reference's ValueError, in its words, otherwise.
+fn encoded_keys(keys: &[EncodedLedgerKey], column: &str, sequence: u32) -> Result<Vec<Vec<u8>>, RowError> {
+    keys.iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let bytes = key.0.as_slice();
+            let limits = Limits {
+                depth: MAX_DEPTH,
+                len: bytes.len(),
+            };
+            let canonical = LedgerKey::from_xdr(bytes, limits).and_then(|k| k.to_xdr(Limits::none()));
+            match canonical {
+                Ok(again) if again == bytes => Ok(again),
+                _ => Err(RowError::new(
+                    "ValueError",
+                    format!("ledger {sequence}: {column} key {i} is not the canonical XDR of a LedgerKey"),
+                )),
+            }
+        })
+        .collect()
+}
 
 /// Cost parameters as stellar-etl's JSON: `[{"ConstTerm":"..","ExtV":"0","LinearTerm":".."},...]`.
 fn cost_params(params: Option<&ContractCostParams>) -> String {
@@ -152,6 +198,8 @@ pub struct Row {
     cpu: String,
     mem: String,
     window: Vec<i64>,
+    frozen_keys: [Vec<Vec<u8>>; 3],
+    bypass_txs: [Vec<String>; 3],
     change: ChangeColumns,
 }
 
@@ -179,12 +227,19 @@ fn change_row(change: &EntryChange<'_>, view: &View<'_>, sizes: &mut Uint64s) ->
         C::LiveSorobanStateSizeWindow(w) => w.iter().map(|&v| sizes.get(0, v)).collect(),
         _ => Vec::new(),
     };
+    let mut frozen_keys: [Vec<Vec<u8>>; 3] = Default::default();
+    for ((out, keys), column) in frozen_keys.iter_mut().zip(frozen_key_lists(cs)).zip(FROZEN_KEY_COLUMNS) {
+        *out = encoded_keys(keys, column, view.sequence())?;
+    }
+    let bypass_txs = bypass_tx_lists(cs).map(|hashes| hashes.iter().map(|h| hex(&h.0)).collect());
     Ok(Row {
         id: cs.discriminant() as i32,
         scalars,
         cpu: cost_params(cpu),
         mem: cost_params(mem),
         window,
+        frozen_keys,
+        bypass_txs,
         change: ChangeColumns::checked(change, entry, view)?,
     })
 }
@@ -216,12 +271,11 @@ impl ConfigSettings {
             mem: StringBuilder::new(),
             bucket_list_size_window: ListBuilder::new(Int64Builder::new()),
             live_soroban_state_size_window: ListBuilder::new(Int64Builder::new()),
-            frozen_keys: (0..FROZEN_KEY_COLUMNS)
+            frozen_keys: FROZEN_KEY_COLUMNS
+                .iter()
                 .map(|_| XdrListColumn::new(binary_xdr))
                 .collect(),
-            bypass_txs: (0..BYPASS_TX_COLUMNS)
-                .map(|_| ListBuilder::new(StringBuilder::new()))
-                .collect(),
+            bypass_txs: (0..3).map(|_| ListBuilder::new(StringBuilder::new())).collect(), // bypass_tx_lists
             change: ChangeBuilders::new(),
         }
     }
@@ -254,10 +308,13 @@ impl TableBuilder for ConfigSettings {
             window.values().append_slice(&r.window);
             window.append(true);
         }
-        for col in self.frozen_keys.iter_mut() {
-            col.append(Some(std::iter::empty::<&[u8]>()));
+        for (col, keys) in self.frozen_keys.iter_mut().zip(&r.frozen_keys) {
+            col.append(Some(keys.iter().map(Vec::as_slice)));
         }
-        for col in self.bypass_txs.iter_mut() {
+        for (col, hashes) in self.bypass_txs.iter_mut().zip(&r.bypass_txs) {
+            for h in hashes {
+                col.values().append_value(h);
+            }
             col.append(true);
         }
         self.change.append(&r.change);
@@ -288,7 +345,7 @@ mod tests {
 
     #[test]
     fn columns_follow_the_reference_lists() {
-        // _SCALARS, _SCALARS_2, _SCALARS_3 of records/changes/config_settings.py
+        // SCALARS, SCALARS_2, SCALARS_3 of records/tables/config_settings.py
         assert_eq!((SCALARS.len(), SCALARS_2.len(), SCALARS_3.len()), (37, 15, 7));
         let cs = C::ContractEventsV0(stellar_xdr::curr::ConfigSettingContractEventsV0 {
             tx_max_contract_events_size_bytes: 7,
@@ -298,6 +355,42 @@ mod tests {
         // tx_max_contract_events_size_bytes and fee_contract_events_1kb are columns 33 and 34 (1-based)
         assert_eq!((values[32], values[33]), (7, -9));
         assert_eq!(values.iter().filter(|&&v| v != 0).count(), 2);
+    }
+
+    #[test]
+    fn frozen_keys_must_be_canonical_ledger_keys() {
+        use stellar_xdr::curr::{LedgerKeyTtl, StringM};
+        let key = LedgerKey::Ttl(LedgerKeyTtl {
+            key_hash: Hash([7; 32]),
+        });
+        let good = key.to_xdr(Limits::none()).unwrap();
+        // a data key named "abc": one byte of padding at the end
+        let mut data = vec![0, 0, 0, 3, 0, 0, 0, 0];
+        data.extend([9; 32]);
+        data.extend([0, 0, 0, 3, b'a', b'b', b'c', 0]);
+        let name: StringM<64> = "abc".try_into().unwrap();
+        assert!(matches!(LedgerKey::from_xdr(&data, Limits::none()), Ok(LedgerKey::Data(d)) if d.data_name.0 == name));
+        let padded = {
+            let mut d = data.clone();
+            *d.last_mut().unwrap() = 7;
+            d
+        };
+        let trailing = [good.as_slice(), &[0]].concat();
+        let encoded = |b: &[u8]| EncodedLedgerKey(b.to_vec().try_into().unwrap());
+        let Ok(ok) = encoded_keys(&[encoded(&good), encoded(&data)], "frozen_ledger_keys", 5) else {
+            panic!("canonical keys refused");
+        };
+        assert_eq!(ok, vec![good.clone(), data]);
+        for bad in [padded, trailing, good[..good.len() - 1].to_vec(), Vec::new()] {
+            let err = encoded_keys(&[encoded(&good), encoded(&bad)], "frozen_ledger_keys", 5).unwrap_err();
+            assert_eq!(
+                (err.class, err.message.as_str()),
+                (
+                    "ValueError",
+                    "ledger 5: frozen_ledger_keys key 1 is not the canonical XDR of a LedgerKey"
+                )
+            );
+        }
     }
 
     #[test]
