@@ -1,6 +1,7 @@
 //! The `config_settings` table: Soroban network configuration entry changes, one wide row per setting with
 //! the columns of the other arms at zero/empty, as stellar-etl flattens them (reference, which explains the
-//! alias columns: `beam_pipeline/records/changes/config_settings.py`; its columns: `records/tables/config_settings.py`).
+//! alias columns: `beam_pipeline/records/changes/config_settings.py`; the column lists:
+//! `beam_pipeline/records/tables/config_settings.py`).
 //!
 //! Protocol 26 (CAP-77) added the frozen-ledger-key and freeze-bypass settings (ids 17-20): their keys are
 //! XDR `LedgerKey`s kept as opaque bytes, checked here to be one (stellar-etl decodes and re-encodes them),
