@@ -237,6 +237,21 @@ def _failures(
     return rows, dead, raised
 
 
+def _fails_alike(monkeypatch, damaged: LedgerBlob, tables, bad: int, *words: str, passphrase: str = TESTNET) -> dict:
+    """Both paths, failing and dead-lettering: the same rows before ledger `bad`, the same error there (which
+    contains each of `words`), the same one dead letter. Returns the rows per table of the ledgers before it."""
+    for on_error in ("fail", "dead_letter"):
+        p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables, passphrase)
+        n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error, tables, passphrase)
+        assert n_rows == p_rows
+        if on_error == "fail":
+            assert n_raised is not None and n_raised.ledger == bad and str(n_raised) == str(p_raised)
+            assert all(w in str(n_raised) for w in words), (words, str(n_raised))
+        else:
+            assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
+    return n_rows
+
+
 def _without_results(blob: LedgerBlob, seq: int) -> LedgerBlob:
     """The blob with one transaction result of ledger `seq` dropped: that ledger's rows cannot be built."""
     batch = xdr.LedgerCloseMetaBatch.from_xdr_bytes(blob.data)
@@ -328,17 +343,8 @@ def test_a_fee_bump_whose_inner_success_has_no_results_fails_the_ledgers_table_a
     inner = body.tx_processing[index].result.result.result.inner_result_pair.result
     inner.result = xdr.InnerTransactionResultResult(xdr.TransactionResultCode.txFROZEN_KEY_ACCESSED)
     damaged = blob._replace(data=batch.to_xdr_bytes())
-    tables = ("ledgers", *PYTHON_TABLES)
-    for on_error in ("fail", "dead_letter"):
-        p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables, NETWORKS["pubnet"])
-        n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error, tables, NETWORKS["pubnet"])
-        assert n_rows == p_rows
-        if on_error == "fail":
-            assert n_raised is not None and n_raised.ledger == bad and str(n_raised) == str(p_raised)
-            words = f"table ledgers: LedgerTransformError: ledger {bad}: successful result {index} has no"
-            assert words in str(n_raised)
-        else:
-            assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0]
+    words = f"table ledgers: LedgerTransformError: ledger {bad}: successful result {index} has no"
+    _fails_alike(monkeypatch, damaged, ("ledgers", *PYTHON_TABLES), bad, words, passphrase=NETWORKS["pubnet"])
 
 
 def _last_update_of(body, account_id: xdr.AccountID) -> xdr.LedgerEntry:
@@ -425,17 +431,8 @@ def test_broken_entry_changes_fail_the_change_tables_the_same_way(monkeypatch, d
     bad = _first_ledger_with_transactions(blob)
     damaged = _with_ledger_damaged(blob, bad, damage)
     tables = ("accounts", "account_signers", *PYTHON_TABLES)
-    for on_error in ("fail", "dead_letter"):
-        p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables)
-        n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error, tables)
-        assert n_rows == p_rows and n_rows.get("accounts")  # the ledgers before the bad one still have rows
-        if on_error == "fail":
-            assert n_raised is not None and n_raised.ledger == bad
-            assert str(n_raised) == str(p_raised)
-            assert f"ledger {bad} ({blob.origin}): " in str(n_raised)
-            assert words.format(bad=bad) in str(n_raised)
-        else:
-            assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
+    rows = _fails_alike(monkeypatch, damaged, tables, bad, f"ledger {bad} ({blob.origin}): ", words.format(bad=bad))
+    assert rows.get("accounts")  # the ledgers before the bad one still have rows
 
 
 def test_a_signer_weight_past_int32_is_stored_whole_on_both_paths(monkeypatch, shared_ledgers):
@@ -482,17 +479,9 @@ def test_contract_data_not_owned_by_a_contract_fails_the_same_way(monkeypatch, s
     bad = _first_ledger_with_transactions(blob)
     damaged = _with_account_owned_contract_data(blob, bad)
     tables = ("ledgers", "contract_data", "ledger_entry_changes", *PYTHON_TABLES)
-    for on_error in ("fail", "dead_letter"):
-        p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables)
-        n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error, tables)
-        assert n_rows == p_rows and n_rows.get("ledger_entry_changes")  # the ledgers before the bad one
-        if on_error == "fail":
-            assert n_raised is not None and n_raised.ledger == bad
-            assert str(n_raised) == str(p_raised)
-            assert f"table contract_data: ValueError: ledger {bad}: contract data " in str(n_raised)
-            assert str(n_raised).endswith("is not owned by a contract")
-        else:
-            assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
+    words = f"table contract_data: ValueError: ledger {bad}: contract data "
+    rows = _fails_alike(monkeypatch, damaged, tables, bad, words, "is not owned by a contract")
+    assert rows.get("ledger_entry_changes")  # the ledgers before the bad one
 
 
 def _data_key(name: bytes) -> bytes:
@@ -546,17 +535,8 @@ def test_a_frozen_key_that_is_not_a_ledger_key_fails_the_same_way(monkeypatch, d
         if body.ledger_header.header.ledger_seq.uint32 == bad:
             body.upgrades_processing.append(xdr.UpgradeEntryMeta(upgrade, xdr.LedgerEntryChanges([created])))
     damaged = blob._replace(data=batch.to_xdr_bytes())
-    tables = ("config_settings", *PYTHON_TABLES)
-    for on_error in ("fail", "dead_letter"):
-        p_rows, p_dead, p_raised = _failures(monkeypatch, "0", damaged, on_error, tables)
-        n_rows, n_dead, n_raised = _failures(monkeypatch, "1", damaged, on_error, tables)
-        assert n_rows == p_rows
-        if on_error == "fail":
-            assert n_raised is not None and n_raised.ledger == bad and str(n_raised) == str(p_raised)
-            words = f"table config_settings: ValueError: ledger {bad}: frozen_ledger_keys_to_unfreeze key 2 is not"
-            assert words in str(n_raised)
-        else:
-            assert n_raised is None and len(n_dead) == 1 and n_dead[0] == p_dead[0] and n_dead[0].ledger == bad
+    words = f"table config_settings: ValueError: ledger {bad}: frozen_ledger_keys_to_unfreeze key 2 is not"
+    _fails_alike(monkeypatch, damaged, ("config_settings", *PYTHON_TABLES), bad, words)
 
 
 SOROBAN_CHANGE_TABLES = (
