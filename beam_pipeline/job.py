@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from beam_pipeline import argcheck
 from beam_pipeline.config import ConfigError, PipelineConfig, as_time, describe, load_config
 from beam_pipeline.util import secrets
+from beam_pipeline.util.errors import first_line
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -271,15 +272,10 @@ def abandon_run(root: str, run_id: str) -> None:
     try:
         outcome = call_with_deadline(lambda: runs.abandon_run(root, run_id), CLEANUP_DEADLINE_S, f"cleaning up {where}")
     except Exception as e:  # noqa: BLE001 - best effort; the run's error is what matters
-        print(f"warning: run {run_id} left its temporary files under {where} ({_first_line(e)}); the next run "
+        print(f"warning: run {run_id} left its temporary files under {where} ({first_line(e)}); the next run "
               "removes them, or remove them once the store is reachable", file=sys.stderr)
     else:
         log.warning("run %s failed and %s", run_id, outcome)
-
-
-def _first_line(e: BaseException) -> str:
-    lines = str(e).strip().splitlines()
-    return lines[0] if lines else type(e).__name__
 
 
 def resolve_config(args, options):

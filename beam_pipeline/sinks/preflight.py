@@ -17,6 +17,7 @@ import pyarrow as pa
 from beam_pipeline.config import PipelineConfig
 from beam_pipeline.consumers import PostgresSinkConfig, RedisSinkConfig
 from beam_pipeline.util import secrets
+from beam_pipeline.util.errors import first_line
 
 
 class ConsumerUnavailable(RuntimeError):
@@ -30,11 +31,6 @@ def consumer_schemas(cfg: PipelineConfig) -> dict[str, pa.Schema]:
 
     sink = cfg.sink
     return {t: output_schema(get_table(t), sink.xdr_encoding, sink.include_metadata) for t in cfg.processors}
-
-
-def _first_line(e: BaseException) -> str:
-    lines = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
-    return lines[0] if lines else type(e).__name__
 
 
 def check_consumers(cfg: PipelineConfig) -> None:
@@ -60,6 +56,6 @@ def check_consumers(cfg: PipelineConfig) -> None:
         except Exception as e:  # noqa: BLE001 - any failure of the check is the consumer's, named below
             nth = f" #{seen[kind]}" if sum(isinstance(c, type(consumer)) for c in checked) > 1 else ""
             raise ConsumerUnavailable(
-                f"consumer {kind}{nth} ({module.server_name(consumer)}): {secrets.redact(_first_line(e))}; "
+                f"consumer {kind}{nth} ({module.server_name(consumer)}): {secrets.redact(first_line(e))}; "
                 "nothing was written (fix the consumer's config or the server, then rerun)"
             ) from None

@@ -35,6 +35,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from beam_pipeline.util.errors import first_line
 from beam_pipeline.util.secrets import header_secrets, url_secrets
 from beam_pipeline.util.secrets import register as register_secrets
 from beam_pipeline.util.urls import redact_url
@@ -290,9 +291,9 @@ class RpcClient:
             if isinstance(e, (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)):
                 raise _Transient(f"no response within {self._timeout:g}s") from None
             if isinstance(e, (requests.ConnectionError, urllib3.exceptions.HTTPError, OSError)):
-                raise _Transient(f"connection failed: {_first_line(e)}") from None
+                raise _Transient(f"connection failed: {first_line(e)}") from None
             raise RpcError(
-                f"{method} for {what} from {self.safe_url}: request failed: {self._scrub(_first_line(e))}"
+                f"{method} for {what} from {self.safe_url}: request failed: {self._scrub(first_line(e))}"
             ) from None
         finally:
             watchdog.cancel()
@@ -401,8 +402,3 @@ def _deadline_adapter(in_flight: _InFlight) -> HTTPAdapter:
     adapter = HTTPAdapter()
     adapter.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": TlsPool}
     return adapter
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
